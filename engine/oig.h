@@ -1,0 +1,246 @@
+/* oig.h -- the engine's public interface.
+ *
+ * Datasets parsed from memory, the one-hidden-layer network with bypass weights, its trainers
+ * (OWO, BP and HWO with an optimal learning factor, OIG-BP, OIG-HWO, Levenberg-Marquardt) and
+ * prediction. The engine knows nothing of files, HTTP, JSON, SQL or threads: it takes memory,
+ * returns memory, and reports each training iteration through a callback that may ask it to
+ * stop. Notation follows ../shared/spec/oig_hwo.md: Nv patterns, N inputs, Nh hidden units,
+ * M outputs; every matrix is row-major double.
+ */
+#ifndef OIG_H
+#define OIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Status codes and errors ------------------------------------------------------------ */
+
+typedef enum {
+    OIG_OK = 0,
+    OIG_ENOMEM,     /* allocation failed */
+    OIG_EINVAL,     /* invalid argument or option */
+    OIG_EPARSE,     /* malformed data; oig_error says where */
+    OIG_ELIMIT,     /* input exceeds a configured limit (rows, columns, cells) */
+    OIG_ENUMERIC,   /* numerical failure that no safeguard could recover */
+    OIG_ESTOPPED    /* training stopped by the progress callback (the model is still valid) */
+} oig_status;
+
+/* Caller-owned error detail. line and column are 1-based; 0 means "not applicable". */
+typedef struct {
+    int line;
+    int column;
+    char field[64];     /* the option or column concerned, when there is one */
+    char message[256];
+} oig_error;
+
+const char *oig_status_name(oig_status s);
+
+/* ---- Datasets ---------------------------------------------------------------------------- */
+
+typedef enum { OIG_REGRESSION = 0, OIG_CLASSIFICATION = 1 } oig_task;
+typedef enum { OIG_FORMAT_AUTO = 0, OIG_FORMAT_CSV, OIG_FORMAT_WS } oig_format;
+
+/* A dataset: inputs x (nrows x n) and targets t (nrows x m). For classification the file's
+ * class column becomes m = nclasses target columns coded +1/-1 (spec section 10), cls[p] is the
+ * 0-based class of row p and labels[c] the class's label as written in the file. */
+typedef struct {
+    size_t nrows;
+    int n, m;
+    double *x;              /* nrows x n */
+    double *t;              /* nrows x m */
+    oig_task task;
+    int nclasses;           /* 0 for regression */
+    char **labels;          /* nclasses labels, sorted (numerically when all are numbers) */
+    int *cls;               /* nrows class indices; NULL for regression */
+    char **input_names;     /* n names */
+    char **target_names;    /* m names (for classification: the class column's name, once) */
+    int ntarget_names;
+} oig_data;
+
+/* How to read a buffer. Target selection, in order of precedence: target_columns (0-based
+ * indices), targets (comma-separated header names), outputs (the last M columns). With none
+ * of them the last column is the target. input_columns, when given, lists the inputs (0-based);
+ * otherwise every non-target column is an input. For classification exactly one target column
+ * is allowed: it holds the class. */
+typedef struct {
+    oig_format format;
+    oig_task task;
+    const char *targets;
+    int outputs;
+    const int *target_columns;  int ntarget_columns;
+    const int *input_columns;   int ninput_columns;
+    int header;                 /* CSV: 1 header row (default); WS: -1 auto, 0 none, 1 header */
+    int max_columns;            /* 0 = OIG_DEFAULT_MAX_COLUMNS */
+    size_t max_cells;           /* 0 = no limit */
+} oig_parse_opts;
+
+#define OIG_DEFAULT_MAX_COLUMNS 100000
+
+void oig_parse_opts_init(oig_parse_opts *o);
+
+/* Parse a CSV (header row, RFC 4180 quoting) or whitespace-separated buffer. On error nothing is
+ * allocated, *out is NULL and err names line, column and reason. */
+oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opts,
+                          oig_data **out, oig_error *err);
+
+/* A new dataset holding rows idx[0..k-1] of d (labels and names copied). */
+oig_status oig_data_select_rows(const oig_data *d, const size_t *idx, size_t k, oig_data **out);
+
+/* Split d by a seeded shuffle: round(frac*nrows) rows to *val, the rest to *train. frac = 0
+ * gives *val = NULL. */
+oig_status oig_data_split(const oig_data *d, double frac, uint64_t seed,
+                          oig_data **train, oig_data **val);
+
+void oig_data_free(oig_data *d);
+
+/* ---- The model --------------------------------------------------------------------------- */
+
+typedef enum {
+    OIG_ALG_OWO = 0,    /* output weights only: the initial OWO, then stop */
+    OIG_ALG_BP,         /* OWO-BP with optimal learning factor */
+    OIG_ALG_HWO,        /* OWO-HWO with optimal learning factor */
+    OIG_ALG_OIG_BP,
+    OIG_ALG_OIG_HWO,
+    OIG_ALG_LM,
+    OIG_ALG_COUNT
+} oig_algorithm;
+
+const char *oig_algorithm_name(oig_algorithm a);       /* "owo", "bp", "hwo", "oig-bp", ... */
+int oig_algorithm_parse(const char *name, oig_algorithm *out);   /* 0 ok, -1 unknown */
+
+/* How often each safeguard of spec 4 / 6.3 / 7 fired during training. */
+typedef struct {
+    long olf_halvings;       /* BP/HWO: z halved because E rose or E2 <= 0 */
+    long oig_halvings;       /* OIG: gains a halved */
+    long oig_olf_fallbacks;  /* OIG: fell back to the OLF step a = z*1 */
+    long accepted_worse;     /* every step tried raised E; the best of them was taken */
+    long lm_rejections;      /* LM: a step rejected and lambda raised */
+} oig_safeguards;
+
+/* Training summary kept with the model; also the state a resumed run continues from. */
+typedef struct {
+    int iterations;          /* iterations completed */
+    double train_mse, val_mse;
+    double train_err, val_err;   /* classification error %, else 0 */
+    double multiplies;       /* cumulative, spec section 8 */
+    double seconds;          /* cumulative training time */
+    double lm_lambda;        /* LM damping at the end (resume continues from it) */
+    uint64_t seed;
+    char stop_reason[32];    /* "max_iterations", "target_mse", "max_seconds", "patience", "stopped" */
+    oig_safeguards safeguards;
+} oig_summary;
+
+/* The trained network (spec section 1). Inputs are standardized with (x - in_mean) / in_scale
+ * before the net sees them when standardized is set. Without bypass, W_oi holds only the
+ * output thresholds (its last column); the rest is zero. */
+typedef struct {
+    int n, nh, m;
+    double *w;               /* Nh x (N+1): input weights, last column = hidden thresholds */
+    double *woi;             /* M x (N+1): bypass weights, last column = output thresholds */
+    double *woh;             /* M x Nh */
+    int bypass;
+    int standardized;
+    double *in_mean;         /* N */
+    double *in_scale;        /* N (a constant input gets scale 1) */
+    oig_task task;
+    int nclasses;
+    char **labels;           /* nclasses */
+    char **input_names;      /* N, may be NULL */
+    char **target_names;     /* ntarget_names, may be NULL */
+    int ntarget_names;
+    oig_algorithm algorithm;
+    oig_summary summary;
+} oig_model;
+
+/* Allocate a zeroed model of the given shape (names and labels NULL). */
+oig_model *oig_model_new(int n, int nh, int m);
+oig_model *oig_model_clone(const oig_model *src);
+void oig_model_free(oig_model *mdl);
+/* Copy names, labels and task from a dataset into the model. */
+oig_status oig_model_describe(oig_model *mdl, const oig_data *d);
+
+/* Outputs for nrows raw input rows: x is nrows x N, y (nrows x M) is written. When cls is not
+ * NULL and the model classifies, cls[p] receives argmax_i y_p(i). */
+oig_status oig_model_predict(const oig_model *mdl, const double *x, size_t nrows,
+                             double *y, int *cls);
+
+/* ---- Training ---------------------------------------------------------------------------- */
+
+/* Reduction seam for data-parallel training: sum buf[0..n-1] elementwise over all processes,
+ * in place. NULL means one process (identity). */
+typedef int (*oig_reduce_fn)(double *buf, size_t n, void *ctx);
+
+typedef enum { OIG_LM_DAMP_IDENTITY = 0, OIG_LM_DAMP_DIAG = 1 } oig_lm_damping;
+
+typedef struct {
+    oig_algorithm algorithm;
+    int nh;                  /* hidden units (default 10) */
+    int max_iterations;      /* Nit (default 100) */
+    uint64_t seed;           /* initial weights (default 1) */
+    /* stop rules; 0 disables each */
+    double target_mse;       /* stop when train MSE <= target */
+    double max_seconds;      /* stop after this much training time */
+    int patience;            /* stop after this many iterations without a better val MSE */
+    /* preprocessing and initialization (spec 2) */
+    int standardize;         /* default 1 */
+    int bypass;              /* default 1: input -> output weights */
+    double md;               /* net control mean (default 0.5) */
+    double sigmad;           /* net control std (default 1) */
+    /* solvers and safeguards (spec 3, 4, 6.3, 7, 13) */
+    double ols_eps;          /* OLS dependence threshold, relative (default 1e-10) */
+    int bias_gain;           /* OIG: 1 = the threshold column has its own gain (default);
+                                0 = the threshold column keeps gain 0 */
+    int clamp_gains;         /* OIG: 1 = negative gains set to 0 (default 0: unconstrained) */
+    double oig_ridge;        /* OIG: solve (H + ridge*diag(H)) a = g (default 0) */
+    int max_halvings;        /* safeguard halvings of z or a (default 3) */
+    double lm_lambda0;       /* default 0.01 */
+    int lm_max_retries;      /* lambda raises per iteration (default 10) */
+    oig_lm_damping lm_damping;   /* default identity */
+    size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
+    /* data-parallel seam */
+    oig_reduce_fn reduce;
+    void *reduce_ctx;
+} oig_config;
+
+void oig_config_init(oig_config *c);
+/* Check every field; on error err->field names it. */
+oig_status oig_config_check(const oig_config *c, oig_error *err);
+
+/* What the progress callback receives after the initial OWO (iteration 0) and after every
+ * iteration. model points to the current weights: valid only during the call (copy it with
+ * oig_model_clone to checkpoint). */
+typedef struct {
+    int iteration;
+    double train_mse, val_mse;       /* val_mse is NaN without validation data */
+    double train_err, val_err;       /* classification error %, NaN otherwise */
+    double multiplies;
+    double seconds;
+    const oig_model *model;
+} oig_progress;
+
+#define OIG_CONTINUE 0
+#define OIG_STOP 1
+typedef int (*oig_progress_fn)(const oig_progress *p, void *ud);
+
+/* Train a network on train (and report on val, which may be NULL).
+ *
+ * When cfg->standardize is set, train->x and val->x are standardized in place with the
+ * statistics of the training rows, which the model keeps. With resume != NULL training continues
+ * from that model's weights and summary (its normalization is applied instead of a new fit) up to
+ * cfg->max_iterations; otherwise it starts from net control + OWO with cfg->seed.
+ *
+ * On OIG_OK or OIG_ESTOPPED *out holds the model. */
+oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
+                     const oig_model *resume, oig_progress_fn cb, void *ud,
+                     oig_model **out, oig_error *err);
+
+/* Mean squared error (spec 1) and classification error % of a model on a dataset. */
+oig_status oig_model_evaluate(const oig_model *mdl, const oig_data *d, double *mse, double *err_pct);
+
+/* ---- BLAS -------------------------------------------------------------------------------- */
+
+void oig_blas_set_threads(int n);
+int oig_blas_get_threads(void);
+const char *oig_blas_config(void);
+
+#endif
