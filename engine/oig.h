@@ -93,6 +93,11 @@ oig_status oig_data_split(const oig_data *d, double frac, uint64_t seed,
 
 void oig_data_free(oig_data *d);
 
+/* Parse a list of 0-based row indices (whitespace or comma separated, as in the UCI
+ * index_train_K.txt files). Every index must be < nrows. *idx is malloc'd. */
+oig_status oig_parse_index_list(const char *buf, size_t len, size_t nrows,
+                                size_t **idx, size_t *count, oig_error *err);
+
 /* ---- The model --------------------------------------------------------------------------- */
 
 typedef enum {
