@@ -2,7 +2,7 @@
 #   const oigd_migration oigd_migrations[]; const int oigd_migration_count;
 file(GLOB files ${SRC_DIR}/*.sql)
 list(SORT files)
-set(body "/* Generated from migrations/*.sql at build time. Do not edit. */\n#include <stddef.h>\n")
+set(body "/* Generated from the migrations folder at build time. Do not edit. */\n#include <stddef.h>\n")
 string(APPEND body "typedef struct { int version; const char *name; const char *sql; } oigd_migration;\n")
 set(table "const oigd_migration oigd_migrations[] = {\n")
 set(count 0)
