@@ -1,0 +1,229 @@
+/* passes.c -- the sums over patterns of one training run: forward pass, errors and gradient,
+ * OWO's autocorrelation and cross-correlation, the OLF second derivative, the OIG Hessian and
+ * the input autocorrelation (spec sections 3, 4, 5, 6.2).
+ *
+ * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once, and
+ * accumulates with dgemm/dsyrk. Sums are reduced over processes before they are scaled by 1/Nv.
+ */
+#include "trainer.h"
+
+#include <math.h>
+#include <string.h>
+
+void oig_sigmoid_inplace(double *v, size_t n) {
+    for (size_t i = 0; i < n; i++) v[i] = 1.0 / (1.0 + exp(-v[i]));
+}
+
+int tr_reduce(trainer *t, double *buf, size_t n) {
+    if (t->cfg->reduce == NULL) return 0;
+    return t->cfg->reduce(buf, n, t->cfg->reduce_ctx);
+}
+
+void tr_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
+    int n = t->n, nu = t->nu, nh = t->nh;
+    double *xa = t->xa;
+    const double *x = d->x + p0 * (size_t)n;
+    for (size_t p = 0; p < b; p++) {
+        memcpy(xa + p * nu, x + p * n, (size_t)n * sizeof(double));
+        xa[p * nu + n] = 1.0;
+    }
+    if (nh == 0) return;
+    /* net = x~ W^T, written straight into the o columns of x_a, then o = f(net) */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, t->n1, 1.0, xa, nu,
+                t->mdl->w, t->n1, 0.0, xa + t->n1, nu);
+    for (size_t p = 0; p < b; p++) oig_sigmoid_inplace(xa + p * nu + t->n1, (size_t)nh);
+}
+
+/* y = x_a[:, off:] Wo[:, off:]^T for the block in t->xa; then e = t - y in place. */
+static void block_errors(trainer *t, const oig_data *d, size_t p0, size_t b) {
+    int m = t->m, nu = t->nu;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, t->nb, 1.0, t->xa + t->off, nu,
+                t->wo + t->off, nu, 0.0, t->yb, m);
+    const double *tt = d->t + p0 * (size_t)m;
+    for (size_t i = 0; i < b * (size_t)m; i++) t->yb[i] = tt[i] - t->yb[i];
+}
+
+int tr_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong) {
+    int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
+    double acc[2] = {0.0, 0.0};
+    if (grad) memset(t->g, 0, (size_t)nh * n1 * sizeof(double));
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
+        tr_forward_block(t, d, p0, b);
+        block_errors(t, d, p0, b);
+        const double *e = t->yb;
+        for (size_t i = 0; i < b * (size_t)m; i++) acc[0] += e[i] * e[i];
+        if (d->cls) {
+            /* y = t - e; the predicted class is argmax y */
+            const double *tt = d->t + p0 * (size_t)m;
+            for (size_t p = 0; p < b; p++) {
+                int best = 0;
+                double vbest = tt[p * m] - e[p * m];
+                for (int i = 1; i < m; i++) {
+                    double v = tt[p * m + i] - e[p * m + i];
+                    if (v > vbest) { vbest = v; best = i; }
+                }
+                if (best != d->cls[p0 + p]) acc[1] += 1.0;
+            }
+        }
+        if (grad && nh > 0) {
+            /* delta = f'(net) o (2 e W_oh), then G += delta^T x~ */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, nh, m, 2.0, e, m,
+                        t->wo + n1, nu, 0.0, t->hb, nh);
+            for (size_t p = 0; p < b; p++) {
+                const double *o = t->xa + p * nu + n1;
+                double *dl = t->hb + p * nh;
+                for (int k = 0; k < nh; k++) dl[k] *= o[k] * (1.0 - o[k]);
+            }
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n1, (int)b, 1.0, t->hb, nh,
+                        t->xa, nu, 1.0, t->g, n1);
+        }
+    }
+    if (grad) {
+        if (tr_reduce(t, t->g, (size_t)nh * n1)) return -1;
+        cblas_dscal(nh * n1, 1.0 / t->nv, t->g, 1);
+    }
+    if (tr_reduce(t, acc, 2)) return -1;
+    *sse = acc[0];
+    if (wrong) *wrong = acc[1];
+    return 0;
+}
+
+int tr_owo(trainer *t) {
+    int m = t->m, nb = t->nb, nu = t->nu;
+    memset(t->ra, 0, (size_t)nb * nb * sizeof(double));
+    memset(t->ca, 0, (size_t)nb * m * sizeof(double));
+    const oig_data *d = t->train;
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
+        tr_forward_block(t, d, p0, b);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, nb, (int)b, 1.0, t->xa + t->off, nu,
+                    1.0, t->ra, nb);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, m, (int)b, 1.0, t->xa + t->off, nu,
+                    d->t + p0 * (size_t)m, m, 1.0, t->ca, m);
+    }
+    /* one reduction for both sums */
+    if (tr_reduce(t, t->ra, (size_t)nb * nb) || tr_reduce(t, t->ca, (size_t)nb * m)) return -1;
+    double s = 1.0 / t->nv;
+    cblas_dscal(nb * nb, s, t->ra, 1);
+    cblas_dscal(nb * m, s, t->ca, 1);
+    if (oig_ols_solve(t->ra, nb, t->cfg->ols_eps, t->ca, m, m) < 0) return -2;
+    /* ca now holds W_o^T for the basis columns */
+    memset(t->wo, 0, (size_t)m * nu * sizeof(double));
+    for (int j = 0; j < nb; j++)
+        for (int i = 0; i < m; i++) t->wo[(size_t)i * nu + t->off + j] = t->ca[(size_t)j * m + i];
+    double nbd = nb, nvd = t->nv;
+    t->multiplies += nvd * (nbd * (nbd + 1) / 2 + m * nbd) + nbd * nbd * nbd / 3 + m * nbd * nbd
+                     + nvd * t->nh * t->n1;
+    return 0;
+}
+
+int tr_olf_e2(trainer *t, double *e2) {
+    int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
+    double acc = 0.0;
+    const oig_data *d = t->train;
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
+        tr_forward_block(t, d, p0, b);
+        /* n' = x~ D^T; dy/dz = (f'(net) o n') W_oh^T */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, t->xa, nu,
+                    t->d, n1, 0.0, t->hb, nh);
+        for (size_t p = 0; p < b; p++) {
+            const double *o = t->xa + p * nu + n1;
+            double *h = t->hb + p * nh;
+            for (int k = 0; k < nh; k++) h[k] *= o[k] * (1.0 - o[k]);
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, nh, 1.0, t->hb, nh,
+                    t->wo + n1, nu, 0.0, t->yb, m);
+        for (size_t i = 0; i < b * (size_t)m; i++) acc += t->yb[i] * t->yb[i];
+    }
+    if (tr_reduce(t, &acc, 1)) return -1;
+    *e2 = 2.0 * acc / t->nv;
+    t->multiplies += t->nv * ((double)nh * n1 + (double)nh * (m + 1) + 2.0 * m);
+    return 0;
+}
+
+/* H_ig(m,u) = (2/Nv) sum_p sum_i J_p(i,m) J_p(i,u), J_p(i,:) = x~_p o ((W_oh(i,:) o f'(n_p)) D).
+ * For a chunk of rows the M rows of every J_p are stacked and added with one dsyrk. */
+int tr_oig_hessian(trainer *t) {
+    int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
+    size_t width = (size_t)(nh > n1 ? nh : n1);
+    memset(t->hig, 0, (size_t)n1 * n1 * sizeof(double));
+    const oig_data *d = t->train;
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
+        tr_forward_block(t, d, p0, b);
+        for (size_t c0 = 0; c0 < b; c0 += t->chunk) {
+            size_t cb = b - c0 < t->chunk ? b - c0 : t->chunk;
+            /* A(p*M+i, k) = W_oh(i,k) f'(n_p(k)), into the first Nh columns of the stack */
+            double *a = t->stack;
+            for (size_t p = 0; p < cb; p++) {
+                const double *o = t->xa + (c0 + p) * nu + n1;
+                for (int i = 0; i < m; i++) {
+                    const double *woh = t->wo + (size_t)i * nu + n1;
+                    double *row = a + (p * m + i) * width;
+                    for (int k = 0; k < nh; k++) row[k] = woh[k] * o[k] * (1.0 - o[k]);
+                }
+            }
+            /* Z = A D computed in place is not allowed: write Z into hb-sized rows after A */
+            double *z = t->stack + cb * (size_t)m * width;
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(cb * m), n1, nh, 1.0, a,
+                        (int)width, t->d, n1, 0.0, z, n1);
+            for (size_t p = 0; p < cb; p++) {
+                const double *x = t->xa + (c0 + p) * nu;
+                for (int i = 0; i < m; i++) {
+                    double *row = z + (p * m + i) * n1;
+                    for (int j = 0; j < n1; j++) row[j] *= x[j];
+                }
+            }
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n1, (int)(cb * m), 1.0, z, n1, 1.0,
+                        t->hig, n1);
+        }
+    }
+    if (tr_reduce(t, t->hig, (size_t)n1 * n1)) return -1;
+    double s = 2.0 / t->nv;
+    for (int r = 0; r < n1; r++)
+        for (int c = r; c < n1; c++) {
+            double v = t->hig[(size_t)r * n1 + c] * s;
+            t->hig[(size_t)r * n1 + c] = v;
+            t->hig[(size_t)c * n1 + r] = v;
+        }
+    double nvd = t->nv, n1d = n1;
+    t->multiplies += nvd * (m * nh * (n1d + 1) + m * n1d + m * n1d * (n1d + 1) / 2)
+                     + nh * n1d + n1d * n1d * n1d / 3;
+    return 0;
+}
+
+int tr_input_autocorrelation(trainer *t, double *r) {
+    int n1 = t->n1, nu = t->nu;
+    memset(r, 0, (size_t)n1 * n1 * sizeof(double));
+    const oig_data *d = t->train;
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
+        const double *x = d->x + p0 * (size_t)t->n;
+        for (size_t p = 0; p < b; p++) {
+            memcpy(t->xa + p * nu, x + p * t->n, (size_t)t->n * sizeof(double));
+            t->xa[p * nu + t->n] = 1.0;
+        }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n1, (int)b, 1.0, t->xa, nu, 1.0, r, n1);
+    }
+    if (tr_reduce(t, r, (size_t)n1 * n1)) return -1;
+    for (int i = 0; i < n1; i++)
+        for (int j = i; j < n1; j++) {
+            double v = r[(size_t)i * n1 + j] / t->nv;
+            r[(size_t)i * n1 + j] = v;
+            r[(size_t)j * n1 + i] = v;
+        }
+    t->multiplies += t->nv * (double)n1 * (n1 + 1) / 2;
+    return 0;
+}
+
+void tr_sync_model(trainer *t) {
+    int n1 = t->n1, nu = t->nu, nh = t->nh;
+    for (int i = 0; i < t->m; i++) {
+        memcpy(t->mdl->woi + (size_t)i * n1, t->wo + (size_t)i * nu, (size_t)n1 * sizeof(double));
+        if (nh > 0)
+            memcpy(t->mdl->woh + (size_t)i * nh, t->wo + (size_t)i * nu + n1,
+                   (size_t)nh * sizeof(double));
+    }
+}

@@ -1,0 +1,95 @@
+/* trainer.h -- the state one training run shares between its loop (train.c), its sums over
+ * patterns (passes.c) and Levenberg-Marquardt (lm.c). Internal to the engine.
+ *
+ * Every sum over patterns runs over row blocks of at most `block` rows with BLAS-3 products
+ * into work buffers allocated once per run; partial sums go through the reduce seam before use,
+ * so that a data-parallel run sees the totals of all processes.
+ */
+#ifndef OIG_TRAINER_H
+#define OIG_TRAINER_H
+
+#include "internal.h"
+
+typedef struct {
+    const oig_config *cfg;
+    oig_data *train;
+    oig_data *val;
+    oig_model *mdl;          /* current weights: W lives in mdl->w; Wo is mirrored from wo */
+
+    int n, n1, nh, m, nu;    /* N, N+1, Nh, M, Nu = N+1+Nh */
+    int off, nb;             /* OWO basis = columns off..Nu-1 of x_a (off = N without bypass) */
+    double nv;               /* training patterns over all processes */
+    size_t block;
+
+    /* per-block work */
+    double *xa;              /* block x Nu: [x, 1, o] */
+    double *yb;              /* block x M: outputs, then errors */
+    double *hb;              /* block x Nh: deltas, net-function changes */
+    double *stack;           /* (chunk*M) x max(Nh, N+1): OIG Jacobian rows */
+    size_t chunk;            /* rows per OIG stack */
+
+    /* whole-problem quantities */
+    double *wo;              /* M x Nu: [W_oi W_oh] */
+    double *g;               /* Nh x (N+1): negative gradient G */
+    double *d;               /* Nh x (N+1): direction D */
+    double *ra;              /* nb x nb */
+    double *ca;              /* nb x M */
+    double *rin_factor;      /* (N+1) x (N+1): OLS factor of R_in (HWO variants) */
+    double *hig;             /* (N+1) x (N+1) */
+    double *gig;             /* N+1 */
+    double *solve_work;      /* max(Nu, N+1) * max(M, Nh) + Nu */
+    double *w_save, *wo_save;    /* weights before a step */
+    double *w_best, *wo_best;    /* best step tried by a safeguard */
+
+    double multiplies;
+} trainer;
+
+/* E and the misclassified count at the current weights. */
+typedef struct { double e, wrong; } tr_fit;
+
+/* Allocate a run's buffers for mdl's shape (t->nv is left for the caller); tr_free releases. */
+oig_status tr_init(trainer *t, oig_data *train, oig_data *val, const oig_config *cfg, oig_model *mdl);
+void tr_free(trainer *t);
+
+/* Forward + errors + G at the current weights (spec 6.4 step 1-2). */
+int tr_evaluate_with_gradient(trainer *t, tr_fit *s);
+/* D = G, or D = G R_in^-1 with the OLS factor in t->rin_factor when hwo. */
+void tr_direction(trainer *t, int hwo);
+/* Try gains (N+1, OIG) or learning factor z along t->d, each followed by OWO, with the
+ * safeguards of spec 4 and 6.3; s holds E before and receives E after. */
+int tr_safeguarded_step(trainer *t, const double *gains, double z, tr_fit *s);
+/* One iteration of BP/HWO (OLF) or OIG-BP/OIG-HWO from the state in s (G current). */
+int tr_olf_iteration(trainer *t, int hwo, tr_fit *s);
+int tr_oig_iteration(trainer *t, int hwo, tr_fit *s);
+
+/* Sum buf over processes (identity without a reduce hook). Returns 0 on success. */
+int tr_reduce(trainer *t, double *buf, size_t n);
+
+/* Fill t->xa for rows [p0, p0+b) of d: inputs, the constant 1, and o = f(W x) when nh > 0. */
+void tr_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b);
+
+/* Outputs and errors at the current weights over data d: sse (sum of squared errors over all
+ * processes), wrong (misclassified count, when d->cls). With grad, also G = -dE/dW into t->g.
+ * Returns 0 or an error from the reduce seam. */
+int tr_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong);
+
+/* OWO (spec 3): R_a, C_a at the current W, solve for the output weights into t->wo. */
+int tr_owo(trainer *t);
+
+/* E2 of the optimal learning factor along t->d (spec 4, Gauss-Newton). */
+int tr_olf_e2(trainer *t, double *e2);
+
+/* OIG Gauss-Newton Hessian H_ig along t->d into t->hig (spec 6.2). */
+int tr_oig_hessian(trainer *t);
+
+/* Input autocorrelation R_in = X~^T X~ / Nv into r ((N+1) x (N+1), full). */
+int tr_input_autocorrelation(trainer *t, double *r);
+
+/* Copy t->wo into the model's W_oi and W_oh. */
+void tr_sync_model(trainer *t);
+
+/* One Levenberg-Marquardt iteration over all weights (lm.c). *e is E at entry and receives E
+ * at exit, *wrong the misclassified count there; *lambda is the damping, updated. */
+oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oig_error *err);
+
+#endif
