@@ -1,0 +1,145 @@
+/* config.c -- flags and OIGD_* environment variables for `oigd serve`, with defaults that keep
+ * workers x BLAS threads within the machine's cores. Reads only argv and the environment. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int config_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+void config_usage(const char *prog) {
+    printf("usage: %s serve [options]\n"
+           "  --listen HOST:PORT       address to listen on (OIGD_LISTEN, default 127.0.0.1:8080; port 0 = any)\n"
+           "  --db PATH                SQLite database (OIGD_DB, default ./oigd.db)\n"
+           "  --workers N              training threads (OIGD_WORKERS, default cores/2, at least 1)\n"
+           "  --blas-threads N         OpenBLAS threads (OIGD_BLAS_THREADS, default cores/workers)\n"
+           "  --max-body BYTES         request body limit (OIGD_MAX_BODY, default 67108864)\n"
+           "  --http-threads N         HTTP thread pool (OIGD_HTTP_THREADS, default cores)\n"
+           "  --max-connections N      (OIGD_MAX_CONNECTIONS, default 512)\n"
+           "  --checkpoint-seconds S   checkpoint interval (OIGD_CHECKPOINT_SECONDS, default 2)\n"
+           "  --heartbeat-seconds S    event stream heartbeat (OIGD_HEARTBEAT_SECONDS, default 15)\n",
+           prog);
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_listen(config *c, const char *s, char *err, size_t errlen) {
+    snprintf(c->listen, sizeof c->listen, "%s", s);
+    const char *colon;
+    char host[64];
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host) goto bad;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = 0;
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host) goto bad;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = 0;
+    }
+    long port;
+    if (parse_long(colon + 1, 0, 65535, &port) != 0) goto bad;
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) goto bad;
+    snprintf(c->host, sizeof c->host, "%s", host);
+    c->port = (int)port;
+    return 0;
+bad:
+    snprintf(err, errlen, "invalid listen address '%s' (want HOST:PORT with a numeric host)", s);
+    return -1;
+}
+
+/* Apply one setting by its flag name (without the dashes). */
+static int apply(config *c, const char *name, const char *v, char *err, size_t errlen) {
+    long n;
+    if (strcmp(name, "listen") == 0) return parse_listen(c, v, err, errlen);
+    if (strcmp(name, "db") == 0) {
+        if (!*v || strlen(v) >= sizeof c->db) goto bad;
+        snprintf(c->db, sizeof c->db, "%s", v);
+        return 0;
+    }
+    if (strcmp(name, "workers") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->workers = (int)n; return 0; }
+    if (strcmp(name, "blas-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->blas_threads = (int)n; return 0; }
+    if (strcmp(name, "max-body") == 0) { if (parse_long(v, 1024, 1L << 40, &n)) goto bad; c->max_body = (size_t)n; return 0; }
+    if (strcmp(name, "http-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->http_threads = (int)n; return 0; }
+    if (strcmp(name, "max-connections") == 0) { if (parse_long(v, 4, 100000, &n)) goto bad; c->max_connections = (int)n; return 0; }
+    if (strcmp(name, "heartbeat-seconds") == 0) { if (parse_long(v, 1, 3600, &n)) goto bad; c->heartbeat_seconds = (int)n; return 0; }
+    if (strcmp(name, "checkpoint-seconds") == 0) {
+        char *end;
+        double d = strtod(v, &end);
+        if (end == v || *end || !(d >= 0.05 && d <= 3600)) goto bad;
+        c->checkpoint_seconds = d;
+        return 0;
+    }
+    snprintf(err, errlen, "unknown option --%s", name);
+    return -1;
+bad:
+    snprintf(err, errlen, "invalid value '%s' for --%s", v, name);
+    return -1;
+}
+
+int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    int cores = config_cores();
+    parse_listen(c, "127.0.0.1:8080", err, errlen);
+    snprintf(c->db, sizeof c->db, "./oigd.db");
+    c->max_body = 64u << 20;
+    c->http_threads = cores;
+    c->max_connections = 512;
+    c->per_ip_connections = 256;
+    c->connection_timeout = 60;
+    c->checkpoint_seconds = 2.0;
+    c->max_subscribers = 256;
+    c->heartbeat_seconds = 15;
+
+    static const struct { const char *env, *name; } envs[] = {
+        {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
+        {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_MAX_BODY", "max-body"},
+        {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
+        {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"}};
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        const char *v = getenv(envs[i].env);
+        if (v && *v && apply(c, envs[i].name, v, err, errlen) != 0) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, " (from %s)", envs[i].env);
+            return -1;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return 1;
+        if (strncmp(a, "--", 2) != 0) { snprintf(err, errlen, "unexpected argument '%s'", a); return -1; }
+        char name[64];
+        const char *eq = strchr(a, '=');
+        const char *val;
+        size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (nl >= sizeof name) { snprintf(err, errlen, "unknown option %s", a); return -1; }
+        memcpy(name, a + 2, nl);
+        name[nl] = 0;
+        if (eq) val = eq + 1;
+        else if (i + 1 < argc) val = argv[++i];
+        else { snprintf(err, errlen, "option --%s needs a value", name); return -1; }
+        if (apply(c, name, val, err, errlen) != 0) return -1;
+    }
+    if (c->workers == 0) c->workers = cores / 2 > 0 ? cores / 2 : 1;
+    if (c->blas_threads == 0) c->blas_threads = cores / c->workers > 0 ? cores / c->workers : 1;
+    if (c->per_ip_connections > c->max_connections) c->per_ip_connections = c->max_connections;
+    if (c->max_subscribers > c->max_connections / 2) c->max_subscribers = c->max_connections / 2;
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* config.h -- the daemon's configuration, read once at start-up from flags and OIGD_* variables.
+ * Flags override the environment, which overrides the defaults. Immutable after config_load. */
+#ifndef OIGD_CONFIG_H
+#define OIGD_CONFIG_H
+#include <stddef.h>
+
+typedef struct {
+    char listen[128];           /* as given, "host:port" */
+    char host[64];              /* numeric address, IPv4 or IPv6 */
+    int port;                   /* 0 = ephemeral */
+    char db[1024];
+    int workers;                /* training threads */
+    int blas_threads;           /* OpenBLAS threads, set once */
+    size_t max_body;            /* request body limit in bytes */
+    int http_threads;           /* libmicrohttpd thread pool size */
+    int max_connections;
+    int per_ip_connections;
+    int connection_timeout;     /* seconds */
+    double checkpoint_seconds;  /* checkpoint interval of a running job */
+    int max_subscribers;        /* live event streams in total */
+    int heartbeat_seconds;      /* SSE comment heartbeat */
+} config;
+
+/* Fill c from argv (argv[0] is the command name) and the environment. Returns 0 on success, 1
+ * when help was asked for (usage printed to stdout), -1 with err set on an invalid value. */
+int config_load(config *c, int argc, char **argv, char *err, size_t errlen);
+void config_usage(const char *prog);
+int config_cores(void);
+#endif

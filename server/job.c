@@ -1,0 +1,366 @@
+/* job.c -- the job request schema and the job runner.
+ *
+ * The runner loads a fresh copy of the job's dataset (oig_train standardizes in place), splits
+ * it with the job's seed, resumes from the last checkpoint if any, and calls oig_train with a
+ * progress callback that batches metrics rows, writes a checkpoint every few seconds in the same
+ * transaction as the rows it covers, publishes to the hub, and stops on cancel or shutdown.
+ */
+#include "job.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model_doc.h"
+
+/* ---- the request schema ----------------------------------------------------------------- */
+
+static oig_status fail(oig_error *err, const char *field, const char *msg) {
+    snprintf(err->field, sizeof err->field, "%s", field);
+    snprintf(err->message, sizeof err->message, "%s: %s", field, msg);
+    return OIG_EINVAL;
+}
+
+static int get_int(const cJSON *v, long lo, long hi, long *out) {
+    if (!cJSON_IsNumber(v)) return -1;
+    double d = v->valuedouble;
+    if (d != floor(d) || d < (double)lo || d > (double)hi) return -1;
+    *out = (long)d;
+    return 0;
+}
+
+static int get_bool(const cJSON *v, int *out) {
+    if (cJSON_IsBool(v)) { *out = cJSON_IsTrue(v); return 0; }
+    long n;
+    if (get_int(v, 0, 1, &n) == 0) { *out = (int)n; return 0; }
+    return -1;
+}
+
+static int get_num(const cJSON *v, double *out) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return -1;
+    *out = v->valuedouble;
+    return 0;
+}
+
+static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err) {
+    const cJSON *e;
+    char field[64];
+    cJSON_ArrayForEach(e, opts) {
+        const char *k = e->string;
+        snprintf(field, sizeof field, "options.%s", k);
+        long n;
+        int b;
+        if (strcmp(k, "standardize") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->standardize = b; }
+        else if (strcmp(k, "bypass") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->bypass = b; }
+        else if (strcmp(k, "bias_gain") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->bias_gain = b; }
+        else if (strcmp(k, "clamp_gains") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->clamp_gains = b; }
+        else if (strcmp(k, "md") == 0) { if (get_num(e, &c->md)) return fail(err, field, "expected a number"); }
+        else if (strcmp(k, "sigmad") == 0) { if (get_num(e, &c->sigmad)) return fail(err, field, "expected a number"); }
+        else if (strcmp(k, "ols_eps") == 0) { if (get_num(e, &c->ols_eps)) return fail(err, field, "expected a number"); }
+        else if (strcmp(k, "oig_ridge") == 0) { if (get_num(e, &c->oig_ridge)) return fail(err, field, "expected a number"); }
+        else if (strcmp(k, "lm_lambda0") == 0) { if (get_num(e, &c->lm_lambda0)) return fail(err, field, "expected a number"); }
+        else if (strcmp(k, "max_halvings") == 0) { if (get_int(e, 0, 1000, &n)) return fail(err, field, "expected an integer 0..1000"); c->max_halvings = (int)n; }
+        else if (strcmp(k, "lm_max_retries") == 0) { if (get_int(e, 0, 1000, &n)) return fail(err, field, "expected an integer 0..1000"); c->lm_max_retries = (int)n; }
+        else if (strcmp(k, "patience") == 0) { if (get_int(e, 0, 1000000000L, &n)) return fail(err, field, "expected an integer >= 0"); c->patience = (int)n; }
+        else if (strcmp(k, "lm_damping") == 0) {
+            if (cJSON_IsString(e) && strcmp(e->valuestring, "identity") == 0) c->lm_damping = OIG_LM_DAMP_IDENTITY;
+            else if (cJSON_IsString(e) && strcmp(e->valuestring, "diag") == 0) c->lm_damping = OIG_LM_DAMP_DIAG;
+            else return fail(err, field, "expected \"identity\" or \"diag\"");
+        }
+        else return fail(err, field, "unknown option");
+    }
+    return OIG_OK;
+}
+
+oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, oig_error *err) {
+    memset(spec, 0, sizeof *spec);
+    memset(err, 0, sizeof *err);
+    if (normalized) *normalized = NULL;
+    oig_config *c = &spec->cfg;
+    oig_config_init(c);
+    if (!cJSON_IsObject(req)) return fail(err, "body", "expected a JSON object");
+    const cJSON *e, *opts = NULL;
+    int have_ds = 0;
+    cJSON_ArrayForEach(e, req) {
+        const char *k = e->string;
+        long n;
+        if (strcmp(k, "dataset_id") == 0) {
+            if (!cJSON_IsString(e) || !*e->valuestring || strlen(e->valuestring) >= STORE_ID_MAX)
+                return fail(err, k, "expected a dataset id");
+            snprintf(spec->dataset_id, sizeof spec->dataset_id, "%s", e->valuestring);
+            have_ds = 1;
+        } else if (strcmp(k, "algorithm") == 0) {
+            if (!cJSON_IsString(e) || oig_algorithm_parse(e->valuestring, &c->algorithm) != 0)
+                return fail(err, k, "unknown algorithm (owo, bp, hwo, oig-bp, oig-hwo, lm)");
+        } else if (strcmp(k, "hidden_units") == 0) {
+            if (get_int(e, 1, 100000, &n)) return fail(err, k, "expected an integer >= 1");
+            c->nh = (int)n;
+        } else if (strcmp(k, "max_iterations") == 0) {
+            if (get_int(e, 0, 100000000L, &n)) return fail(err, k, "expected an integer >= 0");
+            c->max_iterations = (int)n;
+        } else if (strcmp(k, "seed") == 0) {
+            if (get_int(e, 0, 9007199254740992L, &n)) return fail(err, k, "expected an integer 0..2^53");
+            c->seed = (uint64_t)n;
+        } else if (strcmp(k, "validation_fraction") == 0) {
+            if (get_num(e, &spec->validation_fraction) || spec->validation_fraction < 0 || spec->validation_fraction >= 1)
+                return fail(err, k, "expected a number in [0, 1)");
+        } else if (strcmp(k, "target_mse") == 0) {
+            if (!cJSON_IsNull(e) && (get_num(e, &c->target_mse) || c->target_mse < 0))
+                return fail(err, k, "expected a number >= 0");
+        } else if (strcmp(k, "max_seconds") == 0) {
+            if (!cJSON_IsNull(e) && (get_num(e, &c->max_seconds) || c->max_seconds < 0))
+                return fail(err, k, "expected a number >= 0");
+        } else if (strcmp(k, "options") == 0) {
+            if (!cJSON_IsObject(e)) return fail(err, k, "expected an object");
+            opts = e;
+        } else {
+            return fail(err, k, "unknown field");
+        }
+    }
+    if (!have_ds) return fail(err, "dataset_id", "required");
+    if (opts && parse_options(opts, c, err) != OIG_OK) return OIG_EINVAL;
+    oig_error ce;
+    memset(&ce, 0, sizeof ce);
+    if (oig_config_check(c, &ce) != OIG_OK) {
+        const char *f = ce.field[0] ? ce.field : "options";
+        static const char *top[] = {"algorithm", "nh", "max_iterations", "seed", "target_mse", "max_seconds", NULL};
+        char field[64];
+        int is_top = 0;
+        for (int i = 0; top[i]; i++) if (strcmp(f, top[i]) == 0) is_top = 1;
+        if (strcmp(f, "nh") == 0) snprintf(field, sizeof field, "hidden_units");
+        else if (is_top || strncmp(f, "options", 7) == 0) snprintf(field, sizeof field, "%s", f);
+        else snprintf(field, sizeof field, "options.%s", f);
+        snprintf(err->field, sizeof err->field, "%s", field);
+        snprintf(err->message, sizeof err->message, "%s: %s", field, ce.message[0] ? ce.message : "invalid value");
+        return OIG_EINVAL;
+    }
+    if (!normalized) return OIG_OK;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "dataset_id", spec->dataset_id);
+    cJSON_AddStringToObject(o, "algorithm", oig_algorithm_name(c->algorithm));
+    cJSON_AddNumberToObject(o, "hidden_units", c->nh);
+    cJSON_AddNumberToObject(o, "max_iterations", c->max_iterations);
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(o, "validation_fraction", spec->validation_fraction);
+    if (c->target_mse > 0) cJSON_AddNumberToObject(o, "target_mse", c->target_mse);
+    else cJSON_AddNullToObject(o, "target_mse");
+    if (c->max_seconds > 0) cJSON_AddNumberToObject(o, "max_seconds", c->max_seconds);
+    else cJSON_AddNullToObject(o, "max_seconds");
+    cJSON *op = cJSON_AddObjectToObject(o, "options");
+    cJSON_AddBoolToObject(op, "standardize", c->standardize);
+    cJSON_AddBoolToObject(op, "bypass", c->bypass);
+    cJSON_AddNumberToObject(op, "md", c->md);
+    cJSON_AddNumberToObject(op, "sigmad", c->sigmad);
+    cJSON_AddNumberToObject(op, "ols_eps", c->ols_eps);
+    cJSON_AddBoolToObject(op, "bias_gain", c->bias_gain);
+    cJSON_AddBoolToObject(op, "clamp_gains", c->clamp_gains);
+    cJSON_AddNumberToObject(op, "oig_ridge", c->oig_ridge);
+    cJSON_AddNumberToObject(op, "max_halvings", c->max_halvings);
+    cJSON_AddNumberToObject(op, "lm_lambda0", c->lm_lambda0);
+    cJSON_AddNumberToObject(op, "lm_max_retries", c->lm_max_retries);
+    cJSON_AddStringToObject(op, "lm_damping", c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
+    cJSON_AddNumberToObject(op, "patience", c->patience);
+    *normalized = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!*normalized) { snprintf(err->message, sizeof err->message, "out of memory"); return OIG_ENOMEM; }
+    return OIG_OK;
+}
+
+/* ---- the runner ------------------------------------------------------------------------- */
+
+#define BATCH_MAX 256
+#define FLUSH_SECONDS 0.5
+#define PUBLISH_SECONDS 0.05      /* at most ~20 progress events a second */
+
+enum { STOP_NONE = 0, STOP_CANCEL, STOP_SHUTDOWN, STOP_STORE };
+
+typedef struct {
+    const job_env *env;
+    const char *id;
+    store_metric batch[BATCH_MAX];
+    int nbatch;
+    double last_flush, last_ckpt, last_publish;
+    int stop;
+    int last_iteration;
+} run_state;
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int flush(run_state *rs, const oig_model *ckpt, int ckpt_iteration) {
+    char *doc = NULL;
+    if (ckpt && !(doc = model_doc_write(ckpt, NULL))) return -1;
+    store_status rc = store_job_progress(rs->env->st, rs->id, rs->batch, rs->nbatch, doc, ckpt_iteration);
+    free(doc);
+    if (rc != STORE_OK) {
+        fprintf(stderr, "oigd: job %s: cannot record progress: %s\n", rs->id, store_errmsg(rs->env->st));
+        return -1;
+    }
+    rs->nbatch = 0;
+    rs->last_flush = mono();
+    if (ckpt) rs->last_ckpt = rs->last_flush;
+    return 0;
+}
+
+static int on_progress(const oig_progress *p, void *ud) {
+    run_state *rs = ud;
+    store_metric *m = &rs->batch[rs->nbatch++];
+    m->iteration = p->iteration;
+    m->train_mse = p->train_mse;
+    m->val_mse = p->val_mse;
+    m->train_err = p->train_err;
+    m->val_err = p->val_err;
+    m->multiplies = p->multiplies;
+    m->seconds = p->seconds;
+    rs->last_iteration = p->iteration;
+
+    if (atomic_load(rs->env->cancel)) rs->stop = STOP_CANCEL;
+    else if (atomic_load(rs->env->shutdown)) rs->stop = STOP_SHUTDOWN;
+    double now = mono();
+    int ckpt = now - rs->last_ckpt >= rs->env->checkpoint_seconds || rs->stop == STOP_SHUTDOWN;
+    if (rs->nbatch == BATCH_MAX || now - rs->last_flush >= FLUSH_SECONDS || ckpt || rs->stop) {
+        if (flush(rs, ckpt ? p->model : NULL, p->iteration) != 0) {
+            rs->stop = STOP_STORE;
+            rs->nbatch = 0;
+        }
+    }
+    if (now - rs->last_publish >= PUBLISH_SECONDS || rs->stop) {
+        hub_progress hp = {p->iteration, p->train_mse, p->val_mse, p->train_err, p->val_err,
+                           p->multiplies, p->seconds};
+        hub_publish_progress(rs->env->hub, rs->id, &hp);
+        rs->last_publish = now;
+    }
+    return rs->stop ? OIG_STOP : OIG_CONTINUE;
+}
+
+static void finish(const job_env *env, const char *id, const char *status, const char *error,
+                   const oig_model *mdl, int iterations) {
+    char *doc = mdl ? model_doc_write(mdl, NULL) : NULL;
+    char mid[STORE_ID_MAX] = "";
+    if (mdl && !doc) { status = "failed"; error = "cannot serialize the model"; }
+    if (store_job_finish(env->st, id, status, error, doc ? mdl : NULL, doc, mid) != STORE_OK) {
+        fprintf(stderr, "oigd: job %s: cannot record the result: %s\n", id, store_errmsg(env->st));
+        free(doc);
+        return;
+    }
+    free(doc);
+    if (mid[0]) fprintf(stderr, "oigd: job %s %s after %d iterations, model %s\n", id, status, iterations, mid);
+    else fprintf(stderr, "oigd: job %s %s%s%s\n", id, status, error ? ": " : "", error ? error : "");
+    hub_publish_status(env->hub, id, status);
+}
+
+static job_result requeue(const job_env *env, const char *id) {
+    if (store_job_requeue(env->st, id) != STORE_OK) return JOB_ERROR;
+    fprintf(stderr, "oigd: job %s queued (stopped by shutdown, resumable)\n", id);
+    hub_publish_status(env->hub, id, "queued");
+    return JOB_REQUEUED;
+}
+
+job_result job_run(const job_env *env, const char *id) {
+    store *st = env->st;
+    char *params = NULL, *ckdoc = NULL, dsid[STORE_ID_MAX];
+    oig_data *data = NULL, *train = NULL, *val = NULL;
+    oig_model *resume = NULL, *out = NULL;
+    job_result result = JOB_DONE;
+    char msg[300];
+    oig_error err;
+    memset(&err, 0, sizeof err);
+
+    cJSON *job = NULL;
+    if (store_job_get(st, id, &job) == STORE_OK) {
+        cJSON *cr = cJSON_GetObjectItemCaseSensitive(job, "cancel_requested");
+        if (cJSON_IsTrue(cr)) atomic_store(env->cancel, 1);
+    }
+    cJSON_Delete(job);
+    if (atomic_load(env->cancel)) { finish(env, id, "cancelled", NULL, NULL, 0); goto done; }
+
+    if (store_job_params(st, id, &params, dsid) != STORE_OK) {
+        finish(env, id, "failed", "the job's parameters cannot be read", NULL, 0);
+        goto done;
+    }
+    cJSON *req = cJSON_Parse(params);
+    job_spec spec;
+    oig_status os = job_spec_parse(req, &spec, NULL, &err);
+    cJSON_Delete(req);
+    if (os != OIG_OK) { finish(env, id, "failed", err.message, NULL, 0); goto done; }
+
+    store_status ss = store_dataset_load(st, dsid, &data);
+    if (ss != STORE_OK) {
+        finish(env, id, "failed", ss == STORE_NOTFOUND ? "the dataset no longer exists" : "cannot load the dataset", NULL, 0);
+        goto done;
+    }
+    if (spec.validation_fraction > 0) os = oig_data_split(data, spec.validation_fraction, spec.cfg.seed, &train, &val);
+    else { train = data; data = NULL; os = OIG_OK; }
+    if (os != OIG_OK) {
+        snprintf(msg, sizeof msg, "cannot split the dataset: %s", oig_status_name(os));
+        finish(env, id, "failed", msg, NULL, 0);
+        goto done;
+    }
+
+    int ck_iter = -1;
+    ss = store_job_checkpoint(st, id, &ckdoc, &ck_iter);
+    if (ss == STORE_OK) {
+        os = model_doc_read(ckdoc, strlen(ckdoc), &resume, &err);
+        if (os != OIG_OK) {
+            fprintf(stderr, "oigd: job %s: checkpoint unreadable (%s), starting over\n", id, err.message);
+            resume = NULL;
+            ck_iter = -1;
+        } else {
+            resume->summary.iterations = ck_iter;
+        }
+    } else if (ss != STORE_NOTFOUND) {
+        finish(env, id, "failed", "cannot read the checkpoint", NULL, 0);
+        goto done;
+    }
+    /* metrics after the checkpoint will be produced again: drop them so history stays continuous */
+    if (store_job_trim_metrics(st, id, ck_iter) != STORE_OK) {
+        finish(env, id, "failed", "cannot prepare the metrics history", NULL, 0);
+        goto done;
+    }
+    if (atomic_load(env->shutdown)) { result = requeue(env, id); goto done; }
+
+    if (resume) fprintf(stderr, "oigd: job %s running (resumed from iteration %d)\n", id, ck_iter);
+    else fprintf(stderr, "oigd: job %s running (%s, Nh %d, %d iterations)\n", id,
+                 oig_algorithm_name(spec.cfg.algorithm), spec.cfg.nh, spec.cfg.max_iterations);
+    hub_publish_status(env->hub, id, "running");
+
+    run_state *rs = calloc(1, sizeof *rs);
+    if (!rs) { finish(env, id, "failed", "out of memory", NULL, 0); goto done; }
+    rs->env = env;
+    rs->id = id;
+    rs->last_flush = rs->last_ckpt = mono();
+    rs->last_iteration = ck_iter;
+    memset(&err, 0, sizeof err);
+    os = oig_train(train, val, &spec.cfg, resume, on_progress, rs, &out, &err);
+    int stop = rs->stop;
+    if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;
+    int iters = out ? out->summary.iterations : rs->last_iteration;
+    free(rs);
+
+    if (os == OIG_OK || (os == OIG_ESTOPPED && stop == STOP_NONE)) {
+        finish(env, id, "succeeded", NULL, out, iters);
+    } else if (os == OIG_ESTOPPED && stop == STOP_CANCEL) {
+        finish(env, id, "cancelled", NULL, NULL, iters);
+    } else if (os == OIG_ESTOPPED && stop == STOP_SHUTDOWN) {
+        result = requeue(env, id);
+    } else if (stop == STOP_STORE) {
+        finish(env, id, "failed", "the store could not record progress", NULL, iters);
+    } else {
+        snprintf(msg, sizeof msg, "%s%s%s", oig_status_name(os), err.message[0] ? ": " : "", err.message);
+        finish(env, id, "failed", msg, NULL, iters);
+    }
+done:
+    oig_model_free(out);
+    oig_model_free(resume);
+    oig_data_free(train);
+    oig_data_free(val);
+    oig_data_free(data);
+    free(params);
+    free(ckdoc);
+    return result;
+}

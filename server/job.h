@@ -1,0 +1,36 @@
+/* job.h -- training jobs: the request schema (validation into an oig_config) and the runner
+ * that trains one claimed job with checkpoints, cancel and resume. Knows nothing of HTTP. */
+#ifndef OIGD_JOB_H
+#define OIGD_JOB_H
+
+#include <stdatomic.h>
+#include <cjson/cJSON.h>
+#include "hub.h"
+#include "oig.h"
+#include "store.h"
+
+typedef struct {
+    char dataset_id[STORE_ID_MAX];
+    oig_config cfg;
+    double validation_fraction;
+} job_spec;
+
+/* Validate a job request (a JSON object). On success *normalized (when not NULL) receives the
+ * request with every default filled in, as malloc'd JSON text. On failure returns OIG_EINVAL and
+ * err->field names the offending member ("options.md" for an option). */
+oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, oig_error *err);
+
+typedef struct {
+    store *st;
+    hub *hub;
+    double checkpoint_seconds;
+    atomic_int *cancel;         /* set by a cancel request for this job */
+    atomic_int *shutdown;       /* set when the daemon stops */
+} job_env;
+
+typedef enum { JOB_DONE = 0, JOB_REQUEUED, JOB_ERROR } job_result;
+
+/* Run the claimed (status running) job id to a terminal status, or back to queued when the
+ * daemon is stopping. Resumes from the job's checkpoint when it has one. */
+job_result job_run(const job_env *env, const char *id);
+#endif

@@ -1,0 +1,138 @@
+/* pool.c -- worker threads that claim queued jobs from the store and run them with job_run.
+ * The pool mutex guards the slot table (which worker runs which job) and the wake-up condition;
+ * each slot's cancel flag is atomic so the runner reads it without the mutex. */
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "job.h"
+
+typedef struct {
+    pool *p;
+    pthread_t thread;
+    int started;
+    char job_id[STORE_ID_MAX];      /* guarded by p->mu; empty when idle */
+    atomic_int cancel;
+} pool_slot;
+
+struct pool {
+    store_set *ss;
+    hub *hub;
+    double checkpoint_seconds;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending;                    /* notifications not yet consumed, guarded by mu */
+    atomic_int shutdown;
+    int nslots;
+    pool_slot *slots;
+};
+
+static void *worker_main(void *arg) {
+    pool_slot *slot = arg;
+    pool *p = slot->p;
+    store *st = store_set_get(p->ss);
+    if (!st) return NULL;
+    job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown};
+    while (!atomic_load(&p->shutdown)) {
+        char id[STORE_ID_MAX];
+        pthread_mutex_lock(&p->mu);
+        /* claim under the mutex so that registering the slot and claiming are one step for
+         * pool_cancel: a cancel either sees the slot or the job's cancel_requested flag */
+        store_status rc = store_job_claim(st, id);
+        if (rc == STORE_OK) {
+            snprintf(slot->job_id, sizeof slot->job_id, "%s", id);
+            atomic_store(&slot->cancel, 0);
+        } else {
+            if (p->pending == 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            }
+            if (p->pending > 0) p->pending--;
+            pthread_mutex_unlock(&p->mu);
+            if (rc == STORE_ERROR) {
+                fprintf(stderr, "oigd: worker: cannot claim a job: %s\n", store_errmsg(st));
+                struct timespec d = {0, 200000000L};
+                nanosleep(&d, NULL);
+            }
+            continue;
+        }
+        pthread_mutex_unlock(&p->mu);
+        job_run(&env, id);
+        pthread_mutex_lock(&p->mu);
+        slot->job_id[0] = 0;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds) {
+    pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->ss = ss;
+    p->hub = h;
+    p->checkpoint_seconds = checkpoint_seconds;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    atomic_init(&p->shutdown, 0);
+    p->slots = calloc((size_t)nworkers, sizeof *p->slots);
+    if (!p->slots) { pool_destroy(p); return NULL; }
+    p->nslots = nworkers;
+    for (int i = 0; i < nworkers; i++) {
+        p->slots[i].p = p;
+        atomic_init(&p->slots[i].cancel, 0);
+        if (pthread_create(&p->slots[i].thread, NULL, worker_main, &p->slots[i]) != 0) {
+            pool_destroy(p);
+            return NULL;
+        }
+        p->slots[i].started = 1;
+    }
+    return p;
+}
+
+void pool_notify(pool *p) {
+    pthread_mutex_lock(&p->mu);
+    if (p->pending < p->nslots) p->pending++;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int pool_cancel(pool *p, const char *id) {
+    int found = 0;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->nslots; i++)
+        if (strcmp(p->slots[i].job_id, id) == 0) {
+            atomic_store(&p->slots[i].cancel, 1);
+            found = 1;
+        }
+    pthread_mutex_unlock(&p->mu);
+    return found;
+}
+
+int pool_running(pool *p) {
+    int n = 0;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->nslots; i++) n += p->slots[i].job_id[0] != 0;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+void pool_destroy(pool *p) {
+    if (!p) return;
+    atomic_store(&p->shutdown, 1);
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nslots; i++)
+        if (p->slots[i].started) pthread_join(p->slots[i].thread, NULL);
+    free(p->slots);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}

@@ -1,0 +1,19 @@
+/* pool.h -- the worker pool: a fixed number of threads that claim queued jobs (FIFO, from the
+ * store) and run them. Each worker has its own store connection. Knows nothing of HTTP. */
+#ifndef OIGD_POOL_H
+#define OIGD_POOL_H
+#include "hub.h"
+#include "store.h"
+
+typedef struct pool pool;
+
+/* Start nworkers threads. NULL on failure. */
+pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds);
+/* A job was queued: wake an idle worker. */
+void pool_notify(pool *p);
+/* Ask the worker running job id to stop it; 1 when a worker of this pool runs it. */
+int pool_cancel(pool *p, const char *id);
+/* Stop: running jobs write a checkpoint, go back to queued, and the threads are joined. */
+void pool_destroy(pool *p);
+int pool_running(pool *p);
+#endif

@@ -1,0 +1,106 @@
+/* store.h -- the SQLite store: datasets, jobs, metrics, checkpoints and models.
+ *
+ * One `store` is one SQLite connection and belongs to one thread; a `store_set` hands each
+ * thread its own connection to the same file. Every write is one BEGIN IMMEDIATE transaction,
+ * every statement is prepared with bound parameters. Knows nothing of HTTP.
+ */
+#ifndef OIGD_STORE_H
+#define OIGD_STORE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "oig.h"
+
+typedef enum {
+    STORE_OK = 0,
+    STORE_NOTFOUND,     /* no such id (or nothing to claim) */
+    STORE_CONFLICT,     /* the row is in a state that forbids the change */
+    STORE_EINVAL,       /* an argument (e.g. a page cursor) names nothing valid */
+    STORE_TOO_NEW,      /* the database was written by a newer oigd */
+    STORE_ERROR         /* SQLite or allocation failure; the message says which */
+} store_status;
+
+#define STORE_ID_MAX 40
+#define STORE_LIST_MAX 1000
+
+typedef struct store store;
+typedef struct store_set store_set;
+
+/* Migrations embedded at build time (cmake/embed_migrations.cmake). */
+typedef struct { int version; const char *name; const char *sql; } oigd_migration;
+extern const oigd_migration oigd_migrations[];
+extern const int oigd_migration_count;
+
+/* Open (creating if needed) the database at path: WAL, busy timeout, foreign keys, then apply
+ * pending migrations in one transaction. Refuses a database newer than the embedded
+ * migrations (STORE_TOO_NEW). err receives a message on failure. */
+store_status store_open(const char *path, store **out, char *err, size_t errlen);
+void store_close(store *st);
+int store_user_version(store *st);
+int store_latest_version(void);
+int store_ready(store *st);            /* 1 when the connection answers and migrations are at head */
+const char *store_errmsg(store *st);   /* the last error of this connection */
+
+/* A connection per thread, opened on first use and closed at thread exit or store_set_close. */
+store_status store_set_open(const char *path, store_set **out, char *err, size_t errlen);
+store *store_set_get(store_set *ss);   /* NULL if the connection cannot be opened */
+void store_set_close(store_set *ss);
+
+void store_new_id(const char *prefix, char out[STORE_ID_MAX]);
+void store_now(char out[32]);          /* UTC, ISO 8601 with milliseconds */
+
+/* ---- datasets ---- */
+store_status store_dataset_insert(store *st, const char *name, const oig_data *d,
+                                  const char *sha256_hex, cJSON **res);
+store_status store_dataset_get(store *st, const char *id, cJSON **res);
+store_status store_dataset_list(store *st, const char *after, int limit, cJSON **res);
+store_status store_dataset_delete(store *st, const char *id);   /* CONFLICT: a queued/running job uses it */
+store_status store_dataset_exists(store *st, const char *id);
+store_status store_dataset_load(store *st, const char *id, oig_data **out);
+
+/* ---- jobs ---- */
+/* params is the validated request as JSON text. NOTFOUND when dataset_id is unknown. */
+store_status store_job_insert(store *st, const char *dataset_id, const char *params,
+                              const char *algorithm, int hidden_units, int max_iterations,
+                              cJSON **res);
+store_status store_job_get(store *st, const char *id, cJSON **res);
+store_status store_job_status(store *st, const char *id, char status[16]);
+store_status store_job_list(store *st, const char *status, const char *after, int limit, cJSON **res);
+/* queued -> cancelled at once (*was_running = 0); running -> cancel_requested (*was_running = 1);
+ * CONFLICT when the job already finished. */
+store_status store_job_cancel(store *st, const char *id, int *was_running);
+/* Oldest queued job -> running in one statement; NOTFOUND when none is queued. */
+store_status store_job_claim(store *st, char id[STORE_ID_MAX]);
+/* Every running job back to queued (start-up after a crash); *count receives how many. */
+store_status store_job_requeue_running(store *st, int *count);
+store_status store_job_requeue(store *st, const char *id);
+store_status store_job_params(store *st, const char *id, char **params, char dataset_id[STORE_ID_MAX]);
+
+typedef struct {
+    int iteration;
+    double train_mse, val_mse, train_err, val_err;   /* NaN is stored as NULL */
+    double multiplies, seconds;
+} store_metric;
+
+/* One transaction: append rows, update the job's latest values and, when ckpt_doc is not NULL,
+ * replace its checkpoint (the model at ckpt_iteration, which the rows cover). */
+store_status store_job_progress(store *st, const char *id, const store_metric *rows, int nrows,
+                                const char *ckpt_doc, int ckpt_iteration);
+store_status store_job_checkpoint(store *st, const char *id, char **doc, int *iteration);
+/* Delete metrics rows with iteration > after (after = -1: all of them). */
+store_status store_job_trim_metrics(store *st, const char *id, int after);
+/* One transaction: insert the model (when mdl_doc is not NULL), set the job's final status,
+ * error and model_id, drop its checkpoint. */
+store_status store_job_finish(store *st, const char *id, const char *status, const char *error,
+                              const oig_model *mdl, const char *mdl_doc, char model_id[STORE_ID_MAX]);
+store_status store_metrics_list(store *st, const char *job_id, int after, int limit, cJSON **res);
+
+/* ---- models ---- */
+store_status store_model_insert(store *st, const char *job_id, const oig_model *mdl,
+                                const char *doc, cJSON **res);
+store_status store_model_doc(store *st, const char *id, char **doc);
+store_status store_model_get(store *st, const char *id, cJSON **res);
+store_status store_model_list(store *st, const char *after, int limit, cJSON **res);
+store_status store_model_delete(store *st, const char *id);
+
+#endif
