@@ -52,7 +52,7 @@ static int lm_normal_equations(trainer *t, double *h, double *g, double *jrows, 
     const oig_data *d = t->train;
     for (size_t p0 = 0; p0 < d->nrows; p0 += chunk) {
         size_t b = d->nrows - p0 < chunk ? d->nrows - p0 : chunk;
-        tr_forward_block(t, d, p0, b);
+        trn_forward_block(t, d, p0, b);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, t->nb, 1.0, t->xa + t->off,
                     nu, t->wo + t->off, nu, 0.0, t->yb, m);
         const double *tt = d->t + p0 * (size_t)m;
@@ -86,7 +86,7 @@ static int lm_normal_equations(trainer *t, double *h, double *g, double *jrows, 
         cblas_dgemv(CblasRowMajor, CblasTrans, (int)(b * m), (int)nw, 1.0, jrows, (int)nw, t->yb, 1,
                     1.0, g, 1);
     }
-    if (tr_reduce(t, h, nw * nw) || tr_reduce(t, g, nw) || tr_reduce(t, acc, 2)) return -1;
+    if (trn_reduce(t, h, nw * nw) || trn_reduce(t, g, nw) || trn_reduce(t, acc, 2)) return -1;
     double s = 2.0 / t->nv;
     for (size_t r = 0; r < nw; r++) {
         g[r] *= s;
@@ -138,14 +138,14 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oi
             for (size_t i = 0; i < nw; i++) wt[i] = w0[i] + delta[i];
             unpack(t, wt);
             double sse_t, wr_t;
-            if (tr_eval(t, t->train, 0, &sse_t, &wr_t)) { st = OIG_EINVAL; goto done; }
+            if (trn_eval(t, t->train, 0, &sse_t, &wr_t)) { st = OIG_EINVAL; goto done; }
             double et = sse_t / t->nv;
             if (isfinite(et) && et < e0) {
                 *e = et;
                 *wrong = wr_t;
                 *lambda /= 10.0;
                 if (*lambda < 1e-20) *lambda = 1e-20;
-                tr_sync_model(t);
+                trn_sync_model(t);
                 goto done;
             }
         }
@@ -155,7 +155,7 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oi
     }
     /* no trial lowered E: keep the weights; the larger lambda carries to the next iteration */
     unpack(t, w0);
-    tr_sync_model(t);
+    trn_sync_model(t);
 done:
     if (st != OIG_OK && err) snprintf(err->message, sizeof err->message, "Levenberg-Marquardt: %s",
                                       oig_status_name(st));

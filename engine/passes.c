@@ -14,12 +14,12 @@ void oig_sigmoid_inplace(double *v, size_t n) {
     for (size_t i = 0; i < n; i++) v[i] = 1.0 / (1.0 + exp(-v[i]));
 }
 
-int tr_reduce(trainer *t, double *buf, size_t n) {
+int trn_reduce(trainer *t, double *buf, size_t n) {
     if (t->cfg->reduce == NULL) return 0;
     return t->cfg->reduce(buf, n, t->cfg->reduce_ctx);
 }
 
-void tr_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
+void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
     int n = t->n, nu = t->nu, nh = t->nh;
     double *xa = t->xa;
     const double *x = d->x + p0 * (size_t)n;
@@ -43,13 +43,13 @@ static void block_errors(trainer *t, const oig_data *d, size_t p0, size_t b) {
     for (size_t i = 0; i < b * (size_t)m; i++) t->yb[i] = tt[i] - t->yb[i];
 }
 
-int tr_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong) {
+int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong) {
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc[2] = {0.0, 0.0};
     if (grad) memset(t->g, 0, (size_t)nh * n1 * sizeof(double));
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
-        tr_forward_block(t, d, p0, b);
+        trn_forward_block(t, d, p0, b);
         block_errors(t, d, p0, b);
         const double *e = t->yb;
         for (size_t i = 0; i < b * (size_t)m; i++) acc[0] += e[i] * e[i];
@@ -80,30 +80,30 @@ int tr_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong)
         }
     }
     if (grad) {
-        if (tr_reduce(t, t->g, (size_t)nh * n1)) return -1;
+        if (trn_reduce(t, t->g, (size_t)nh * n1)) return -1;
         cblas_dscal(nh * n1, 1.0 / t->nv, t->g, 1);
     }
-    if (tr_reduce(t, acc, 2)) return -1;
+    if (trn_reduce(t, acc, 2)) return -1;
     *sse = acc[0];
     if (wrong) *wrong = acc[1];
     return 0;
 }
 
-int tr_owo(trainer *t) {
+int trn_owo(trainer *t) {
     int m = t->m, nb = t->nb, nu = t->nu;
     memset(t->ra, 0, (size_t)nb * nb * sizeof(double));
     memset(t->ca, 0, (size_t)nb * m * sizeof(double));
     const oig_data *d = t->train;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
-        tr_forward_block(t, d, p0, b);
+        trn_forward_block(t, d, p0, b);
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, nb, (int)b, 1.0, t->xa + t->off, nu,
                     1.0, t->ra, nb);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, m, (int)b, 1.0, t->xa + t->off, nu,
                     d->t + p0 * (size_t)m, m, 1.0, t->ca, m);
     }
     /* one reduction for both sums */
-    if (tr_reduce(t, t->ra, (size_t)nb * nb) || tr_reduce(t, t->ca, (size_t)nb * m)) return -1;
+    if (trn_reduce(t, t->ra, (size_t)nb * nb) || trn_reduce(t, t->ca, (size_t)nb * m)) return -1;
     double s = 1.0 / t->nv;
     cblas_dscal(nb * nb, s, t->ra, 1);
     cblas_dscal(nb * m, s, t->ca, 1);
@@ -118,13 +118,13 @@ int tr_owo(trainer *t) {
     return 0;
 }
 
-int tr_olf_e2(trainer *t, double *e2) {
+int trn_olf_e2(trainer *t, double *e2) {
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc = 0.0;
     const oig_data *d = t->train;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
-        tr_forward_block(t, d, p0, b);
+        trn_forward_block(t, d, p0, b);
         /* n' = x~ D^T; dy/dz = (f'(net) o n') W_oh^T */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, t->xa, nu,
                     t->d, n1, 0.0, t->hb, nh);
@@ -137,7 +137,7 @@ int tr_olf_e2(trainer *t, double *e2) {
                     t->wo + n1, nu, 0.0, t->yb, m);
         for (size_t i = 0; i < b * (size_t)m; i++) acc += t->yb[i] * t->yb[i];
     }
-    if (tr_reduce(t, &acc, 1)) return -1;
+    if (trn_reduce(t, &acc, 1)) return -1;
     *e2 = 2.0 * acc / t->nv;
     t->multiplies += t->nv * ((double)nh * n1 + (double)nh * (m + 1) + 2.0 * m);
     return 0;
@@ -145,14 +145,14 @@ int tr_olf_e2(trainer *t, double *e2) {
 
 /* H_ig(m,u) = (2/Nv) sum_p sum_i J_p(i,m) J_p(i,u), J_p(i,:) = x~_p o ((W_oh(i,:) o f'(n_p)) D).
  * For a chunk of rows the M rows of every J_p are stacked and added with one dsyrk. */
-int tr_oig_hessian(trainer *t) {
+int trn_oig_hessian(trainer *t) {
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     size_t width = (size_t)(nh > n1 ? nh : n1);
     memset(t->hig, 0, (size_t)n1 * n1 * sizeof(double));
     const oig_data *d = t->train;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
-        tr_forward_block(t, d, p0, b);
+        trn_forward_block(t, d, p0, b);
         for (size_t c0 = 0; c0 < b; c0 += t->chunk) {
             size_t cb = b - c0 < t->chunk ? b - c0 : t->chunk;
             /* A(p*M+i, k) = W_oh(i,k) f'(n_p(k)), into the first Nh columns of the stack */
@@ -180,7 +180,7 @@ int tr_oig_hessian(trainer *t) {
                         t->hig, n1);
         }
     }
-    if (tr_reduce(t, t->hig, (size_t)n1 * n1)) return -1;
+    if (trn_reduce(t, t->hig, (size_t)n1 * n1)) return -1;
     double s = 2.0 / t->nv;
     for (int r = 0; r < n1; r++)
         for (int c = r; c < n1; c++) {
@@ -194,7 +194,7 @@ int tr_oig_hessian(trainer *t) {
     return 0;
 }
 
-int tr_input_autocorrelation(trainer *t, double *r) {
+int trn_input_autocorrelation(trainer *t, double *r) {
     int n1 = t->n1, nu = t->nu;
     memset(r, 0, (size_t)n1 * n1 * sizeof(double));
     const oig_data *d = t->train;
@@ -207,7 +207,7 @@ int tr_input_autocorrelation(trainer *t, double *r) {
         }
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n1, (int)b, 1.0, t->xa, nu, 1.0, r, n1);
     }
-    if (tr_reduce(t, r, (size_t)n1 * n1)) return -1;
+    if (trn_reduce(t, r, (size_t)n1 * n1)) return -1;
     for (int i = 0; i < n1; i++)
         for (int j = i; j < n1; j++) {
             double v = r[(size_t)i * n1 + j] / t->nv;
@@ -218,7 +218,7 @@ int tr_input_autocorrelation(trainer *t, double *r) {
     return 0;
 }
 
-void tr_sync_model(trainer *t) {
+void trn_sync_model(trainer *t) {
     int n1 = t->n1, nu = t->nu, nh = t->nh;
     for (int i = 0; i < t->m; i++) {
         memcpy(t->mdl->woi + (size_t)i * n1, t->wo + (size_t)i * nu, (size_t)n1 * sizeof(double));

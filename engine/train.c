@@ -75,7 +75,7 @@ static double now_seconds(void) {
 
 /* ---- trainer lifecycle ---- */
 
-void tr_free(trainer *t) {
+void trn_free(trainer *t) {
     free(t->xa); free(t->yb); free(t->hb); free(t->stack);
     free(t->wo); free(t->g); free(t->d); free(t->ra); free(t->ca);
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
@@ -84,7 +84,7 @@ void tr_free(trainer *t) {
 
 static double *dalloc(size_t n) { return malloc((n ? n : 1) * sizeof(double)); }
 
-oig_status tr_init(trainer *t, oig_data *train, oig_data *val, const oig_config *cfg,
+oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config *cfg,
                    oig_model *mdl) {
     memset(t, 0, sizeof *t);
     t->cfg = cfg; t->train = train; t->val = val; t->mdl = mdl;
@@ -129,14 +129,14 @@ static int fit_standardization(trainer *t, double *mean, double *scale) {
     memset(scale, 0, (size_t)n * sizeof(double));
     for (size_t p = 0; p < d->nrows; p++)
         for (int j = 0; j < n; j++) mean[j] += d->x[p * n + j];
-    if (tr_reduce(t, mean, (size_t)n)) return -1;
+    if (trn_reduce(t, mean, (size_t)n)) return -1;
     for (int j = 0; j < n; j++) mean[j] /= t->nv;
     for (size_t p = 0; p < d->nrows; p++)
         for (int j = 0; j < n; j++) {
             double v = d->x[p * n + j] - mean[j];
             scale[j] += v * v;
         }
-    if (tr_reduce(t, scale, (size_t)n)) return -1;
+    if (trn_reduce(t, scale, (size_t)n)) return -1;
     for (int j = 0; j < n; j++) {
         double s = sqrt(scale[j] / t->nv);
         scale[j] = (s > 1e-12 * (fabs(mean[j]) + 1.0)) ? s : 1.0;
@@ -178,7 +178,7 @@ static int net_control(trainer *t) {
                 }
         }
         double *acc = pass == 0 ? mean : var;
-        if (tr_reduce(t, acc, (size_t)nh)) return -1;
+        if (trn_reduce(t, acc, (size_t)nh)) return -1;
         for (int k = 0; k < nh; k++) acc[k] /= t->nv;
     }
     for (int k = 0; k < nh; k++) {
@@ -199,9 +199,9 @@ static int net_control(trainer *t) {
 /* ---- steps ---- */
 
 /* Forward + errors + G at the current weights; counts spec 8's "forward + errors" and "G". */
-int tr_evaluate_with_gradient(trainer *t, tr_fit *s) {
+int trn_evaluate_with_gradient(trainer *t, trn_fit *s) {
     double sse;
-    if (tr_eval(t, t->train, 1, &sse, &s->wrong)) return -1;
+    if (trn_eval(t, t->train, 1, &sse, &s->wrong)) return -1;
     s->e = sse / t->nv;
     double nv = t->nv, nh = t->nh, n1 = t->n1, m = t->m;
     t->multiplies += nv * (nh * n1 + m * t->nu) + nv * (nh * (m + 1) + nh * n1);
@@ -209,15 +209,15 @@ int tr_evaluate_with_gradient(trainer *t, tr_fit *s) {
 }
 
 /* W = W_save + D diag(a) (gains != NULL) or W_save + z D; then OWO and evaluation. */
-static int try_step(trainer *t, const double *gains, double z, tr_fit *s) {
+static int try_step(trainer *t, const double *gains, double z, trn_fit *s) {
     int nh = t->nh, n1 = t->n1;
     for (int k = 0; k < nh; k++)
         for (int j = 0; j < n1; j++) {
             size_t i = (size_t)k * n1 + j;
             t->mdl->w[i] = t->w_save[i] + (gains ? gains[j] : z) * t->d[i];
         }
-    if (tr_owo(t)) return -1;
-    return tr_evaluate_with_gradient(t, s);
+    if (trn_owo(t)) return -1;
+    return trn_evaluate_with_gradient(t, s);
 }
 
 static void save_weights(trainer *t, double *w, double *wo) {
@@ -234,7 +234,7 @@ static void restore_weights(trainer *t, const double *w, const double *wo) {
  * When every candidate raises E, the best of them is taken so that training moves on instead
  * of repeating the same failed computation. Candidate c is: gains/2^c for c <= halvings (OIG),
  * or z/2^c (OLF); OIG adds one last candidate, the OLF step a = z*1. */
-int tr_safeguarded_step(trainer *t, const double *gains, double z, tr_fit *s) {
+int trn_safeguarded_step(trainer *t, const double *gains, double z, trn_fit *s) {
     double e0 = s->e;
     int halvings = t->cfg->max_halvings;
     int ncand = halvings + 1 + (gains ? 1 : 0);
@@ -244,7 +244,7 @@ int tr_safeguarded_step(trainer *t, const double *gains, double z, tr_fit *s) {
     double *scaled = t->solve_work;   /* N+1 gains */
     oig_safeguards *sg = &t->mdl->summary.safeguards;
     for (int c = 0; c < ncand; c++) {
-        tr_fit trial;
+        trn_fit trial;
         int olf_fallback = gains && c == ncand - 1;
         double f = ldexp(1.0, -c);
         if (gains && !olf_fallback) {
@@ -262,7 +262,7 @@ int tr_safeguarded_step(trainer *t, const double *gains, double z, tr_fit *s) {
         }
         if (isfinite(trial.e) && trial.e <= e0) {
             *s = trial;
-            tr_sync_model(t);
+            trn_sync_model(t);
             return 0;
         }
         if (isfinite(trial.e) && trial.e < best_e) {
@@ -273,13 +273,13 @@ int tr_safeguarded_step(trainer *t, const double *gains, double z, tr_fit *s) {
     }
     sg->accepted_worse++;
     restore_weights(t, have_best ? t->w_best : t->w_save, have_best ? t->wo_best : t->wo_save);
-    if (tr_evaluate_with_gradient(t, s)) return -1;
-    tr_sync_model(t);
+    if (trn_evaluate_with_gradient(t, s)) return -1;
+    trn_sync_model(t);
     return 0;
 }
 
 /* D = G (BP variants) or D = G R_in^-1 solved with the stored OLS factor (HWO variants). */
-void tr_direction(trainer *t, int hwo) {
+void trn_direction(trainer *t, int hwo) {
     int nh = t->nh, n1 = t->n1;
     if (!hwo) {
         memcpy(t->d, t->g, (size_t)nh * n1 * sizeof(double));
@@ -295,20 +295,20 @@ void tr_direction(trainer *t, int hwo) {
 }
 
 /* One BP or HWO iteration: optimal learning factor along D, then OWO (spec 4, 5). */
-int tr_olf_iteration(trainer *t, int hwo, tr_fit *s) {
-    tr_direction(t, hwo);
+int trn_olf_iteration(trainer *t, int hwo, trn_fit *s) {
+    trn_direction(t, hwo);
     double e1 = -cblas_ddot(t->nh * t->n1, t->g, 1, t->d, 1);
     double e2;
-    if (tr_olf_e2(t, &e2)) return -1;
+    if (trn_olf_e2(t, &e2)) return -1;
     double z = (e2 > 0 && isfinite(e2)) ? -e1 / e2 : 0.0;
-    return tr_safeguarded_step(t, NULL, z, s);
+    return trn_safeguarded_step(t, NULL, z, s);
 }
 
 /* One OIG-BP or OIG-HWO iteration (spec 6.4 steps 3-8). */
-int tr_oig_iteration(trainer *t, int hwo, tr_fit *s) {
+int trn_oig_iteration(trainer *t, int hwo, trn_fit *s) {
     int n1 = t->n1, nh = t->nh;
-    tr_direction(t, hwo);
-    if (tr_oig_hessian(t)) return -1;
+    trn_direction(t, hwo);
+    if (trn_oig_hessian(t)) return -1;
     double *gig = t->gig, *h = t->hig;
     double sum_g = 0.0, e2 = 0.0;
     for (int j = 0; j < n1; j++) {
@@ -341,7 +341,7 @@ int tr_oig_iteration(trainer *t, int hwo, tr_fit *s) {
     /* keep the gains away from the scratch the safeguard uses */
     double *gains = t->gig;
     memcpy(gains, a, (size_t)n1 * sizeof(double));
-    return tr_safeguarded_step(t, gains, z, s);
+    return trn_safeguarded_step(t, gains, z, s);
 }
 
 /* ---- the loop ---- */
@@ -374,10 +374,10 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         mdl->summary.lm_lambda = cfg->lm_lambda0;
         if ((st = oig_model_describe(mdl, train)) != OIG_OK) goto fail_model;
     }
-    if ((st = tr_init(&t, train, val, cfg, mdl)) != OIG_OK) goto fail;
+    if ((st = trn_init(&t, train, val, cfg, mdl)) != OIG_OK) goto fail;
 
     double counts[2] = {(double)train->nrows, val ? (double)val->nrows : 0.0};
-    if (tr_reduce(&t, counts, 2)) { st = OIG_EINVAL; snprintf(err->message, sizeof err->message, "reduce failed"); goto fail; }
+    if (trn_reduce(&t, counts, 2)) { st = OIG_EINVAL; snprintf(err->message, sizeof err->message, "reduce failed"); goto fail; }
     t.nv = counts[0];
     double nval = counts[1];
     if (t.nv < 1) { st = bad(err, "data", "no training rows"); goto fail; }
@@ -400,17 +400,17 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
 
     if (hwo) {
         double *rin = t.solve_work;   /* (N+1)^2 scratch, before the factor is stored */
-        if (tr_input_autocorrelation(&t, rin)) { st = OIG_EINVAL; goto fail; }
+        if (trn_input_autocorrelation(&t, rin)) { st = OIG_EINVAL; goto fail; }
         oig_ols_factor(rin, t.n1, cfg->ols_eps, t.rin_factor, t.solve_work + (size_t)t.n1 * t.n1);
         t.multiplies += (double)t.n1 * t.n1 * t.n1 / 3;
     }
 
-    tr_fit s;
+    trn_fit s;
     int iteration;
     double lambda;
     if (!resume) {
-        if (net_control(&t) || tr_owo(&t)) { st = OIG_EINVAL; goto fail; }
-        tr_sync_model(&t);
+        if (net_control(&t) || trn_owo(&t)) { st = OIG_EINVAL; goto fail; }
+        trn_sync_model(&t);
         iteration = 0;
         lambda = cfg->lm_lambda0;
     } else {
@@ -421,7 +421,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         iteration = mdl->summary.iterations;
         lambda = mdl->summary.lm_lambda > 0 ? mdl->summary.lm_lambda : cfg->lm_lambda0;
     }
-    if (tr_evaluate_with_gradient(&t, &s)) { st = OIG_EINVAL; goto fail; }
+    if (trn_evaluate_with_gradient(&t, &s)) { st = OIG_EINVAL; goto fail; }
 
     double best_val = INFINITY;
     int since_best = 0;
@@ -438,7 +438,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         pr.val_err = NAN;
         if (val && nval > 0) {
             double sse, wrong;
-            if (tr_eval(&t, val, 0, &sse, &wrong)) { st = OIG_EINVAL; goto fail; }
+            if (trn_eval(&t, val, 0, &sse, &wrong)) { st = OIG_EINVAL; goto fail; }
             pr.val_mse = sse / nval;
             pr.val_err = val->cls ? 100.0 * wrong / nval : NAN;
         }
@@ -479,8 +479,8 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
 
         int rc = 0;
         switch (alg) {
-        case OIG_ALG_BP: case OIG_ALG_HWO: rc = tr_olf_iteration(&t, hwo, &s); break;
-        case OIG_ALG_OIG_BP: case OIG_ALG_OIG_HWO: rc = tr_oig_iteration(&t, hwo, &s); break;
+        case OIG_ALG_BP: case OIG_ALG_HWO: rc = trn_olf_iteration(&t, hwo, &s); break;
+        case OIG_ALG_OIG_BP: case OIG_ALG_OIG_HWO: rc = trn_oig_iteration(&t, hwo, &s); break;
         case OIG_ALG_LM: {
             oig_status ls = lm_iteration(&t, &s.e, &s.wrong, &lambda, err);
             if (ls != OIG_OK) { st = ls; goto fail; }
@@ -491,11 +491,11 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         if (rc) { st = OIG_ENOMEM; snprintf(err->message, sizeof err->message, "training step failed"); goto fail; }
         iteration++;
     }
-    tr_free(&t);
+    trn_free(&t);
     *out = mdl;
     return st;
 fail:
-    tr_free(&t);
+    trn_free(&t);
 fail_model:
     oig_model_free(mdl);
     if (err->message[0] == '\0') snprintf(err->message, sizeof err->message, "%s", oig_status_name(st));

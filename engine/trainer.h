@@ -45,48 +45,48 @@ typedef struct {
 } trainer;
 
 /* E and the misclassified count at the current weights. */
-typedef struct { double e, wrong; } tr_fit;
+typedef struct { double e, wrong; } trn_fit;
 
-/* Allocate a run's buffers for mdl's shape (t->nv is left for the caller); tr_free releases. */
-oig_status tr_init(trainer *t, oig_data *train, oig_data *val, const oig_config *cfg, oig_model *mdl);
-void tr_free(trainer *t);
+/* Allocate a run's buffers for mdl's shape (t->nv is left for the caller); trn_free releases. */
+oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config *cfg, oig_model *mdl);
+void trn_free(trainer *t);
 
 /* Forward + errors + G at the current weights (spec 6.4 step 1-2). */
-int tr_evaluate_with_gradient(trainer *t, tr_fit *s);
+int trn_evaluate_with_gradient(trainer *t, trn_fit *s);
 /* D = G, or D = G R_in^-1 with the OLS factor in t->rin_factor when hwo. */
-void tr_direction(trainer *t, int hwo);
+void trn_direction(trainer *t, int hwo);
 /* Try gains (N+1, OIG) or learning factor z along t->d, each followed by OWO, with the
  * safeguards of spec 4 and 6.3; s holds E before and receives E after. */
-int tr_safeguarded_step(trainer *t, const double *gains, double z, tr_fit *s);
+int trn_safeguarded_step(trainer *t, const double *gains, double z, trn_fit *s);
 /* One iteration of BP/HWO (OLF) or OIG-BP/OIG-HWO from the state in s (G current). */
-int tr_olf_iteration(trainer *t, int hwo, tr_fit *s);
-int tr_oig_iteration(trainer *t, int hwo, tr_fit *s);
+int trn_olf_iteration(trainer *t, int hwo, trn_fit *s);
+int trn_oig_iteration(trainer *t, int hwo, trn_fit *s);
 
 /* Sum buf over processes (identity without a reduce hook). Returns 0 on success. */
-int tr_reduce(trainer *t, double *buf, size_t n);
+int trn_reduce(trainer *t, double *buf, size_t n);
 
 /* Fill t->xa for rows [p0, p0+b) of d: inputs, the constant 1, and o = f(W x) when nh > 0. */
-void tr_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b);
+void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b);
 
 /* Outputs and errors at the current weights over data d: sse (sum of squared errors over all
  * processes), wrong (misclassified count, when d->cls). With grad, also G = -dE/dW into t->g.
  * Returns 0 or an error from the reduce seam. */
-int tr_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong);
+int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong);
 
 /* OWO (spec 3): R_a, C_a at the current W, solve for the output weights into t->wo. */
-int tr_owo(trainer *t);
+int trn_owo(trainer *t);
 
 /* E2 of the optimal learning factor along t->d (spec 4, Gauss-Newton). */
-int tr_olf_e2(trainer *t, double *e2);
+int trn_olf_e2(trainer *t, double *e2);
 
 /* OIG Gauss-Newton Hessian H_ig along t->d into t->hig (spec 6.2). */
-int tr_oig_hessian(trainer *t);
+int trn_oig_hessian(trainer *t);
 
 /* Input autocorrelation R_in = X~^T X~ / Nv into r ((N+1) x (N+1), full). */
-int tr_input_autocorrelation(trainer *t, double *r);
+int trn_input_autocorrelation(trainer *t, double *r);
 
 /* Copy t->wo into the model's W_oi and W_oh. */
-void tr_sync_model(trainer *t);
+void trn_sync_model(trainer *t);
 
 /* One Levenberg-Marquardt iteration over all weights (lm.c). *e is E at entry and receives E
  * at exit, *wrong the misclassified count there; *lambda is the damping, updated. */
