@@ -102,23 +102,31 @@ static int lm_normal_equations(trainer *t, double *h, double *g, double *jrows, 
     return 0;
 }
 
-oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oig_error *err) {
+oig_status lm_alloc(trainer *t) {
     size_t nw = lm_nw(t);
     size_t chunk = (2u << 20) / ((size_t)t->m * nw);
     if (chunk < 1) chunk = 1;
     if (chunk > t->block) chunk = t->block;
-    double *h = malloc(nw * nw * sizeof(double));
-    double *a = malloc(nw * nw * sizeof(double));
-    double *g = malloc(nw * sizeof(double));
-    double *delta = malloc(nw * sizeof(double));
-    double *w0 = malloc(nw * sizeof(double));
-    double *wt = malloc(nw * sizeof(double));
-    double *jrows = malloc(chunk * (size_t)t->m * nw * sizeof(double));
-    oig_status st = OIG_OK;
-    if (!h || !a || !g || !delta || !w0 || !wt || !jrows) { st = OIG_ENOMEM; goto done; }
+    t->lm_nw = nw;
+    t->lm_chunk = chunk;
+    t->lm_h = malloc(nw * nw * sizeof(double));
+    t->lm_a = malloc(nw * nw * sizeof(double));
+    t->lm_g = malloc(nw * sizeof(double));
+    t->lm_delta = malloc(nw * sizeof(double));
+    t->lm_w0 = malloc(nw * sizeof(double));
+    t->lm_wt = malloc(nw * sizeof(double));
+    t->lm_jrows = malloc(chunk * (size_t)t->m * nw * sizeof(double));
+    if (!t->lm_h || !t->lm_a || !t->lm_g || !t->lm_delta || !t->lm_w0 || !t->lm_wt || !t->lm_jrows)
+        return OIG_ENOMEM;
+    return OIG_OK;
+}
 
+oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oig_error *err) {
+    size_t nw = t->lm_nw;
+    double *h = t->lm_h, *a = t->lm_a, *g = t->lm_g, *delta = t->lm_delta;
+    double *w0 = t->lm_w0, *wt = t->lm_wt;
     double sse, wr;
-    if (lm_normal_equations(t, h, g, jrows, chunk, &sse, &wr)) { st = OIG_EINVAL; goto done; }
+    if (lm_normal_equations(t, h, g, t->lm_jrows, t->lm_chunk, &sse, &wr)) goto fail;
     double e0 = sse / t->nv;
     *e = e0;
     *wrong = wr;
@@ -138,7 +146,7 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oi
             for (size_t i = 0; i < nw; i++) wt[i] = w0[i] + delta[i];
             unpack(t, wt);
             double sse_t, wr_t;
-            if (trn_eval(t, t->train, 0, &sse_t, &wr_t)) { st = OIG_EINVAL; goto done; }
+            if (trn_eval(t, t->train, 0, &sse_t, &wr_t)) goto fail;
             double et = sse_t / t->nv;
             if (isfinite(et) && et < e0) {
                 *e = et;
@@ -146,7 +154,7 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oi
                 *lambda /= 10.0;
                 if (*lambda < 1e-20) *lambda = 1e-20;
                 trn_sync_model(t);
-                goto done;
+                return OIG_OK;
             }
         }
         t->mdl->summary.safeguards.lm_rejections++;
@@ -156,9 +164,8 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oi
     /* no trial lowered E: keep the weights; the larger lambda carries to the next iteration */
     unpack(t, w0);
     trn_sync_model(t);
-done:
-    if (st != OIG_OK && err) snprintf(err->message, sizeof err->message, "Levenberg-Marquardt: %s",
-                                      oig_status_name(st));
-    free(h); free(a); free(g); free(delta); free(w0); free(wt); free(jrows);
-    return st;
+    return OIG_OK;
+fail:
+    if (err) snprintf(err->message, sizeof err->message, "Levenberg-Marquardt: reduction failed");
+    return OIG_EINVAL;
 }

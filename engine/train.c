@@ -80,6 +80,8 @@ void trn_free(trainer *t) {
     free(t->wo); free(t->g); free(t->d); free(t->ra); free(t->ca);
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
+    free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
+    free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows);
 }
 
 static double *dalloc(size_t n) { return malloc((n ? n : 1) * sizeof(double)); }
@@ -115,6 +117,7 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
         !t->w_best || !t->wo_best)
         return OIG_ENOMEM;
     memset(t->wo, 0, (size_t)t->m * t->nu * sizeof(double));
+    if (mdl->algorithm == OIG_ALG_LM) return lm_alloc(t);
     return OIG_OK;
 }
 

@@ -41,6 +41,12 @@ typedef struct {
     double *w_save, *wo_save;    /* weights before a step */
     double *w_best, *wo_best;    /* best step tried by a safeguard */
 
+    /* Levenberg-Marquardt only (nw = number of weights) */
+    size_t lm_nw, lm_chunk;
+    double *lm_h, *lm_a;     /* nw x nw: J^T J, and the damped copy being factored */
+    double *lm_g, *lm_delta, *lm_w0, *lm_wt;   /* nw */
+    double *lm_jrows;        /* (lm_chunk*M) x nw: Jacobian rows of a chunk of patterns */
+
     double multiplies;
 } trainer;
 
@@ -87,6 +93,9 @@ int trn_input_autocorrelation(trainer *t, double *r);
 
 /* Copy t->wo into the model's W_oi and W_oh. */
 void trn_sync_model(trainer *t);
+
+/* Allocate LM's buffers for t's shape (once per run). */
+oig_status lm_alloc(trainer *t);
 
 /* One Levenberg-Marquardt iteration over all weights (lm.c). *e is E at entry and receives E
  * at exit, *wrong the misclassified count there; *lambda is the damping, updated. */
