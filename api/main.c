@@ -1,2 +1,52 @@
-/* main.c -- placeholder entry point. */
-int main(void) { return 0; }
+/* main.c -- the oigd binary: dispatch to `train`, `predict` or `serve`.
+ *
+ * Owns only the top-level usage, --help and --version; each command parses its own arguments
+ * (api/cli.c for train and predict, api/serve.c for the daemon).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "oig.h"
+#include "serve.h"
+
+#ifndef OIGD_VERSION
+#define OIGD_VERSION "unknown"
+#endif
+
+static void usage(FILE *f) {
+    fputs("usage: oigd COMMAND [options]\n"
+          "       oigd --help | --version\n"
+          "\n"
+          "Train feed-forward networks with OIG-HWO and its comparators (OWO, BP, HWO, OIG-BP, LM).\n"
+          "\n"
+          "Commands:\n"
+          "  train     train on a CSV or whitespace-separated file and write a model file\n"
+          "  predict   apply a model file to a data file, writing CSV predictions\n"
+          "  serve     run the HTTP JSON daemon\n"
+          "\n"
+          "`oigd COMMAND --help` describes a command's options.\n", f);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs("oigd: a command is required\n\n", stderr);
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("oigd %s\nBLAS: %s\n", OIGD_VERSION, oig_blas_config());
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "train") == 0) return cli_train_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0) return cli_predict_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
+    fprintf(stderr, "oigd: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}
