@@ -71,9 +71,9 @@ static void lex_eol(lexer *lx) {
     lx->line++;
 }
 
-static oig_status lex_push(lexer *lx, const char *p, size_t len, size_t line, int escaped,
-                           oig_error *err) {
-    if (lx->nf == lx->cap) {
+/* Grow the field array (up to max_columns fields). */
+static oig_status lex_grow(lexer *lx, oig_error *err) {
+    {
         if (lx->cap >= lx->maxcols)
             return fail(err, OIG_ELIMIT, lx->rec_line, lx->maxcols + 1, NULL,
                         "line %zu: more than max_columns (%d) fields", lx->rec_line, lx->maxcols);
@@ -84,80 +84,102 @@ static oig_status lex_push(lexer *lx, const char *p, size_t len, size_t line, in
         lx->f = nf;
         lx->cap = ncap;
     }
+    return OIG_OK;
+}
+
+static inline oig_status lex_push(lexer *lx, const char *p, size_t len, size_t line, int escaped,
+                                  oig_error *err) {
+    if (lx->nf == lx->cap) {
+        oig_status st = lex_grow(lx, err);
+        if (st != OIG_OK) return st;
+    }
     field *f = &lx->f[lx->nf++];
     f->p = p; f->len = len; f->line = line; f->escaped = escaped;
     return OIG_OK;
 }
+
+/* Byte classes for the lexer's inner loops. */
+enum { C_BLANK = 1, C_EOL = 2, C_COMMA = 4 };
+static const unsigned char byte_class[256] = {
+    ['\t'] = C_BLANK, ['\v'] = C_BLANK, ['\f'] = C_BLANK, [' '] = C_BLANK,
+    ['\n'] = C_EOL, ['\r'] = C_EOL, [','] = C_COMMA
+};
+#define CLASS(c) byte_class[(unsigned char)(c)]
 
 /* Read the next non-blank record into lx->f[0..nf-1]. *got = 0 at end of input. Blank lines
  * (only blanks) are skipped in both formats. CSV follows RFC 4180 (quoted fields may hold
  * commas, doubled quotes and line breaks); blanks around an unquoted field are trimmed. */
 static oig_status lex_record(lexer *lx, int *got, oig_error *err) {
     const char *b = lx->buf;
-    size_t len = lx->len;
+    size_t len = lx->len, pos = lx->pos;
+    oig_status st = OIG_OK;
     *got = 0;
     lx->nf = 0;
     for (;;) {                                  /* skip blank lines */
-        size_t q = lx->pos;
-        while (q < len && is_blank(b[q])) q++;
-        lx->pos = q;
-        if (q == len) return OIG_OK;
-        if (!is_eol(b[q])) break;
+        while (pos < len && CLASS(b[pos]) == C_BLANK) pos++;
+        lx->pos = pos;
+        if (pos == len) return OIG_OK;
+        if (CLASS(b[pos]) != C_EOL) break;
         lex_eol(lx);
+        pos = lx->pos;
     }
     lx->rec_line = lx->line;
-    oig_status st;
     if (!lx->csv) {
         for (;;) {
-            while (lx->pos < len && is_blank(b[lx->pos])) lx->pos++;
-            if (lx->pos == len) break;
-            if (is_eol(b[lx->pos])) { lex_eol(lx); break; }
-            size_t s = lx->pos;
-            while (lx->pos < len && !is_blank(b[lx->pos]) && !is_eol(b[lx->pos])) lx->pos++;
-            if ((st = lex_push(lx, b + s, lx->pos - s, lx->line, 0, err)) != OIG_OK) return st;
+            while (pos < len && CLASS(b[pos]) == C_BLANK) pos++;
+            if (pos == len) break;
+            if (CLASS(b[pos]) == C_EOL) { lx->pos = pos; lex_eol(lx); pos = lx->pos; break; }
+            size_t s = pos;
+            while (pos < len && !(CLASS(b[pos]) & (C_BLANK | C_EOL))) pos++;
+            if ((st = lex_push(lx, b + s, pos - s, lx->line, 0, err)) != OIG_OK) goto out;
         }
         *got = 1;
-        return OIG_OK;
+        goto out;
     }
     for (;;) {
-        while (lx->pos < len && is_blank(b[lx->pos])) lx->pos++;
+        while (pos < len && CLASS(b[pos]) == C_BLANK) pos++;
         size_t fline = lx->line;
-        if (lx->pos < len && b[lx->pos] == '"') {
-            size_t s = ++lx->pos;
+        if (pos < len && b[pos] == '"') {
+            size_t s = ++pos;
             int esc = 0;
             for (;;) {
-                if (lx->pos >= len)
-                    return fail(err, OIG_EPARSE, fline, lx->nf + 1, NULL,
-                                "line %zu, column %d: unterminated quote", fline, lx->nf + 1);
-                char c = b[lx->pos];
+                if (pos >= len) {
+                    st = fail(err, OIG_EPARSE, fline, lx->nf + 1, NULL,
+                              "line %zu, column %d: unterminated quote", fline, lx->nf + 1);
+                    goto out;
+                }
+                char c = b[pos];
                 if (c == '"') {
-                    if (lx->pos + 1 < len && b[lx->pos + 1] == '"') { esc = 1; lx->pos += 2; continue; }
+                    if (pos + 1 < len && b[pos + 1] == '"') { esc = 1; pos += 2; continue; }
                     break;
                 }
-                if (c == '\n' || (c == '\r' && !(lx->pos + 1 < len && b[lx->pos + 1] == '\n')))
-                    lx->line++;
-                lx->pos++;
+                if (c == '\n' || (c == '\r' && !(pos + 1 < len && b[pos + 1] == '\n'))) lx->line++;
+                pos++;
             }
-            size_t e = lx->pos++;
-            while (lx->pos < len && is_blank(b[lx->pos])) lx->pos++;
-            if (lx->pos < len && b[lx->pos] != ',' && !is_eol(b[lx->pos]))
-                return fail(err, OIG_EPARSE, lx->line, lx->nf + 1, NULL,
-                            "line %zu, column %d: unexpected '%c' after a closing quote",
-                            lx->line, lx->nf + 1, b[lx->pos]);
-            if ((st = lex_push(lx, b + s, e - s, fline, esc, err)) != OIG_OK) return st;
+            size_t e = pos++;
+            while (pos < len && CLASS(b[pos]) == C_BLANK) pos++;
+            if (pos < len && !(CLASS(b[pos]) & (C_COMMA | C_EOL))) {
+                st = fail(err, OIG_EPARSE, lx->line, lx->nf + 1, NULL,
+                          "line %zu, column %d: unexpected '%c' after a closing quote",
+                          lx->line, lx->nf + 1, b[pos]);
+                goto out;
+            }
+            if ((st = lex_push(lx, b + s, e - s, fline, esc, err)) != OIG_OK) goto out;
         } else {
-            size_t s = lx->pos;
-            while (lx->pos < len && b[lx->pos] != ',' && !is_eol(b[lx->pos])) lx->pos++;
-            size_t e = lx->pos;
-            while (e > s && is_blank(b[e - 1])) e--;
-            if ((st = lex_push(lx, b + s, e - s, fline, 0, err)) != OIG_OK) return st;
+            size_t s = pos;
+            while (pos < len && !(CLASS(b[pos]) & (C_COMMA | C_EOL))) pos++;
+            size_t e = pos;
+            while (e > s && CLASS(b[e - 1]) == C_BLANK) e--;
+            if ((st = lex_push(lx, b + s, e - s, fline, 0, err)) != OIG_OK) goto out;
         }
-        if (lx->pos < len && b[lx->pos] == ',') { lx->pos++; continue; }
-        if (lx->pos < len) lex_eol(lx);
+        if (pos < len && b[pos] == ',') { pos++; continue; }
+        if (pos < len) { lx->pos = pos; lex_eol(lx); pos = lx->pos; }
         break;
     }
     *got = 1;
-    return OIG_OK;
+out:
+    lx->pos = pos;
+    return st;
 }
 
 /* Copy a field's content into dst (cap bytes, NUL-terminated), undoing doubled quotes.

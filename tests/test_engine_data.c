@@ -370,6 +370,37 @@ START_TEST(test_error_leaves_no_allocation) {
 }
 END_TEST
 
+START_TEST(test_too_many_classes_limited) {
+    oig_data *d = (oig_data *)1; oig_error e;
+    oig_parse_opts o = opts_task(OIG_CLASSIFICATION);
+    o.max_columns = 3;
+    ck_assert_int_eq(parse("a,c\n1,x\n2,y\n3,z\n", &o, &d, &e), OIG_OK);
+    oig_data_free(d);
+    ck_assert_int_eq(parse("a,c\n1,x\n2,y\n3,z\n4,w\n", &o, &d, &e), OIG_ELIMIT);
+    ck_assert_ptr_null(d);
+    ck_assert_int_eq(e.line, 5);
+    ck_assert_int_eq(e.column, 2);
+}
+END_TEST
+
+START_TEST(test_class_coded_cells_count_against_max_cells) {
+    /* 4 rows x 2 file columns = 8 cells, but 4 rows x (1 input + 4 classes) = 20 */
+    oig_data *d = (oig_data *)1; oig_error e;
+    oig_parse_opts o = opts_task(OIG_CLASSIFICATION);
+    o.max_cells = 10;
+    ck_assert_int_eq(parse("a,c\n1,x\n2,y\n3,z\n4,w\n", &o, &d, &e), OIG_ELIMIT);
+    ck_assert_ptr_null(d);
+}
+END_TEST
+
+START_TEST(test_utf8_bom_ignored) {
+    oig_data *d; oig_error e;
+    ck_assert_int_eq(parse("\xEF\xBB\xBF" "a,y\n1,2\n", NULL, &d, &e), OIG_OK);
+    ck_assert_str_eq(d->input_names[0], "a");
+    oig_data_free(d);
+}
+END_TEST
+
 /* ---- column selection ---- */
 
 START_TEST(test_target_precedence_columns_names_outputs) {
@@ -724,6 +755,9 @@ static Suite *data_suite(void) {
     tcase_add_test(c, test_too_many_columns_limited);
     tcase_add_test(c, test_too_many_cells_limited);
     tcase_add_test(c, test_error_leaves_no_allocation);
+    tcase_add_test(c, test_too_many_classes_limited);
+    tcase_add_test(c, test_class_coded_cells_count_against_max_cells);
+    tcase_add_test(c, test_utf8_bom_ignored);
     suite_add_tcase(s, c);
     c = tcase_create("columns");
     tcase_add_test(c, test_target_precedence_columns_names_outputs);
