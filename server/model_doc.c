@@ -562,9 +562,16 @@ oig_status model_doc_read(const char *text, size_t len, oig_model **out, oig_err
         }
     } else {
         if (end != NULL && end >= text && end <= text + len) pos = (size_t)(end - text);
-        locate(text, pos, &err->line, &err->column);
-        return fail(err, OIG_EPARSE, "", pos >= len ? "malformed JSON: the document ends early"
-                                                    : "malformed JSON");
+        /* cJSON clamps an error at the end of the input to the last byte: report the end. */
+        size_t rest = pos + 1;
+        while (rest < len && (text[rest] == ' ' || text[rest] == '\t' || text[rest] == '\n' ||
+                              text[rest] == '\r' || text[rest] == '\0'))
+            rest++;
+        int early = pos + 1 >= len || (rest >= len && (text[pos] == ' ' || text[pos] == '\t' ||
+                                                       text[pos] == '\n' || text[pos] == '\r'));
+        locate(text, early ? len : pos, &err->line, &err->column);
+        return fail(err, OIG_EPARSE, "", early ? "malformed JSON: the document ends early"
+                                               : "malformed JSON");
     }
     oig_status st = model_doc_from_cjson(doc, out, err);
     cJSON_Delete(doc);

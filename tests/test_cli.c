@@ -1,0 +1,564 @@
+/* test_cli.c -- end-to-end tests of `oigd train` and `oigd predict` on the built binary.
+ *
+ * The binary's path comes from OIGD_BIN (set by CTest). Each test makes its own data in a fresh
+ * mkdtemp directory and removes it afterwards. Covers the exit-code contract (0 / 1 / 2), error
+ * positions, the metrics CSV, determinism, and predictions equal to the model evaluated here.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model_doc.h"
+#include "oig.h"
+
+static char tdir[256];
+
+/* ---- fixtures and helpers ----------------------------------------------------------------- */
+
+static void setup(void) {
+    snprintf(tdir, sizeof tdir, "%s/oigd-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void) {
+    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* tdir/name in a static rotating buffer (a test uses far fewer than 64 paths). */
+static const char *tpath(const char *name) {
+    static char bufs[64][512];
+    static int next;
+    char *b = bufs[next++ % 64];
+    snprintf(b, sizeof bufs[0], "%s/%s", tdir, name);
+    return b;
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    size_t got;
+    while ((got = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) b = realloc(b, cap *= 2);
+    }
+    fclose(f);
+    b[n] = '\0';
+    if (len) *len = n;
+    return b;
+}
+
+static void spit(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Run OIGD_BIN with the NULL-terminated arguments; *out and *err (when not NULL) receive what it
+ * wrote (malloc'd). Returns the exit status, or 128 + signal. */
+static int oigd(char **out, char **err, ...) {
+    const char *bin = getenv("OIGD_BIN");
+    ck_assert_msg(bin != NULL, "OIGD_BIN is not set (run through ctest)");
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = bin;
+    va_list ap;
+    va_start(ap, err);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 63) argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    char opath[512], epath[512];
+    snprintf(opath, sizeof opath, "%s/.stdout", tdir);
+    snprintf(epath, sizeof epath, "%s/.stderr", tdir);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fo = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fo < 0 || fe < 0) _exit(126);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        close(fo);
+        close(fe);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (out) *out = slurp(opath, NULL);
+    if (err) *err = slurp(epath, NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static uint64_t lcg = 12345;
+
+static double uniform(void) {
+    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(lcg >> 11) / 9007199254740992.0;
+}
+
+/* A regression CSV: inputs a,b,c in [-1, 1], target y = sin(2a) + b*c + noise. */
+static void write_regression_csv(const char *path, int rows) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("a,b,c,y\n", f);
+    for (int i = 0; i < rows; i++) {
+        double a = 2 * uniform() - 1, b = 2 * uniform() - 1, c = 2 * uniform() - 1;
+        fprintf(f, "%.17g,%.17g,%.17g,%.17g\n", a, b, c, sin(2 * a) + b * c + 0.05 * (uniform() - 0.5));
+    }
+    fclose(f);
+}
+
+/* A classification CSV: two inputs, the class (a label string) is the quadrant-like region. */
+static void write_classification_csv(const char *path, int rows) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("u,v,kind\n", f);
+    for (int i = 0; i < rows; i++) {
+        double u = 2 * uniform() - 1, v = 2 * uniform() - 1;
+        const char *k = u + v > 0.3 ? "high" : (u - v > 0 ? "east" : "west");
+        fprintf(f, "%.17g,%.17g,%s\n", u, v, k);
+    }
+    fclose(f);
+}
+
+static oig_model *load_model(const char *path) {
+    size_t len;
+    char *text = slurp(path, &len);
+    ck_assert_msg(text != NULL, "no model file at %s", path);
+    oig_model *m = NULL;
+    oig_error err;
+    oig_status st = model_doc_read(text, len, &m, &err);
+    ck_assert_msg(st == OIG_OK, "model file refused: %s: %s", err.field, err.message);
+    free(text);
+    return m;
+}
+
+static oig_data *load_data(const char *path, oig_task task) {
+    size_t len;
+    char *text = slurp(path, &len);
+    ck_assert_ptr_nonnull(text);
+    oig_parse_opts o;
+    oig_parse_opts_init(&o);
+    o.task = task;
+    oig_data *d = NULL;
+    oig_error err;
+    ck_assert_int_eq(oig_data_parse(text, len, &o, &d, &err), OIG_OK);
+    free(text);
+    return d;
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) if (*s == '\n') n++;
+    return n;
+}
+
+static void assert_usage_error(const char *what, int rc, const char *err, const char *mention) {
+    ck_assert_msg(rc == 2, "%s: exit %d, expected 2 (stderr: %s)", what, rc, err);
+    ck_assert_msg(strstr(err, "usage") != NULL, "%s: no usage on stderr: %s", what, err);
+    if (mention)
+        ck_assert_msg(strstr(err, mention) != NULL, "%s: stderr does not name %s: %s", what, mention, err);
+}
+
+/* ---- usage and exit codes ------------------------------------------------------------------ */
+
+START_TEST(test_no_arguments_exits_2_with_usage_on_stderr) {
+    char *out, *err;
+    int rc = oigd(&out, &err, NULL);
+    assert_usage_error("oigd", rc, err, NULL);
+    ck_assert_str_eq(out, "");
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_help_prints_usage_on_stdout_and_exits_0) {
+    static const char *const cmds[][2] = {
+        { "--help", NULL }, { "train", "--help" }, { "predict", "--help" } };
+    for (int i = 0; i < 3; i++) {
+        char *out, *err;
+        int rc = oigd(&out, &err, cmds[i][0], cmds[i][1], NULL);
+        ck_assert_msg(rc == 0, "%s %s: exit %d", cmds[i][0], cmds[i][1] ? cmds[i][1] : "", rc);
+        ck_assert_ptr_nonnull(strstr(out, "usage"));
+        ck_assert_str_eq(err, "");
+        free(out); free(err);
+    }
+}
+END_TEST
+
+START_TEST(test_version_exits_0) {
+    char *out, *err;
+    ck_assert_int_eq(oigd(&out, &err, "--version", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "oigd "));
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_unknown_command_and_flag_exit_2) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "frobnicate", NULL);
+    assert_usage_error("unknown command", rc, err, "frobnicate");
+    free(out); free(err);
+    rc = oigd(&out, &err, "train", "--data", "x.csv", "--bogus", NULL);
+    assert_usage_error("unknown flag", rc, err, "--bogus");
+    free(out); free(err);
+    rc = oigd(&out, &err, "predict", "--model", "m.json", "--data", "x.csv", "--bogus", NULL);
+    assert_usage_error("unknown predict flag", rc, err, "--bogus");
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_negative_hidden_exits_2_naming_the_flag) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", "x.csv", "--hidden", "-3", NULL);
+    assert_usage_error("--hidden -3", rc, err, "--hidden");
+    free(out); free(err);
+}
+END_TEST
+
+/* Each bad value is refused before any file is opened (x.csv does not exist). */
+static const char *const bad_values[][2] = {
+    { "--iterations", "ten" }, { "--iterations", "5x" }, { "--hidden", "" },
+    { "--seed", "-1" }, { "--seed", "99999999999999999999999" }, { "--validation", "1" },
+    { "--validation", "-0.1" }, { "--md", "nan" }, { "--sigmad", "0" }, { "--target-mse", "inf" },
+    { "--bias-gain", "2" }, { "--lm-damping", "full" }, { "--blas-threads", "0" },
+    { "--algorithm", "adam" }, { "--task", "ranking" }, { "--format", "xls" },
+    { "--max-halvings", "1e3" }, { "--lm-lambda0", "0" }, { "--block-rows", "0" },
+    { "--outputs", "0" }, { "--target-columns", "1,,2" }, { "--patience", " 3" },
+};
+
+START_TEST(test_bad_number_exits_2_naming_the_flag) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", "x.csv", bad_values[_i][0], bad_values[_i][1], NULL);
+    assert_usage_error(bad_values[_i][0], rc, err, bad_values[_i][0]);
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_conflicting_flags_exit_2) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", "x.csv", "--targets", "y", "--outputs", "1", NULL);
+    assert_usage_error("--targets with --outputs", rc, err, "--outputs");
+    free(out); free(err);
+    rc = oigd(&out, &err, "train", "--data", "x.csv", "--train-index", "a.txt", NULL);
+    assert_usage_error("--train-index alone", rc, err, "--test-index");
+    free(out); free(err);
+    rc = oigd(&out, &err, "train", "--hidden", "3", NULL);
+    assert_usage_error("no --data", rc, err, "--data");
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_missing_file_exits_1) {
+    char *out, *err;
+    const char *missing = tpath("missing.csv");
+    int rc = oigd(&out, &err, "train", "--data", missing, NULL);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_ptr_nonnull(strstr(err, missing));
+    ck_assert_ptr_null(strstr(err, "usage"));
+    free(out); free(err);
+    rc = oigd(&out, &err, "predict", "--model", tpath("missing.json"), "--data", missing, NULL);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_ptr_nonnull(strstr(err, "missing.json"));
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_parse_error_reports_file_line_column) {
+    const char *bad = tpath("bad.csv");
+    spit(bad, "a,b,y\n1,2,3\n4,oops,6\n");
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", bad, NULL);
+    ck_assert_int_eq(rc, 1);
+    char want[600];
+    snprintf(want, sizeof want, "%s:3:2:", bad);
+    ck_assert_msg(strstr(err, want) != NULL, "stderr lacks '%s': %s", want, err);
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_bad_model_file_reports_position) {
+    const char *m = tpath("m.json"), *d = tpath("d.csv");
+    spit(m, "{\n  \"format\": \"oigd-model\",\n  \"format_version\": 1,\n");
+    write_regression_csv(d, 10);
+    char *out, *err;
+    int rc = oigd(&out, &err, "predict", "--model", m, "--data", d, NULL);
+    ck_assert_int_eq(rc, 1);
+    /* "PATH:line:column: ..." with the position where the document broke off */
+    const char *at = strstr(err, m);
+    int line = 0, col = 0;
+    ck_assert_msg(at != NULL && sscanf(at + strlen(m), ":%d:%d:", &line, &col) == 2,
+                  "stderr lacks '%s:LINE:COLUMN:': %s", m, err);
+    ck_assert_int_ge(line, 3);
+    ck_assert_int_gt(col, 0);
+    ck_assert_ptr_nonnull(strstr(err, "ends early"));
+    free(out); free(err);
+}
+END_TEST
+
+/* ---- training and prediction --------------------------------------------------------------- */
+
+static int train_small(const char *data, const char *model, const char *metrics, const char *seed) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", data, "--hidden", "4", "--iterations", "15",
+                  "--seed", seed, "--validation", "0.25", "--blas-threads", "1",
+                  "--model-out", model, "--metrics-out", metrics, NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "stop reason"));
+    free(out); free(err);
+    return rc;
+}
+
+START_TEST(test_train_then_predict_matches_the_model_in_process) {
+    const char *data = tpath("reg.csv"), *model = tpath("reg.json"), *preds = tpath("pred.csv");
+    write_regression_csv(data, 120);
+    train_small(data, model, tpath("met.csv"), "7");
+
+    char *out, *err;
+    int rc = oigd(&out, &err, "predict", "--model", model, "--data", data, "--out", preds, NULL);
+    ck_assert_msg(rc == 0, "predict exit %d: %s", rc, err);
+    ck_assert_str_eq(out, "");
+    free(out); free(err);
+
+    oig_model *m = load_model(model);
+    oig_data *d = load_data(data, OIG_REGRESSION);
+    ck_assert_int_eq(m->n, 3);
+    ck_assert_int_eq(m->m, 1);
+    double *y = malloc(d->nrows * sizeof *y);
+    ck_assert_int_eq(oig_model_predict(m, d->x, d->nrows, y, NULL), OIG_OK);
+
+    char *text = slurp(preds, NULL);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(strncmp(text, "y\n", 2), 0);
+    ck_assert_int_eq(count_lines(text), (int)d->nrows + 1);
+    char *p = strchr(text, '\n') + 1;
+    for (size_t r = 0; r < d->nrows; r++) {
+        char *end;
+        double v = strtod(p, &end);
+        ck_assert_msg(fabs(v - y[r]) <= 1e-12 * (1.0 + fabs(y[r])), "row %zu: %.17g vs %.17g", r, v, y[r]);
+        p = end + 1;
+    }
+    /* the same rows without the target column and without a header give the same output */
+    free(text);
+    free(y);
+    oig_data_free(d);
+    oig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_predict_to_stdout_without_header_or_target) {
+    const char *data = tpath("reg.csv"), *model = tpath("reg.json"), *ws = tpath("inputs.txt");
+    write_regression_csv(data, 40);
+    train_small(data, model, tpath("met.csv"), "3");
+    oig_data *d = load_data(data, OIG_REGRESSION);
+    FILE *f = fopen(ws, "w");
+    for (size_t r = 0; r < d->nrows; r++)
+        fprintf(f, "%.17g\t%.17g  %.17g\n", d->x[r * 3], d->x[r * 3 + 1], d->x[r * 3 + 2]);
+    fclose(f);
+    char *out1, *out2, *err;
+    ck_assert_int_eq(oigd(&out1, &err, "predict", model, data, NULL), 0);
+    free(err);
+    ck_assert_int_eq(oigd(&out2, &err, "predict", "--model", model, "--data", ws, NULL), 0);
+    ck_assert_str_eq(out1, out2);
+    ck_assert_int_eq(count_lines(out1), (int)d->nrows + 1);
+    free(out1); free(out2); free(err);
+    oig_data_free(d);
+}
+END_TEST
+
+START_TEST(test_predict_names_a_missing_input_column) {
+    const char *data = tpath("reg.csv"), *model = tpath("reg.json"), *other = tpath("other.csv");
+    write_regression_csv(data, 40);
+    train_small(data, model, tpath("met.csv"), "3");
+    spit(other, "a,c,z\n1,2,3\n");
+    char *out, *err;
+    int rc = oigd(&out, &err, "predict", "--model", model, "--data", other, NULL);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(err, "'b'") != NULL, "stderr does not name column b: %s", err);
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_metrics_csv_has_header_and_one_row_per_iteration) {
+    const char *data = tpath("reg.csv"), *model = tpath("reg.json"), *met = tpath("met.csv");
+    write_regression_csv(data, 80);
+    train_small(data, model, met, "11");
+    oig_model *m = load_model(model);
+    char *text = slurp(met, NULL);
+    ck_assert_ptr_nonnull(text);
+    const char *header = "iteration,train_mse,val_mse,train_err,val_err,multiplies,seconds\n";
+    ck_assert_int_eq(strncmp(text, header, strlen(header)), 0);
+    ck_assert_int_eq(count_lines(text), m->summary.iterations + 2);
+    /* first data row is iteration 0; regression leaves the error cells empty */
+    const char *row = text + strlen(header);
+    ck_assert_int_eq(strncmp(row, "0,", 2), 0);
+    int iter;
+    double tr, va;
+    char rest[256];
+    ck_assert_int_eq(sscanf(row, "%d,%lf,%lf,%255s", &iter, &tr, &va, rest), 4);
+    ck_assert_int_eq(strncmp(rest, ",,", 2), 0);
+    ck_assert(isfinite(tr) && isfinite(va));
+    free(text);
+    oig_model_free(m);
+}
+END_TEST
+
+/* The document without its "seconds" line: training time is wall-clock, everything else is
+ * determined by data, seed and options. */
+static char *without_seconds(char *text) {
+    char *s = strstr(text, "\"seconds\":");
+    ck_assert_ptr_nonnull(s);
+    char *line = s;
+    while (line > text && line[-1] != '\n') line--;
+    char *end = strchr(s, '\n');
+    ck_assert_ptr_nonnull(end);
+    memmove(line, end + 1, strlen(end + 1) + 1);
+    return text;
+}
+
+START_TEST(test_same_seed_gives_identical_model_files) {
+    const char *data = tpath("reg.csv"), *m1 = tpath("m1.json"), *m2 = tpath("m2.json");
+    write_regression_csv(data, 100);
+    train_small(data, m1, tpath("met1.csv"), "5");
+    train_small(data, m2, tpath("met2.csv"), "5");
+    char *a = without_seconds(slurp(m1, NULL)), *b = without_seconds(slurp(m2, NULL));
+    ck_assert_str_eq(a, b);
+    free(a); free(b);
+    /* and no temp file is left beside the model */
+    char *ls;
+    FILE *p;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -a '%s'", tdir);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    ls = buf;
+    ck_assert_msg(strstr(ls, ".tmp-") == NULL, "temp file left behind: %s", ls);
+}
+END_TEST
+
+START_TEST(test_classification_predicts_labels) {
+    const char *data = tpath("cls.csv"), *model = tpath("cls.json"), *preds = tpath("pred.csv");
+    write_classification_csv(data, 150);
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", data, "--task", "classification", "--hidden", "3",
+                  "--iterations", "10", "--blas-threads", "1", "--model-out", model, NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "train error"));
+    free(out); free(err);
+    rc = oigd(&out, &err, "predict", "--model", model, "--data", data, "--out", preds, NULL);
+    ck_assert_msg(rc == 0, "predict exit %d: %s", rc, err);
+    free(out); free(err);
+
+    oig_model *m = load_model(model);
+    oig_data *d = load_data(data, OIG_CLASSIFICATION);
+    ck_assert_int_eq(m->m, 3);
+    double *y = malloc(d->nrows * 3 * sizeof *y);
+    int *cls = malloc(d->nrows * sizeof *cls);
+    ck_assert_int_eq(oig_model_predict(m, d->x, d->nrows, y, cls), OIG_OK);
+    char *text = slurp(preds, NULL);
+    char header[128];
+    snprintf(header, sizeof header, "%s,%s,%s,class\n", m->labels[0], m->labels[1], m->labels[2]);
+    ck_assert_int_eq(strncmp(text, header, strlen(header)), 0);
+    char *p = text + strlen(header);
+    for (size_t r = 0; r < d->nrows; r++) {
+        for (int i = 0; i < 3; i++) {
+            char *end;
+            double v = strtod(p, &end);
+            ck_assert(fabs(v - y[r * 3 + i]) <= 1e-12 * (1.0 + fabs(y[r * 3 + i])));
+            ck_assert_int_eq(*end, ',');
+            p = end + 1;
+        }
+        char *nl = strchr(p, '\n');
+        ck_assert_ptr_nonnull(nl);
+        *nl = '\0';
+        ck_assert_str_eq(p, m->labels[cls[r]]);
+        p = nl + 1;
+    }
+    free(text); free(y); free(cls);
+    oig_data_free(d);
+    oig_model_free(m);
+}
+END_TEST
+
+START_TEST(test_index_files_select_train_and_validation_rows) {
+    const char *data = tpath("reg.csv"), *model = tpath("m.json");
+    write_regression_csv(data, 30);
+    spit(tpath("tr.txt"), "0 1 2 3 4 5 6 7 8 9\n10 11 12 13 14 15 16 17 18 19\n");
+    spit(tpath("te.txt"), "20,21,22,23,24,25,26,27,28,29\n");
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", data, "--train-index", tpath("tr.txt"),
+                  "--test-index", tpath("te.txt"), "--iterations", "3", "--hidden", "2",
+                  "--blas-threads", "1", "--model-out", model, NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "20 training rows, 10 validation rows"));
+    free(out); free(err);
+    spit(tpath("te.txt"), "20 21\n22 x\n");
+    rc = oigd(&out, &err, "train", "--data", data, "--train-index", tpath("tr.txt"),
+              "--test-index", tpath("te.txt"), NULL);
+    ck_assert_int_eq(rc, 1);
+    char want[600];
+    snprintf(want, sizeof want, "%s:2:2:", tpath("te.txt"));
+    ck_assert_msg(strstr(err, want) != NULL, "stderr lacks '%s': %s", want, err);
+    free(out); free(err);
+}
+END_TEST
+
+static Suite *cli_suite(void) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("usage");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_no_arguments_exits_2_with_usage_on_stderr);
+    tcase_add_test(tc, test_help_prints_usage_on_stdout_and_exits_0);
+    tcase_add_test(tc, test_version_exits_0);
+    tcase_add_test(tc, test_unknown_command_and_flag_exit_2);
+    tcase_add_test(tc, test_negative_hidden_exits_2_naming_the_flag);
+    tcase_add_loop_test(tc, test_bad_number_exits_2_naming_the_flag, 0,
+                        (int)(sizeof bad_values / sizeof bad_values[0]));
+    tcase_add_test(tc, test_conflicting_flags_exit_2);
+    tcase_add_test(tc, test_missing_file_exits_1);
+    tcase_add_test(tc, test_parse_error_reports_file_line_column);
+    tcase_add_test(tc, test_bad_model_file_reports_position);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("train_predict");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_train_then_predict_matches_the_model_in_process);
+    tcase_add_test(tc, test_predict_to_stdout_without_header_or_target);
+    tcase_add_test(tc, test_predict_names_a_missing_input_column);
+    tcase_add_test(tc, test_metrics_csv_has_header_and_one_row_per_iteration);
+    tcase_add_test(tc, test_same_seed_gives_identical_model_files);
+    tcase_add_test(tc, test_classification_predicts_labels);
+    tcase_add_test(tc, test_index_files_select_train_and_validation_rows);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(cli_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
