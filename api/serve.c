@@ -1,4 +1,84 @@
-/* serve.c -- placeholder for the daemon's entry point. */
+/* serve.c -- `oigd serve`: reads the configuration, opens the store (migrations), requeues jobs
+ * a crash left running, sets OpenBLAS's thread count once, starts the worker pool, the progress
+ * hub and the HTTP daemon, then waits for SIGTERM/SIGINT and shuts down in order: stop
+ * accepting, close event streams, stop HTTP, let running jobs checkpoint and requeue. */
 #include "serve.h"
+
+#include <signal.h>
 #include <stdio.h>
-int serve_main(int argc, char **argv) { (void)argc; (void)argv; fputs("oigd serve: not built yet\n", stderr); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "config.h"
+
+int serve_main(int argc, char **argv) {
+    config cfg;
+    char err[512];
+    int rc = config_load(&cfg, argc, argv, err, sizeof err);
+    if (rc == 1) { config_usage("oigd"); return 0; }
+    if (rc != 0) { fprintf(stderr, "oigd serve: %s\n", err); return 2; }
+    setvbuf(stderr, NULL, _IOLBF, 0);
+
+    /* every thread created from here on inherits the blocked signals; main waits for them */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    api_server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.cfg = &cfg;
+    int status = 1;
+
+    if (store_set_open(cfg.db, &srv.stores, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "oigd serve: store %s: %s\n", cfg.db, err);
+        return 1;
+    }
+    store *st = store_set_get(srv.stores);
+    int requeued = 0;
+    if (!st || store_job_requeue_running(st, &requeued) != STORE_OK) {
+        fprintf(stderr, "oigd serve: cannot requeue interrupted jobs\n");
+        goto out;
+    }
+    fprintf(stderr, "oigd: store %s at schema version %d%s", cfg.db, store_user_version(st),
+            requeued ? "" : "\n");
+    if (requeued) fprintf(stderr, ", %d interrupted job%s requeued\n", requeued, requeued == 1 ? "" : "s");
+
+    oig_blas_set_threads(cfg.blas_threads);
+    fprintf(stderr, "oigd: %d worker%s x %d BLAS thread%s (%d cores; %s)\n", cfg.workers,
+            cfg.workers == 1 ? "" : "s", oig_blas_get_threads(), oig_blas_get_threads() == 1 ? "" : "s",
+            config_cores(), oig_blas_config());
+
+    srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
+    srv.models = api_model_cache_create(8);
+    if (!srv.hub || !srv.models) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
+    srv.pool = pool_create(srv.stores, srv.hub, cfg.workers, cfg.checkpoint_seconds);
+    if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
+    if (api_start(&srv, err, sizeof err) != 0) { fprintf(stderr, "oigd serve: %s\n", err); goto out; }
+    if (strchr(cfg.host, ':')) fprintf(stderr, "oigd: listening on [%s]:%d\n", cfg.host, srv.port);
+    else fprintf(stderr, "oigd: listening on %s:%d\n", cfg.host, srv.port);
+
+    int sig = 0;
+    while (sigwait(&sigs, &sig) != 0) {}
+    fprintf(stderr, "oigd: %s received, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    status = 0;
+
+out:
+    api_quiesce(&srv);                      /* no new connections */
+    if (srv.hub) hub_shutdown(srv.hub);     /* event streams end and are resumed */
+    if (srv.daemon) {
+        struct timespec d = {0, 100000000L};
+        nanosleep(&d, NULL);                /* let resumed streams write their last bytes */
+    }
+    api_stop(&srv);
+    pool_destroy(srv.pool);                 /* running jobs checkpoint and go back to queued */
+    hub_destroy(srv.hub);
+    api_model_cache_destroy(srv.models);
+    store_set_close(srv.stores);
+    if (status == 0) fprintf(stderr, "oigd: stopped\n");
+    return status;
+}

@@ -19,7 +19,7 @@
 
 static oig_status fail(oig_error *err, const char *field, const char *msg) {
     snprintf(err->field, sizeof err->field, "%s", field);
-    snprintf(err->message, sizeof err->message, "%s: %s", field, msg);
+    snprintf(err->message, sizeof err->message, "%.63s: %.180s", field, msg);
     return OIG_EINVAL;
 }
 
@@ -131,9 +131,9 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
         for (int i = 0; top[i]; i++) if (strcmp(f, top[i]) == 0) is_top = 1;
         if (strcmp(f, "nh") == 0) snprintf(field, sizeof field, "hidden_units");
         else if (is_top || strncmp(f, "options", 7) == 0) snprintf(field, sizeof field, "%s", f);
-        else snprintf(field, sizeof field, "options.%s", f);
+        else snprintf(field, sizeof field, "options.%.48s", f);
         snprintf(err->field, sizeof err->field, "%s", field);
-        snprintf(err->message, sizeof err->message, "%s: %s", field, ce.message[0] ? ce.message : "invalid value");
+        snprintf(err->message, sizeof err->message, "%.63s: %.180s", field, ce.message[0] ? ce.message : "invalid value");
         return OIG_EINVAL;
     }
     if (!normalized) return OIG_OK;

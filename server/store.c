@@ -154,7 +154,7 @@ void store_now(char out[32]) {
     gmtime_r(&ts.tv_sec, &tm);
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+    snprintf(out, 32, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L) % 1000);
 }
 
 /* ---- open, migrate, close --------------------------------------------------------------- */
@@ -191,8 +191,8 @@ static store_status migrate(store *st) {
         if (m->version <= have) continue;
         if (exec1(st, m->sql) != 0) {
             char msg[200];
-            snprintf(msg, sizeof msg, "%s", st->err);
-            snprintf(st->err, sizeof st->err, "migration %s: %s", m->name, msg);
+            snprintf(msg, sizeof msg, "%.199s", st->err);
+            snprintf(st->err, sizeof st->err, "migration %.40s: %.199s", m->name, msg);
             rollback(st);
             return STORE_ERROR;
         }

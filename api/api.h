@@ -1,0 +1,99 @@
+/* api.h -- what the HTTP front door's files share: the server handle, the per-request state,
+ * reply helpers and the problem+json error codes. Only api/ includes it; every byte that
+ * crosses the network is produced through these helpers. */
+#ifndef OIGD_API_H
+#define OIGD_API_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "hub.h"
+#include "oig.h"
+#include "pool.h"
+#include "router.h"
+#include "store.h"
+
+/* ---- errors: every 4xx/5xx is one of these, mapped to status/title/type in problem.c ---- */
+typedef enum {
+    API_E_BAD_REQUEST = 0,  /* 400 malformed JSON or data */
+    API_E_NOT_FOUND,        /* 404 unknown id */
+    API_E_NO_ROUTE,         /* 404 unknown path */
+    API_E_METHOD,           /* 405 (Allow header set by the caller) */
+    API_E_CONFLICT,         /* 409 */
+    API_E_TOO_LARGE,        /* 413 */
+    API_E_MEDIA_TYPE,       /* 415 */
+    API_E_INVALID,          /* 422 */
+    API_E_INTERNAL,         /* 500 (no internals in the body) */
+    API_E_UNAVAILABLE,      /* 503 */
+    API_E_COUNT
+} api_error;
+
+int api_error_status(api_error e);
+const char *api_error_code(api_error e);
+
+/* ---- the model cache: parsed models shared by predict calls ---- */
+typedef struct api_model_cache api_model_cache;
+api_model_cache *api_model_cache_create(int capacity);
+void api_model_cache_destroy(api_model_cache *c);
+/* A reference to model id (loaded from st on a miss); NULL with *status set when it cannot be
+ * had. Release it with api_model_cache_put. */
+const oig_model *api_model_cache_get(api_model_cache *c, store *st, const char *id, store_status *status);
+void api_model_cache_put(api_model_cache *c, const oig_model *m);
+void api_model_cache_drop(api_model_cache *c, const char *id);
+
+/* ---- the server ---- */
+typedef struct {
+    const config *cfg;
+    store_set *stores;
+    hub *hub;
+    pool *pool;
+    api_model_cache *models;
+    struct MHD_Daemon *daemon;
+    int port;               /* bound port */
+} api_server;
+
+/* ---- one request ---- */
+typedef struct api_req {
+    api_server *srv;
+    struct MHD_Connection *conn;
+    char method[16];
+    char path[512];
+    char *body;             /* accumulated upload, NUL-terminated, at most cfg->max_body */
+    size_t len, cap;
+    int too_large;
+    int started;            /* the first callback has run */
+    int replied;
+    unsigned status;
+    uint64_t bytes;         /* response body bytes (streams add as they go) */
+    struct timespec t0;
+} api_req;
+
+/* Reply helpers: each queues exactly one response; return MHD_YES/MHD_NO for the handler. */
+enum MHD_Result api_reply_json(api_req *rq, unsigned status, cJSON *body, const char *location);
+enum MHD_Result api_reply_text(api_req *rq, unsigned status, const char *ctype, char *text, size_t len);
+enum MHD_Result api_reply_empty(api_req *rq, unsigned status);
+/* problem+json; errors (owned, may be NULL) becomes the "errors" member; allow sets Allow. */
+enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow);
+/* {"line","column","field","message"} item for a problem's errors array (0 / "" omitted). */
+cJSON *api_error_item(int line, int column, const char *field, const char *message);
+
+/* The request's store connection (the calling thread's). */
+store *api_store(api_req *rq);
+/* Dispatch a complete request (body accumulated) to its handler. */
+enum MHD_Result api_dispatch(api_req *rq);
+/* GET /v1/jobs/{id}/events */
+enum MHD_Result api_events(api_req *rq, const char *job_id);
+/* Media type of the request without parameters, lower-cased, "" when absent. */
+void api_content_type(api_req *rq, char *out, size_t outlen);
+/* Parse a JSON body; on failure replies 400 (with line/column) and returns NULL. */
+cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret);
+
+/* Start/stop the HTTP daemon (thread pool, epoll, every limit set). */
+int api_start(api_server *srv, char *err, size_t errlen);
+void api_quiesce(api_server *srv);
+void api_stop(api_server *srv);
+#endif

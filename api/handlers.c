@@ -1,0 +1,552 @@
+/* handlers.c -- one function per endpoint: validate the request, call the store (or the pool),
+ * answer JSON. A rejected request changes nothing: every check runs before the one store call
+ * that writes. Error replies go through api_problem only. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "job.h"
+#include "model_doc.h"
+#include "sha256.h"
+
+#ifndef OIGD_VERSION
+#define OIGD_VERSION "0.0.0"
+#endif
+
+static const char *query(api_req *rq, const char *key) {
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result invalid(api_req *rq, const char *field, const char *message) {
+    char detail[320];
+    snprintf(detail, sizeof detail, "%s: %s", field, message);
+    cJSON *errs = cJSON_CreateArray();
+    cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
+    return api_problem(rq, API_E_INVALID, detail, errs, NULL);
+}
+
+static enum MHD_Result store_failure(api_req *rq, store *st) {
+    fprintf(stderr, "oigd: %s %s: store: %s\n", rq->method, rq->path, st ? store_errmsg(st) : "unavailable");
+    return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+}
+
+/* Parse an optional integer query parameter. -1 on a malformed value. */
+static int query_int(api_req *rq, const char *key, long lo, long hi, long dflt, long *out) {
+    const char *v = query(rq, key);
+    *out = dflt;
+    if (!v || !*v) return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < lo || n > hi) return -1;
+    *out = n;
+    return 0;
+}
+
+static enum MHD_Result require_json(api_req *rq) {
+    char ct[64];
+    api_content_type(rq, ct, sizeof ct);
+    if (strcmp(ct, "application/json") == 0) return MHD_YES;
+    return api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type: application/json", NULL, NULL);
+}
+
+static void location(char *out, size_t n, const char *kind, cJSON *res) {
+    cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+    snprintf(out, n, "/v1/%s/%s", kind, cJSON_IsString(id) ? id->valuestring : "");
+}
+
+/* Reply for a list/get store call. */
+static enum MHD_Result reply_store(api_req *rq, store *st, store_status rc, cJSON *res, const char *what) {
+    switch (rc) {
+    case STORE_OK: return api_reply_json(rq, 200, res, NULL);
+    case STORE_NOTFOUND: {
+        char msg[128];
+        snprintf(msg, sizeof msg, "no %s with that id", what);
+        return api_problem(rq, API_E_NOT_FOUND, msg, NULL, NULL);
+    }
+    case STORE_EINVAL: return invalid(rq, "after", "names no item of this list");
+    default: return store_failure(rq, st);
+    }
+}
+
+/* ---- datasets --------------------------------------------------------------------------- */
+
+/* Write one CSV field (quoted when it holds a comma, quote or line break). */
+static int csv_field(char **buf, size_t *len, size_t *cap, const char *s, int quote) {
+    size_t need = strlen(s) * 2 + 4;
+    if (*len + need + 2 > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + need + 2) c *= 2;
+        char *b = realloc(*buf, c);
+        if (!b) return -1;
+        *buf = b;
+        *cap = c;
+    }
+    char *o = *buf + *len;
+    if (quote) *o++ = '"';
+    for (; *s; s++) {
+        if (quote && *s == '"') *o++ = '"';
+        *o++ = *s;
+    }
+    if (quote) *o++ = '"';
+    *len = (size_t)(o - *buf);
+    return 0;
+}
+
+/* Convert {"name","columns","rows","targets","task"} into CSV text that oig_data_parse reads,
+ * so both upload forms give the same dataset. Returns NULL after replying 422. */
+static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targets, const char **task,
+                              const char **name, enum MHD_Result *ret) {
+    const cJSON *e;
+    cJSON *cols = NULL, *rows = NULL;
+    *targets = NULL;
+    cJSON_ArrayForEach(e, j) {
+        if (strcmp(e->string, "name") == 0) {
+            if (!cJSON_IsString(e)) { *ret = invalid(rq, "name", "expected a string"); return NULL; }
+            *name = e->valuestring;
+        } else if (strcmp(e->string, "columns") == 0) cols = (cJSON *)e;
+        else if (strcmp(e->string, "rows") == 0) rows = (cJSON *)e;
+        else if (strcmp(e->string, "task") == 0) {
+            if (!cJSON_IsString(e)) { *ret = invalid(rq, "task", "expected a string"); return NULL; }
+            *task = e->valuestring;
+        } else if (strcmp(e->string, "targets") == 0) {
+            char t[1024] = "";
+            size_t tl = 0;
+            if (cJSON_IsString(e)) snprintf(t, sizeof t, "%s", e->valuestring);
+            else if (cJSON_IsArray(e)) {
+                const cJSON *x;
+                cJSON_ArrayForEach(x, e) {
+                    if (!cJSON_IsString(x) || tl + strlen(x->valuestring) + 2 >= sizeof t) {
+                        *ret = invalid(rq, "targets", "expected column names");
+                        return NULL;
+                    }
+                    tl += (size_t)snprintf(t + tl, sizeof t - tl, "%s%s", tl ? "," : "", x->valuestring);
+                }
+            } else { *ret = invalid(rq, "targets", "expected a column name or an array of names"); return NULL; }
+            free(*targets);
+            *targets = strdup(t);
+        } else {
+            free(*targets); *targets = NULL;
+            *ret = invalid(rq, e->string, "unknown field");
+            return NULL;
+        }
+    }
+    const char *bad = NULL, *why = NULL;
+    char field[64];
+    int ncols = cols ? cJSON_GetArraySize(cols) : 0;
+    if (!cJSON_IsArray(cols) || ncols < 2) { bad = "columns"; why = "expected an array of at least two names"; }
+    else if (!cJSON_IsArray(rows) || cJSON_GetArraySize(rows) < 1) { bad = "rows"; why = "expected a non-empty array of rows"; }
+    if (bad) { free(*targets); *targets = NULL; *ret = invalid(rq, bad, why); return NULL; }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int i = 0;
+    cJSON_ArrayForEach(e, cols) {
+        if (!cJSON_IsString(e)) { snprintf(field, sizeof field, "columns[%d]", i); why = "expected a string"; goto fail; }
+        if ((i && csv_field(&buf, &len, &cap, ",", 0)) || csv_field(&buf, &len, &cap, e->valuestring, 1)) goto nomem;
+        i++;
+    }
+    if (csv_field(&buf, &len, &cap, "\n", 0)) goto nomem;
+    int r = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows) {
+        if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != ncols) {
+            snprintf(field, sizeof field, "rows[%d]", r);
+            why = "expected an array with one value per column";
+            goto fail;
+        }
+        int c = 0;
+        cJSON_ArrayForEach(e, row) {
+            char num[40];
+            if (c && csv_field(&buf, &len, &cap, ",", 0)) goto nomem;
+            if (cJSON_IsNumber(e)) {
+                if (!isfinite(e->valuedouble)) { why = "expected a finite number"; goto cell; }
+                snprintf(num, sizeof num, "%.17g", e->valuedouble);
+                if (csv_field(&buf, &len, &cap, num, 0)) goto nomem;
+            } else if (cJSON_IsString(e)) {
+                if (csv_field(&buf, &len, &cap, e->valuestring, 1)) goto nomem;
+            } else { why = "expected a number or a class label"; goto cell; }
+            c++;
+            continue;
+        cell:
+            snprintf(field, sizeof field, "rows[%d][%d]", r, c);
+            goto fail;
+        }
+        if (csv_field(&buf, &len, &cap, "\n", 0)) goto nomem;
+        r++;
+    }
+    *outlen = len;
+    return buf;
+fail:
+    free(buf); free(*targets); *targets = NULL;
+    *ret = invalid(rq, field, why);
+    return NULL;
+nomem:
+    free(buf); free(*targets); *targets = NULL;
+    *ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    return NULL;
+}
+
+static enum MHD_Result dataset_upload(api_req *rq) {
+    char ct[64];
+    api_content_type(rq, ct, sizeof ct);
+    int is_json = strcmp(ct, "application/json") == 0;
+    int is_text = strcmp(ct, "text/csv") == 0 || strcmp(ct, "text/plain") == 0;
+    if (!is_json && !is_text)
+        return api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type text/csv, text/plain or application/json", NULL, NULL);
+    oig_parse_opts opts;
+    oig_parse_opts_init(&opts);
+    const char *format = query(rq, "format"), *task = query(rq, "task"), *name = query(rq, "name");
+    const char *targets = query(rq, "targets");
+    long outputs;
+    if (format && *format) {
+        if (strcmp(format, "json") == 0) {
+            if (!is_json) return api_problem(rq, API_E_MEDIA_TYPE, "format=json needs Content-Type: application/json", NULL, NULL);
+        } else if (strcmp(format, "csv") == 0) opts.format = OIG_FORMAT_CSV;
+        else if (strcmp(format, "ws") == 0) opts.format = OIG_FORMAT_WS;
+        else if (strcmp(format, "auto") != 0) return invalid(rq, "format", "expected csv, ws or json");
+        if (is_json && strcmp(format, "json") != 0 && strcmp(format, "auto") != 0)
+            return api_problem(rq, API_E_MEDIA_TYPE, "a csv or ws body needs Content-Type text/csv or text/plain", NULL, NULL);
+    }
+    if (query_int(rq, "outputs", 1, 100000, 0, &outputs) != 0) return invalid(rq, "outputs", "expected an integer >= 1");
+    opts.outputs = (int)outputs;
+    if (name && strlen(name) > 200) return invalid(rq, "name", "at most 200 characters");
+    if (rq->len == 0) return api_problem(rq, API_E_BAD_REQUEST, "the body is empty", NULL, NULL);
+
+    enum MHD_Result ret = MHD_YES;
+    char *csv = NULL, *jtargets = NULL;
+    const char *text = rq->body;
+    size_t tlen = rq->len;
+    cJSON *j = NULL;
+    if (is_json) {
+        if (!(j = api_parse_json(rq, &ret))) return ret;
+        if (!cJSON_IsObject(j)) { cJSON_Delete(j); return invalid(rq, "body", "expected a JSON object"); }
+        const char *jname = NULL, *jtask = NULL;
+        csv = json_dataset_csv(rq, j, &tlen, &jtargets, &jtask, &jname, &ret);
+        if (!csv) { cJSON_Delete(j); return ret; }
+        if (!name && jname) name = jname;
+        if (!task && jtask) task = jtask;
+        if (!targets && jtargets && *jtargets) targets = jtargets;
+        text = csv;
+        opts.format = OIG_FORMAT_CSV;
+    }
+    if (task && *task) {
+        if (strcmp(task, "regression") == 0) opts.task = OIG_REGRESSION;
+        else if (strcmp(task, "classification") == 0) opts.task = OIG_CLASSIFICATION;
+        else { ret = invalid(rq, "task", "expected regression or classification"); goto out; }
+    }
+    if (name && strlen(name) > 200) { ret = invalid(rq, "name", "at most 200 characters"); goto out; }
+    opts.targets = targets && *targets ? targets : NULL;
+
+    oig_data *d = NULL;
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    oig_status os = oig_data_parse(text, tlen, &opts, &d, &err);
+    if (os != OIG_OK) {
+        cJSON *errs = cJSON_CreateArray();
+        cJSON_AddItemToArray(errs, api_error_item(is_json ? 0 : err.line, is_json ? 0 : err.column, err.field, err.message));
+        char detail[400];
+        if (os == OIG_EPARSE && !is_json)
+            snprintf(detail, sizeof detail, "line %d, column %d: %s", err.line, err.column, err.message);
+        else snprintf(detail, sizeof detail, "%s", err.message[0] ? err.message : oig_status_name(os));
+        if (os == OIG_ENOMEM) { cJSON_Delete(errs); ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); }
+        else ret = api_problem(rq, os == OIG_EPARSE ? API_E_BAD_REQUEST : API_E_INVALID, detail, errs, NULL);
+        goto out;
+    }
+    char sha[65];
+    sha256_hex(rq->body, rq->len, sha);
+    store *st = api_store(rq);
+    cJSON *res = NULL;
+    store_status rc = st ? store_dataset_insert(st, name, d, sha, &res) : STORE_ERROR;
+    oig_data_free(d);
+    if (rc != STORE_OK) { ret = store_failure(rq, st); goto out; }
+    char loc[128];
+    location(loc, sizeof loc, "datasets", res);
+    ret = api_reply_json(rq, 201, res, loc);
+out:
+    free(csv);
+    free(jtargets);
+    cJSON_Delete(j);
+    return ret;
+}
+
+static enum MHD_Result datasets(api_req *rq, const api_match *m) {
+    store *st = api_store(rq);
+    if (!st) return store_failure(rq, st);
+    cJSON *res = NULL;
+    long limit;
+    if (m->route == API_R_DATASETS) {
+        if (strcmp(rq->method, "POST") == 0) return dataset_upload(rq);
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        store_status rc = store_dataset_list(st, query(rq, "after"), (int)limit, &res);
+        return reply_store(rq, st, rc, res, "dataset");
+    }
+    if (strcmp(rq->method, "DELETE") == 0) {
+        store_status rc = store_dataset_delete(st, m->id);
+        if (rc == STORE_OK) return api_reply_empty(rq, 204);
+        if (rc == STORE_CONFLICT)
+            return api_problem(rq, API_E_CONFLICT, "a queued or running job uses this dataset", NULL, NULL);
+        return reply_store(rq, st, rc, NULL, "dataset");
+    }
+    store_status rc = store_dataset_get(st, m->id, &res);
+    return reply_store(rq, st, rc, res, "dataset");
+}
+
+/* ---- jobs ------------------------------------------------------------------------------- */
+
+static enum MHD_Result job_create(api_req *rq, store *st) {
+    if (require_json(rq) != MHD_YES || rq->replied) return MHD_YES;
+    enum MHD_Result ret = MHD_YES;
+    cJSON *j = api_parse_json(rq, &ret);
+    if (!j) return ret;
+    job_spec spec;
+    oig_error err;
+    char *norm = NULL;
+    oig_status os = job_spec_parse(j, &spec, &norm, &err);
+    cJSON_Delete(j);
+    if (os != OIG_OK) {
+        if (os == OIG_ENOMEM) return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        cJSON *errs = cJSON_CreateArray();
+        cJSON_AddItemToArray(errs, api_error_item(0, 0, err.field, err.message));
+        return api_problem(rq, API_E_INVALID, err.message, errs, NULL);
+    }
+    cJSON *res = NULL;
+    store_status rc = store_job_insert(st, spec.dataset_id, norm, oig_algorithm_name(spec.cfg.algorithm),
+                                       spec.cfg.nh, spec.cfg.max_iterations, &res);
+    free(norm);
+    if (rc == STORE_NOTFOUND) return invalid(rq, "dataset_id", "no dataset with that id");
+    if (rc != STORE_OK) return store_failure(rq, st);
+    cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
+    fprintf(stderr, "oigd: job %s queued\n", cJSON_IsString(id) ? id->valuestring : "?");
+    pool_notify(rq->srv->pool);
+    char loc[128];
+    location(loc, sizeof loc, "jobs", res);
+    return api_reply_json(rq, 202, res, loc);
+}
+
+static enum MHD_Result job_cancel(api_req *rq, store *st, const char *id) {
+    int was_running = 0;
+    store_status rc = store_job_cancel(st, id, &was_running);
+    if (rc == STORE_CONFLICT) return api_problem(rq, API_E_CONFLICT, "the job has already finished", NULL, NULL);
+    if (rc != STORE_OK) return reply_store(rq, st, rc, NULL, "job");
+    if (was_running) {
+        pool_cancel(rq->srv->pool, id);
+        fprintf(stderr, "oigd: job %s cancel requested\n", id);
+    } else {
+        fprintf(stderr, "oigd: job %s cancelled\n", id);
+        hub_publish_status(rq->srv->hub, id, "cancelled");
+    }
+    cJSON *res = NULL;
+    rc = store_job_get(st, id, &res);
+    if (rc != STORE_OK) return reply_store(rq, st, rc, res, "job");
+    char loc[128];
+    location(loc, sizeof loc, "jobs", res);
+    return api_reply_json(rq, 202, res, loc);
+}
+
+static enum MHD_Result jobs(api_req *rq, const api_match *m) {
+    store *st = api_store(rq);
+    if (!st) return store_failure(rq, st);
+    cJSON *res = NULL;
+    long limit;
+    store_status rc;
+    switch (m->route) {
+    case API_R_JOBS: {
+        if (strcmp(rq->method, "POST") == 0) return job_create(rq, st);
+        const char *status = query(rq, "status");
+        if (status && *status && strcmp(status, "queued") && strcmp(status, "running") &&
+            strcmp(status, "succeeded") && strcmp(status, "failed") && strcmp(status, "cancelled"))
+            return invalid(rq, "status", "expected queued, running, succeeded, failed or cancelled");
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        rc = store_job_list(st, status, query(rq, "after"), (int)limit, &res);
+        return reply_store(rq, st, rc, res, "job");
+    }
+    case API_R_JOB:
+        rc = store_job_get(st, m->id, &res);
+        return reply_store(rq, st, rc, res, "job");
+    case API_R_JOB_CANCEL:
+        return job_cancel(rq, st, m->id);
+    case API_R_JOB_METRICS: {
+        long after;
+        if (query_int(rq, "after", -1, 1000000000L, -1, &after)) return invalid(rq, "after", "expected an iteration number");
+        if (query_int(rq, "limit", 1, 10000, 1000, &limit)) return invalid(rq, "limit", "expected an integer 1..10000");
+        rc = store_metrics_list(st, m->id, (int)after, (int)limit, &res);
+        return reply_store(rq, st, rc, res, "job");
+    }
+    default:
+        return api_events(rq, m->id);
+    }
+}
+
+/* ---- models ----------------------------------------------------------------------------- */
+
+static enum MHD_Result model_import(api_req *rq, store *st) {
+    if (require_json(rq) != MHD_YES || rq->replied) return MHD_YES;
+    oig_model *mdl = NULL;
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    oig_status os = model_doc_read(rq->body ? rq->body : "", rq->len, &mdl, &err);
+    if (os != OIG_OK) {
+        if (os == OIG_ENOMEM) return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        cJSON *errs = cJSON_CreateArray();
+        cJSON_AddItemToArray(errs, api_error_item(err.line, err.column, err.field, err.message));
+        return api_problem(rq, os == OIG_EPARSE ? API_E_BAD_REQUEST : API_E_INVALID,
+                           err.message[0] ? err.message : "not a model document", errs, NULL);
+    }
+    char *doc = model_doc_write(mdl, NULL);
+    cJSON *res = NULL;
+    store_status rc = doc ? store_model_insert(st, NULL, mdl, doc, &res) : STORE_ERROR;
+    free(doc);
+    oig_model_free(mdl);
+    if (rc != STORE_OK) return store_failure(rq, st);
+    char loc[128];
+    location(loc, sizeof loc, "models", res);
+    return api_reply_json(rq, 201, res, loc);
+}
+
+static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
+    /* the model first: an unknown id is 404 whatever the body */
+    store_status rc;
+    const oig_model *mdl = api_model_cache_get(rq->srv->models, st, id, &rc);
+    if (!mdl) return reply_store(rq, st, rc, NULL, "model");
+    enum MHD_Result ret = MHD_YES;
+    cJSON *j = NULL, *res = NULL;
+    double *x = NULL, *y = NULL;
+    int *cls = NULL;
+    if (require_json(rq) != MHD_YES || rq->replied) goto out;
+    if (!(j = api_parse_json(rq, &ret))) goto out;
+    cJSON *inputs = cJSON_GetObjectItemCaseSensitive(j, "inputs");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j)
+        if (strcmp(e->string, "inputs") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+    int nrows = cJSON_GetArraySize(inputs);
+    if (!cJSON_IsObject(j) || !cJSON_IsArray(inputs) || nrows < 1) {
+        ret = invalid(rq, "inputs", "expected a non-empty array of rows");
+        goto out;
+    }
+    size_t n = (size_t)mdl->n, mo = (size_t)mdl->m;
+    x = malloc((size_t)nrows * n * sizeof *x + 1);
+    y = malloc((size_t)nrows * mo * sizeof *y + 1);
+    cls = malloc((size_t)nrows * sizeof *cls + 1);
+    if (!x || !y || !cls) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
+    int r = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, inputs) {
+        char field[64], msg[96];
+        if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != n) {
+            snprintf(field, sizeof field, "inputs[%d]", r);
+            snprintf(msg, sizeof msg, "expected %zu numbers (the model's inputs)", n);
+            ret = invalid(rq, field, msg);
+            goto out;
+        }
+        size_t c = 0;
+        cJSON_ArrayForEach(e, row) {
+            if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
+                snprintf(field, sizeof field, "inputs[%d][%zu]", r, c);
+                ret = invalid(rq, field, "expected a finite number");
+                goto out;
+            }
+            x[(size_t)r * n + c++] = e->valuedouble;
+        }
+        r++;
+    }
+    if (oig_model_predict(mdl, x, (size_t)nrows, y, cls) != OIG_OK) {
+        ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        goto out;
+    }
+    res = cJSON_CreateObject();
+    cJSON *outs = cJSON_AddArrayToObject(res, "outputs");
+    for (int i = 0; i < nrows; i++) {
+        cJSON *o = cJSON_CreateDoubleArray(y + (size_t)i * mo, (int)mo);
+        cJSON_AddItemToArray(outs, o);
+    }
+    if (mdl->task == OIG_CLASSIFICATION && mdl->labels) {
+        cJSON *cl = cJSON_AddArrayToObject(res, "classes");
+        for (int i = 0; i < nrows; i++)
+            cJSON_AddItemToArray(cl, cJSON_CreateString(cls[i] >= 0 && cls[i] < mdl->nclasses ? mdl->labels[cls[i]] : ""));
+    }
+    ret = api_reply_json(rq, 200, res, NULL);
+out:
+    api_model_cache_put(rq->srv->models, mdl);
+    cJSON_Delete(j);
+    free(x); free(y); free(cls);
+    return ret;
+}
+
+static enum MHD_Result models(api_req *rq, const api_match *m) {
+    store *st = api_store(rq);
+    if (!st) return store_failure(rq, st);
+    cJSON *res = NULL;
+    long limit;
+    store_status rc;
+    switch (m->route) {
+    case API_R_MODELS:
+        if (strcmp(rq->method, "POST") == 0) return model_import(rq, st);
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        rc = store_model_list(st, query(rq, "after"), (int)limit, &res);
+        return reply_store(rq, st, rc, res, "model");
+    case API_R_MODEL:
+        if (strcmp(rq->method, "DELETE") == 0) {
+            rc = store_model_delete(st, m->id);
+            if (rc == STORE_OK) {
+                api_model_cache_drop(rq->srv->models, m->id);
+                return api_reply_empty(rq, 204);
+            }
+            return reply_store(rq, st, rc, NULL, "model");
+        } else {
+            char *doc = NULL;
+            rc = store_model_doc(st, m->id, &doc);
+            if (rc != STORE_OK) return reply_store(rq, st, rc, NULL, "model");
+            return api_reply_text(rq, 200, "application/json", doc, strlen(doc));
+        }
+    default:
+        return model_predict(rq, st, m->id);
+    }
+}
+
+/* ---- probes ----------------------------------------------------------------------------- */
+
+static enum MHD_Result probes(api_req *rq, const api_match *m) {
+    cJSON *o = cJSON_CreateObject();
+    if (m->route == API_R_HEALTHZ) {
+        cJSON_AddStringToObject(o, "status", "ok");
+        return api_reply_json(rq, 200, o, NULL);
+    }
+    if (m->route == API_R_READYZ) {
+        store *st = api_store(rq);
+        int ok = st && store_ready(st);
+        cJSON_AddStringToObject(o, "status", ok ? "ready" : "not ready");
+        cJSON_AddNumberToObject(o, "schema_version", st ? store_user_version(st) : -1);
+        if (ok) return api_reply_json(rq, 200, o, NULL);
+        cJSON_Delete(o);
+        return api_problem(rq, API_E_UNAVAILABLE, "the store is not open or its migrations are not applied", NULL, NULL);
+    }
+    cJSON_AddStringToObject(o, "version", OIGD_VERSION);
+    cJSON_AddNumberToObject(o, "schema_version", store_latest_version());
+    cJSON_AddStringToObject(o, "blas", oig_blas_config());
+    cJSON_AddNumberToObject(o, "blas_threads", oig_blas_get_threads());
+    cJSON_AddNumberToObject(o, "workers", rq->srv->cfg->workers);
+    cJSON *alg = cJSON_AddArrayToObject(o, "algorithms");
+    for (int a = 0; a < OIG_ALG_COUNT; a++) cJSON_AddItemToArray(alg, cJSON_CreateString(oig_algorithm_name((oig_algorithm)a)));
+    return api_reply_json(rq, 200, o, NULL);
+}
+
+enum MHD_Result api_dispatch(api_req *rq) {
+    api_match m;
+    char allow[64];
+    int rc = api_route(rq->method, rq->path, &m, allow, sizeof allow);
+    if (rc == 404) return api_problem(rq, API_E_NO_ROUTE, "no endpoint at this path", NULL, NULL);
+    if (rc == 405) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s is not allowed here; allowed: %s", rq->method, allow);
+        return api_problem(rq, API_E_METHOD, msg, NULL, allow);
+    }
+    switch (m.route) {
+    case API_R_HEALTHZ: case API_R_READYZ: case API_R_VERSION: return probes(rq, &m);
+    case API_R_DATASETS: case API_R_DATASET: return datasets(rq, &m);
+    case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: return models(rq, &m);
+    default: return jobs(rq, &m);
+    }
+}

@@ -1,0 +1,214 @@
+/* http.c -- the libmicrohttpd daemon: options and limits, the access handler that accumulates a
+ * bounded body (413 past --max-body) before dispatching, per-request logging and clean-up, and
+ * the JSON reply helpers. Never waits on training: handlers only touch the store briefly. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+store *api_store(api_req *rq) { return store_set_get(rq->srv->stores); }
+
+static enum MHD_Result queue(api_req *rq, unsigned status, struct MHD_Response *r, const char *ctype,
+                             const char *location, size_t len) {
+    if (!r) return MHD_NO;
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    if (location) MHD_add_response_header(r, "Location", location);
+    rq->status = status;
+    rq->bytes = len;
+    rq->replied = 1;
+    enum MHD_Result ret = MHD_queue_response(rq->conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result api_reply_text(api_req *rq, unsigned status, const char *ctype, char *text, size_t len) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) free(text);
+    return queue(rq, status, r, ctype, NULL, len);
+}
+
+enum MHD_Result api_reply_json(api_req *rq, unsigned status, cJSON *body, const char *location) {
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!text) return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    size_t len = strlen(text);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) free(text);
+    return queue(rq, status, r, "application/json", location, len);
+}
+
+enum MHD_Result api_reply_empty(api_req *rq, unsigned status) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    return queue(rq, status, r, NULL, NULL, 0);
+}
+
+void api_content_type(api_req *rq, char *out, size_t outlen) {
+    const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
+    size_t n = 0;
+    if (ct) {
+        while (*ct == ' ') ct++;
+        for (; ct[n] && ct[n] != ';' && ct[n] != ' ' && n + 1 < outlen; n++)
+            out[n] = (char)tolower((unsigned char)ct[n]);
+    }
+    out[n] = 0;
+}
+
+cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(rq->body ? rq->body : "", rq->len, &end, 0);
+    if (j) return j;
+    int line = 1, col = 1;
+    const char *b = rq->body ? rq->body : "";
+    if (!end || end < b || end > b + rq->len) end = b + rq->len;
+    for (const char *p = b; p < end; p++) {
+        if (*p == '\n') { line++; col = 1; }
+        else col++;
+    }
+    char msg[128];
+    snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d", line, col);
+    cJSON *errs = cJSON_CreateArray();
+    cJSON_AddItemToArray(errs, api_error_item(line, col, NULL, "malformed JSON"));
+    *ret = api_problem(rq, API_E_BAD_REQUEST, msg, errs, NULL);
+    return NULL;
+}
+
+static int64_t elapsed_us(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe) {
+    (void)cls; (void)conn;
+    api_req *rq = *con_cls;
+    if (!rq) return;
+    fprintf(stderr, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
+            (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    free(rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version, const char *upload_data,
+                                      size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    api_server *srv = cls;
+    api_req *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq) return MHD_NO;
+        rq->srv = srv;
+        rq->conn = conn;
+        clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+        snprintf(rq->method, sizeof rq->method, "%s", method);
+        snprintf(rq->path, sizeof rq->path, "%s", url);
+        *con_cls = rq;
+        /* a declared length past the limit is refused before any byte is read */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end;
+            unsigned long long v = strtoull(cl, &end, 10);
+            if (end != cl && v > srv->cfg->max_body) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
+                return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
+            }
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->too_large || rq->replied) return MHD_YES;
+        if (rq->len + n > srv->cfg->max_body) {
+            rq->too_large = 1;
+            free(rq->body);
+            rq->body = NULL;
+            rq->len = rq->cap = 0;
+            return MHD_YES;
+        }
+        if (rq->len + n + 1 > rq->cap) {
+            size_t cap = rq->cap ? rq->cap : 4096;
+            while (cap < rq->len + n + 1) cap *= 2;
+            if (cap > srv->cfg->max_body + 1) cap = srv->cfg->max_body + 1;
+            char *b = realloc(rq->body, cap);
+            if (!b) return MHD_NO;
+            rq->body = b;
+            rq->cap = cap;
+        }
+        memcpy(rq->body + rq->len, upload_data, n);
+        rq->len += n;
+        rq->body[rq->len] = 0;
+        return MHD_YES;
+    }
+    if (rq->replied) return MHD_YES;
+    if (rq->too_large) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
+        return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
+    }
+    return api_dispatch(rq);
+}
+
+int api_start(api_server *srv, char *err, size_t errlen) {
+    const config *c = srv->cfg;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t slen;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, c->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)c->port);
+        slen = sizeof *a4;
+    } else if (inet_pton(AF_INET6, c->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)c->port);
+        slen = sizeof *a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "invalid listen address %s", c->host);
+        return -1;
+    }
+    (void)slen;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)c->port, NULL, NULL, access_handler, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)c->http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->per_ip_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on %s", c->listen);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : c->port;
+    return 0;
+}
+
+void api_quiesce(api_server *srv) {
+    if (!srv->daemon) return;
+    MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+    if (s != MHD_INVALID_SOCKET) close(s);
+}
+
+void api_stop(api_server *srv) {
+    if (srv->daemon) MHD_stop_daemon(srv->daemon);
+    srv->daemon = NULL;
+}

@@ -1,0 +1,63 @@
+/* problem.c -- the one place that maps error codes to HTTP: status, title, type URI and the
+ * machine code of RFC 9457 application/problem+json bodies. Handlers never write a 4xx/5xx
+ * any other way; a 500 never carries internal details. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static const struct {
+    int status;
+    const char *code, *title;
+} problems[API_E_COUNT] = {
+    [API_E_BAD_REQUEST] = {400, "bad_request", "Malformed request"},
+    [API_E_NOT_FOUND] = {404, "not_found", "No such resource"},
+    [API_E_NO_ROUTE] = {404, "no_route", "No such endpoint"},
+    [API_E_METHOD] = {405, "method_not_allowed", "Method not allowed"},
+    [API_E_CONFLICT] = {409, "conflict", "Conflict with the resource's state"},
+    [API_E_TOO_LARGE] = {413, "body_too_large", "Request body too large"},
+    [API_E_MEDIA_TYPE] = {415, "unsupported_media_type", "Unsupported content type"},
+    [API_E_INVALID] = {422, "invalid_parameters", "Invalid parameters"},
+    [API_E_INTERNAL] = {500, "internal_error", "Internal server error"},
+    [API_E_UNAVAILABLE] = {503, "unavailable", "Service unavailable"},
+};
+
+int api_error_status(api_error e) { return problems[e].status; }
+const char *api_error_code(api_error e) { return problems[e].code; }
+
+cJSON *api_error_item(int line, int column, const char *field, const char *message) {
+    cJSON *o = cJSON_CreateObject();
+    if (line > 0) cJSON_AddNumberToObject(o, "line", line);
+    if (column > 0) cJSON_AddNumberToObject(o, "column", column);
+    if (field && *field) cJSON_AddStringToObject(o, "field", field);
+    cJSON_AddStringToObject(o, "message", message ? message : "");
+    return o;
+}
+
+enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow) {
+    char type[96];
+    snprintf(type, sizeof type, "https://oigd.invalid/problems/%s", problems[e].code);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddStringToObject(o, "title", problems[e].title);
+    cJSON_AddNumberToObject(o, "status", problems[e].status);
+    cJSON_AddStringToObject(o, "detail", e == API_E_INTERNAL ? "the server could not complete the request"
+                                                              : (detail ? detail : problems[e].title));
+    cJSON_AddStringToObject(o, "instance", rq->path);
+    cJSON_AddStringToObject(o, "code", problems[e].code);
+    if (errors) cJSON_AddItemToObject(o, "errors", errors);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!text) return MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) { free(text); return MHD_NO; }
+    MHD_add_response_header(r, "Content-Type", "application/problem+json");
+    if (allow) MHD_add_response_header(r, "Allow", allow);
+    rq->status = (unsigned)problems[e].status;
+    rq->bytes = strlen(text);
+    rq->replied = 1;
+    enum MHD_Result ret = MHD_queue_response(rq->conn, rq->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}

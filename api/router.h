@@ -1,0 +1,36 @@
+/* router.h -- the routing table of the HTTP API: (method, path) -> route and path id.
+ * Pure string matching: no I/O, no MHD, so it is unit-tested on its own. */
+#ifndef OIGD_ROUTER_H
+#define OIGD_ROUTER_H
+#include <stddef.h>
+
+typedef enum {
+    API_R_HEALTHZ = 0,
+    API_R_READYZ,
+    API_R_VERSION,
+    API_R_DATASETS,         /* GET list, POST upload */
+    API_R_DATASET,          /* GET, DELETE */
+    API_R_JOBS,             /* GET list, POST create */
+    API_R_JOB,              /* GET */
+    API_R_JOB_CANCEL,       /* POST */
+    API_R_JOB_METRICS,      /* GET */
+    API_R_JOB_EVENTS,       /* GET (text/event-stream) */
+    API_R_MODELS,           /* GET list, POST import */
+    API_R_MODEL,            /* GET, DELETE */
+    API_R_MODEL_PREDICT,    /* POST */
+    API_R_COUNT
+} api_route_id;
+
+#define API_ID_MAX 64
+
+typedef struct {
+    api_route_id route;
+    char id[API_ID_MAX];    /* the {id} path segment, "" when the route has none */
+} api_match;
+
+/* 0 when path and method match a route (m filled); 404 when no route has this path; 405 when
+ * the path exists but not for this method, with allow receiving e.g. "GET, DELETE". HEAD is
+ * accepted wherever GET is. */
+int api_route(const char *method, const char *path, api_match *m, char *allow, size_t allowlen);
+const char *api_route_name(api_route_id r);
+#endif
