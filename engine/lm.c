@@ -34,6 +34,7 @@ static void unpack(trainer *t, const double *v) {
     int n1 = t->n1, nu = t->nu, k = nwoi(t);
     size_t o = (size_t)t->nh * n1;
     memcpy(t->mdl->w, v, o * sizeof(double));
+    trn_w_changed(t);
     for (int i = 0; i < t->m; i++, o += k)
         memcpy(t->wo + (size_t)i * nu + (t->mdl->bypass ? 0 : t->n), v + o, (size_t)k * sizeof(double));
     for (int i = 0; i < t->m; i++, o += t->nh)

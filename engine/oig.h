@@ -202,6 +202,8 @@ typedef struct {
     int lm_max_retries;      /* lambda raises per iteration (default 10) */
     oig_lm_damping lm_damping;   /* default identity */
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
+    int cache_hidden;        /* 1 (default): keep the hidden outputs of every training row between
+                                passes when they fit max(64 MiB, 0.4 x the data's bytes); 0: never */
     /* data-parallel seam */
     oig_reduce_fn reduce;
     void *reduce_ctx;

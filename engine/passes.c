@@ -8,11 +8,8 @@
 #include "trainer.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
-
-void oig_sigmoid_inplace(double *v, size_t n) {
-    for (size_t i = 0; i < n; i++) v[i] = 1.0 / (1.0 + exp(-v[i]));
-}
 
 int trn_reduce(trainer *t, double *buf, size_t n) {
     if (t->cfg->reduce == NULL) return 0;
@@ -20,7 +17,7 @@ int trn_reduce(trainer *t, double *buf, size_t n) {
 }
 
 void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
-    int n = t->n, nu = t->nu, nh = t->nh;
+    int n = t->n, nu = t->nu, nh = t->nh, n1 = t->n1;
     double *xa = t->xa;
     const double *x = d->x + p0 * (size_t)n;
     for (size_t p = 0; p < b; p++) {
@@ -28,10 +25,30 @@ void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
         xa[p * nu + n] = 1.0;
     }
     if (nh == 0) return;
+    int cached = t->ocache != NULL && d == t->train;
+    if (cached && t->ocache_version == t->w_version) {
+        for (size_t p = 0; p < b; p++)
+            memcpy(xa + p * nu + n1, t->ocache + (p0 + p) * nh, (size_t)nh * sizeof(double));
+        return;
+    }
     /* net = x~ W^T, written straight into the o columns of x_a, then o = f(net) */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, t->n1, 1.0, xa, nu,
-                t->mdl->w, t->n1, 0.0, xa + t->n1, nu);
-    for (size_t p = 0; p < b; p++) oig_sigmoid_inplace(xa + p * nu + t->n1, (size_t)nh);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, xa, nu,
+                t->mdl->w, n1, 0.0, xa + n1, nu);
+    for (size_t p = 0; p < b; p++) oig_sigmoid_inplace(xa + p * nu + n1, (size_t)nh);
+    if (cached) {
+        for (size_t p = 0; p < b; p++)
+            memcpy(t->ocache + (p0 + p) * nh, xa + p * nu + n1, (size_t)nh * sizeof(double));
+        if (p0 + b == d->nrows) t->ocache_version = t->w_version;   /* passes run rows in order */
+    }
+}
+
+void trn_cache_enable(trainer *t) {
+    size_t rows = t->train->nrows;
+    double bytes = (double)rows * t->nh * sizeof(double);
+    double data_bytes = (double)rows * (t->n + t->m) * sizeof(double);
+    double budget = 0.4 * data_bytes > 64.0 * 1048576 ? 0.4 * data_bytes : 64.0 * 1048576;
+    if (t->nh == 0 || bytes > budget) return;
+    t->ocache = malloc(rows * (size_t)t->nh * sizeof(double));
 }
 
 /* y = x_a[:, off:] Wo[:, off:]^T for the block in t->xa; then e = t - y in place. */

@@ -33,6 +33,7 @@ void oig_config_init(oig_config *c) {
     c->lm_max_retries = 10;
     c->lm_damping = OIG_LM_DAMP_IDENTITY;
     c->block_rows = 2048;
+    c->cache_hidden = 1;
 }
 
 static oig_status bad(oig_error *err, const char *field, const char *msg) {
@@ -64,6 +65,7 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if (c->lm_max_retries < 0 || c->lm_max_retries > 100) return bad(err, "lm_max_retries", "must be between 0 and 100");
     if (c->lm_damping != OIG_LM_DAMP_IDENTITY && c->lm_damping != OIG_LM_DAMP_DIAG) return bad(err, "lm_damping", "must be identity or diag");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
+    if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
     return OIG_OK;
 }
 
@@ -82,6 +84,7 @@ void trn_free(trainer *t) {
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
     free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
     free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows);
+    free(t->ocache);
 }
 
 static double *dalloc(size_t n) { return malloc((n ? n : 1) * sizeof(double)); }
@@ -90,6 +93,7 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
                    oig_model *mdl) {
     memset(t, 0, sizeof *t);
     t->cfg = cfg; t->train = train; t->val = val; t->mdl = mdl;
+    t->w_version = 1;
     t->n = mdl->n; t->n1 = mdl->n + 1; t->nh = mdl->nh; t->m = mdl->m;
     t->nu = t->n1 + t->nh;
     t->off = mdl->bypass ? 0 : t->n;
@@ -195,6 +199,7 @@ static int net_control(trainer *t) {
             w[n1 - 1] += t->cfg->md - mean[k];
         }
     }
+    trn_w_changed(t);
     t->multiplies += 2.0 * t->nv * nh * n1;
     return 0;
 }
@@ -219,6 +224,7 @@ static int try_step(trainer *t, const double *gains, double z, trn_fit *s) {
             size_t i = (size_t)k * n1 + j;
             t->mdl->w[i] = t->w_save[i] + (gains ? gains[j] : z) * t->d[i];
         }
+    trn_w_changed(t);
     if (trn_owo(t)) return -1;
     return trn_evaluate_with_gradient(t, s);
 }
@@ -230,6 +236,7 @@ static void save_weights(trainer *t, double *w, double *wo) {
 
 static void restore_weights(trainer *t, const double *w, const double *wo) {
     memcpy(t->mdl->w, w, (size_t)t->nh * t->n1 * sizeof(double));
+    trn_w_changed(t);
     memcpy(t->wo, wo, (size_t)t->m * t->nu * sizeof(double));
 }
 
@@ -378,6 +385,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         if ((st = oig_model_describe(mdl, train)) != OIG_OK) goto fail_model;
     }
     if ((st = trn_init(&t, train, val, cfg, mdl)) != OIG_OK) goto fail;
+    if (cfg->cache_hidden) trn_cache_enable(&t);
 
     double counts[2] = {(double)train->nrows, val ? (double)val->nrows : 0.0};
     if (trn_reduce(&t, counts, 2)) { st = OIG_EINVAL; snprintf(err->message, sizeof err->message, "reduce failed"); goto fail; }

@@ -47,6 +47,13 @@ typedef struct {
     double *lm_g, *lm_delta, *lm_w0, *lm_wt;   /* nw */
     double *lm_jrows;        /* (lm_chunk*M) x nw: Jacobian rows of a chunk of patterns */
 
+    /* Hidden outputs o_p of every training row at the current W, reused by the passes that
+     * follow a change of W (OWO, evaluation, the next iteration's Hessian or E2 pass). NULL
+     * when it would not fit the memory budget. Valid when ocache_version == w_version; every
+     * write to the model's W must call trn_w_changed. */
+    double *ocache;
+    unsigned long w_version, ocache_version;
+
     double multiplies;
 } trainer;
 
@@ -70,6 +77,13 @@ int trn_oig_iteration(trainer *t, int hwo, trn_fit *s);
 
 /* Sum buf over processes (identity without a reduce hook). Returns 0 on success. */
 int trn_reduce(trainer *t, double *buf, size_t n);
+
+/* Record that the model's W changed (invalidates the hidden-output cache). */
+static inline void trn_w_changed(trainer *t) { t->w_version++; }
+
+/* Allocate the hidden-output cache when Nv x Nh doubles fit the budget: 64 MiB, or 40% of the
+ * training data's bytes when that is more. Without it every pass recomputes o_p. */
+void trn_cache_enable(trainer *t);
 
 /* Fill t->xa for rows [p0, p0+b) of d: inputs, the constant 1, and o = f(W x) when nh > 0. */
 void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b);

@@ -535,6 +535,28 @@ START_TEST(test_training_is_deterministic) {
 }
 END_TEST
 
+/* The hidden-output cache changes no bit of the result, for every trainer. */
+START_TEST(test_hidden_output_cache_changes_nothing) {
+    for (int a = OIG_ALG_BP; a < OIG_ALG_COUNT; a++) {
+        oig_config c;
+        oig_config_init(&c);
+        c.algorithm = (oig_algorithm)a; c.nh = NH; c.max_iterations = 12; c.block_rows = 64;
+        oig_status s1, s2;
+        oig_model *m1 = train_copy(&c, 21, NULL, &s1);
+        c.cache_hidden = 0;
+        oig_model *m2 = train_copy(&c, 21, NULL, &s2);
+        ck_assert_int_eq(s1, OIG_OK);
+        ck_assert_int_eq(s2, OIG_OK);
+        ck_assert(memcmp(m1->w, m2->w, sizeof(double) * NH * N1) == 0);
+        ck_assert(memcmp(m1->woi, m2->woi, sizeof(double) * NO * N1) == 0);
+        ck_assert(memcmp(m1->woh, m2->woh, sizeof(double) * NO * NH) == 0);
+        ck_assert(m1->summary.train_mse == m2->summary.train_mse);
+        oig_model_free(m1);
+        oig_model_free(m2);
+    }
+}
+END_TEST
+
 typedef struct { int at; oig_model *snap; } snapshot;
 
 static int snap_at(const oig_progress *p, void *ud) {
@@ -682,6 +704,7 @@ static Suite *numerics_suite(void) {
     tcase_add_test(tr, test_lm_decreases_error);
     tcase_add_test(tr, test_every_trainer_is_monotone_on_the_toy_problem);
     tcase_add_test(tr, test_training_is_deterministic);
+    tcase_add_test(tr, test_hidden_output_cache_changes_nothing);
     tcase_add_test(tr, test_resume_from_checkpoint_matches_uninterrupted_run);
     tcase_add_test(tr, test_callback_stop_ends_training_with_valid_model);
     tcase_add_test(tr, test_model_prediction_reproduces_training_error);
