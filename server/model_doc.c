@@ -411,7 +411,7 @@ oig_status model_doc_from_cjson(const cJSON *doc, oig_model **out, oig_error *er
     if (!cJSON_IsObject(doc)) return fail(err, OIG_EINVAL, "", "a model document must be a JSON object");
 
     oig_status st;
-    const char *s;
+    const char *s = NULL;
     double v, dn, dnh, dm;
     if ((st = get_string(doc, "format", "format", &s, err)) != OIG_OK) return st;
     if (strcmp(s, MODEL_DOC_FORMAT) != 0)
