@@ -349,7 +349,7 @@ enum {
     T_TEST_INDEX, T_MODEL_OUT, T_METRICS_OUT, T_QUIET, T_TARGET_MSE, T_MAX_SECONDS, T_PATIENCE,
     T_NO_STANDARDIZE, T_NO_BYPASS, T_MD, T_SIGMAD, T_OLS_EPS, T_BIAS_GAIN, T_CLAMP_GAINS,
     T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_BLOCK_ROWS,
-    T_BLAS_THREADS
+    T_NO_CACHE_HIDDEN, T_BLAS_THREADS
 };
 
 static const flagdef train_flags[] = {
@@ -368,7 +368,8 @@ static const flagdef train_flags[] = {
     { "--clamp-gains", 0, T_CLAMP_GAINS }, { "--oig-ridge", 1, T_OIG_RIDGE },
     { "--max-halvings", 1, T_MAX_HALVINGS }, { "--lm-lambda0", 1, T_LM_LAMBDA0 },
     { "--lm-max-retries", 1, T_LM_MAX_RETRIES }, { "--lm-damping", 1, T_LM_DAMPING },
-    { "--block-rows", 1, T_BLOCK_ROWS }, { "--blas-threads", 1, T_BLAS_THREADS },
+    { "--block-rows", 1, T_BLOCK_ROWS }, { "--no-cache-hidden", 0, T_NO_CACHE_HIDDEN },
+    { "--blas-threads", 1, T_BLAS_THREADS },
     { NULL, 0, 0 }
 };
 
@@ -415,6 +416,7 @@ void cli_train_usage(void *stream) {
 "  --lm-max-retries K       LM: damping raises per iteration (default 10)\n"
 "  --lm-damping identity|diag   LM: damping matrix (default identity)\n"
 "  --block-rows N           rows per BLAS block (default 2048)\n"
+"  --no-cache-hidden        recompute the hidden outputs each pass instead of keeping them\n"
 "  --blas-threads N         OpenBLAS threads (default: the number of online CPUs)\n"
 "\n"
 "Output:\n"
@@ -441,7 +443,7 @@ typedef struct {
 /* oig_config field -> the flag that sets it, for messages from oig_config_check. */
 static const char *config_flag(const char *field) {
     static const char *const map[][2] = {
-        { "algorithm", "--algorithm" }, { "nh", "--hidden" }, { "max_iterations", "--iterations" },
+        { "algorithm", "--algorithm" }, { "nh", "--hidden" }, { "hidden_units", "--hidden" }, { "max_iterations", "--iterations" },
         { "seed", "--seed" }, { "target_mse", "--target-mse" }, { "max_seconds", "--max-seconds" },
         { "patience", "--patience" }, { "standardize", "--no-standardize" },
         { "bypass", "--no-bypass" }, { "md", "--md" }, { "sigmad", "--sigmad" },
@@ -449,7 +451,7 @@ static const char *config_flag(const char *field) {
         { "clamp_gains", "--clamp-gains" }, { "oig_ridge", "--oig-ridge" },
         { "max_halvings", "--max-halvings" }, { "lm_lambda0", "--lm-lambda0" },
         { "lm_max_retries", "--lm-max-retries" }, { "lm_damping", "--lm-damping" },
-        { "block_rows", "--block-rows" },
+        { "block_rows", "--block-rows" }, { "cache_hidden", "--no-cache-hidden" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(field, map[i][0]) == 0) return map[i][1];
@@ -584,6 +586,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             if (parse_long(v, 1, 1L << 30, &l)) BAD_VALUE("--block-rows", "an integer from 1 to 2^30");
             ta->cfg.block_rows = (size_t)l;
             break;
+        case T_NO_CACHE_HIDDEN: ta->cfg.cache_hidden = 0; break;
         case T_BLAS_THREADS:
             if (parse_long(v, 1, 256, &l)) BAD_VALUE("--blas-threads", "an integer from 1 to 256");
             ta->blas_threads = (int)l;
