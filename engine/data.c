@@ -661,6 +661,12 @@ oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opt
                               "line %zu, column %d (%s): empty class label", f->line, j + 1, names[j]);
                     goto fail;
                 }
+                if (memchr(lab, '\0', (size_t)ll) != NULL) {
+                    st = fail(err, OIG_EPARSE, f->line, j + 1, names[j],
+                              "line %zu, column %d (%s): class label holds a NUL byte",
+                              f->line, j + 1, names[j]);
+                    goto fail;
+                }
                 int id = labelset_id(&ls, lab, (size_t)ll, climit);
                 if (id == -1) { st = fail(err, OIG_ENOMEM, 0, 0, NULL, "out of memory"); goto fail; }
                 if (id == -2) {

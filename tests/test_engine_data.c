@@ -401,6 +401,17 @@ START_TEST(test_utf8_bom_ignored) {
 }
 END_TEST
 
+START_TEST(test_nul_byte_in_class_label_rejected) {
+    static const char s[] = "a,c\n1,x\n2,y\0z\n";
+    oig_data *d = (oig_data *)1; oig_error e;
+    oig_parse_opts o = opts_task(OIG_CLASSIFICATION);
+    ck_assert_int_eq(oig_data_parse(s, sizeof s - 1, &o, &d, &e), OIG_EPARSE);
+    ck_assert_ptr_null(d);
+    ck_assert_int_eq(e.line, 3);
+    ck_assert_int_eq(e.column, 2);
+}
+END_TEST
+
 /* ---- column selection ---- */
 
 START_TEST(test_target_precedence_columns_names_outputs) {
@@ -758,6 +769,7 @@ static Suite *data_suite(void) {
     tcase_add_test(c, test_too_many_classes_limited);
     tcase_add_test(c, test_class_coded_cells_count_against_max_cells);
     tcase_add_test(c, test_utf8_bom_ignored);
+    tcase_add_test(c, test_nul_byte_in_class_label_rejected);
     suite_add_tcase(s, c);
     c = tcase_create("columns");
     tcase_add_test(c, test_target_precedence_columns_names_outputs);
