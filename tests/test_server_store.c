@@ -1,0 +1,374 @@
+/* test_server_store.c -- the SQLite store: migrations and user_version, refusing a newer
+ * database, dataset/job/model CRUD, atomic FIFO claims, requeue after a crash, cancel states,
+ * and a metrics history that stays continuous across checkpoint + resume. */
+#include <check.h>
+#include <ftw.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model_doc.h"
+#include "store.h"
+
+static char tdir[256], dbpath[300];
+static store *st;
+
+static void setup(void) {
+    snprintf(tdir, sizeof tdir, "%s/oigd-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(dbpath, sizeof dbpath, "%s/t.db", tdir);
+    char err[256];
+    ck_assert_int_eq(store_open(dbpath, &st, err, sizeof err), STORE_OK);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void) {
+    store_close(st);
+    st = NULL;
+    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A 4-row, 2-input, 1-output regression dataset built by hand. */
+static oig_data *small_data(void) {
+    oig_data *d = calloc(1, sizeof *d);
+    d->nrows = 4; d->n = 2; d->m = 1;
+    d->x = malloc(8 * sizeof(double));
+    d->t = malloc(4 * sizeof(double));
+    for (int i = 0; i < 8; i++) d->x[i] = i * 0.5 - 1;
+    for (int i = 0; i < 4; i++) d->t[i] = i * i;
+    d->input_names = calloc(2, sizeof(char *));
+    d->input_names[0] = strdup("a");
+    d->input_names[1] = strdup("b");
+    d->target_names = calloc(1, sizeof(char *));
+    d->target_names[0] = strdup("y");
+    d->ntarget_names = 1;
+    return d;
+}
+
+static void insert_dataset(char id[STORE_ID_MAX]) {
+    oig_data *d = small_data();
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_dataset_insert(st, "small", d, "00", &res), STORE_OK);
+    snprintf(id, STORE_ID_MAX, "%s", cJSON_GetObjectItem(res, "id")->valuestring);
+    cJSON_Delete(res);
+    oig_data_free(d);
+}
+
+static void insert_job(const char *ds, char id[STORE_ID_MAX]) {
+    cJSON *res = NULL;
+    char params[200];
+    snprintf(params, sizeof params, "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\"}", ds);
+    ck_assert_int_eq(store_job_insert(st, ds, params, "oig-hwo", 3, 10, &res), STORE_OK);
+    snprintf(id, STORE_ID_MAX, "%s", cJSON_GetObjectItem(res, "id")->valuestring);
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "status")->valuestring, "queued");
+    cJSON_Delete(res);
+}
+
+static const char *status_of(const char *id) {
+    static char s[16];
+    ck_assert_int_eq(store_job_status(st, id, s), STORE_OK);
+    return s;
+}
+
+START_TEST(test_migrations_apply_and_set_user_version) {
+    ck_assert_int_gt(store_latest_version(), 0);
+    ck_assert_int_eq(store_user_version(st), store_latest_version());
+    ck_assert(store_ready(st));
+    /* opening again applies nothing and keeps the version */
+    store *again;
+    char err[256];
+    ck_assert_int_eq(store_open(dbpath, &again, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_user_version(again), store_latest_version());
+    store_close(again);
+}
+END_TEST
+
+START_TEST(test_refuses_a_newer_database) {
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_latest_version() + 1);
+    ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store *s2 = NULL;
+    char err[256] = "";
+    ck_assert_int_eq(store_open(dbpath, &s2, err, sizeof err), STORE_TOO_NEW);
+    ck_assert_ptr_null(s2);
+    ck_assert_ptr_nonnull(strstr(err, "newer"));
+}
+END_TEST
+
+START_TEST(test_dataset_roundtrip_keeps_payload_bit_for_bit) {
+    char id[STORE_ID_MAX];
+    insert_dataset(id);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_dataset_get(st, id, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "rows")->valueint, 4);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "inputs")->valueint, 2);
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "task")->valuestring, "regression");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "columns")), 3);
+    cJSON_Delete(res);
+    oig_data *d = NULL, *ref = small_data();
+    ck_assert_int_eq(store_dataset_load(st, id, &d), STORE_OK);
+    ck_assert_int_eq(d->nrows, 4);
+    ck_assert_mem_eq(d->x, ref->x, 8 * sizeof(double));
+    ck_assert_mem_eq(d->t, ref->t, 4 * sizeof(double));
+    ck_assert_str_eq(d->input_names[1], "b");
+    ck_assert_str_eq(d->target_names[0], "y");
+    oig_data_free(d);
+    oig_data_free(ref);
+    ck_assert_int_eq(store_dataset_get(st, "ds_nope", &res), STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_lists_page_with_after) {
+    char ids[5][STORE_ID_MAX];
+    for (int i = 0; i < 5; i++) insert_dataset(ids[i]);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_dataset_list(st, NULL, 2, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "items")), 2);
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "next_after")->valuestring, ids[1]);
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_dataset_list(st, ids[3], 2, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "items")), 1);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(res, "next_after")));
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_dataset_list(st, "ds_unknown", 2, &res), STORE_EINVAL);
+}
+END_TEST
+
+START_TEST(test_dataset_delete_conflicts_with_active_job) {
+    char ds[STORE_ID_MAX], job[STORE_ID_MAX];
+    insert_dataset(ds);
+    insert_job(ds, job);
+    ck_assert_int_eq(store_dataset_delete(st, ds), STORE_CONFLICT);
+    int was_running;
+    ck_assert_int_eq(store_job_cancel(st, job, &was_running), STORE_OK);
+    ck_assert_int_eq(was_running, 0);
+    ck_assert_str_eq(status_of(job), "cancelled");
+    ck_assert_int_eq(store_dataset_delete(st, ds), STORE_OK);
+    ck_assert_int_eq(store_dataset_delete(st, ds), STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(test_job_insert_needs_an_existing_dataset) {
+    ck_assert_int_eq(store_job_insert(st, "ds_missing", "{}", "oig-hwo", 3, 10, NULL), STORE_NOTFOUND);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_job_list(st, NULL, NULL, 10, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "items")), 0);
+    cJSON_Delete(res);
+}
+END_TEST
+
+START_TEST(test_claim_is_fifo_and_filters_by_status) {
+    char ds[STORE_ID_MAX], j1[STORE_ID_MAX], j2[STORE_ID_MAX], got[STORE_ID_MAX];
+    insert_dataset(ds);
+    insert_job(ds, j1);
+    insert_job(ds, j2);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    ck_assert_str_eq(got, j1);
+    ck_assert_str_eq(status_of(j1), "running");
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_job_list(st, "queued", NULL, 10, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "items")), 1);
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    ck_assert_str_eq(got, j2);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_NOTFOUND);
+}
+END_TEST
+
+typedef struct { char ids[64][STORE_ID_MAX]; int n; } claims;
+
+static void *claimer(void *arg) {
+    claims *c = arg;
+    store *s;
+    char err[256];
+    if (store_open(dbpath, &s, err, sizeof err) != STORE_OK) return NULL;
+    char id[STORE_ID_MAX];
+    store_status rc;
+    while ((rc = store_job_claim(s, id)) == STORE_OK && c->n < 64) snprintf(c->ids[c->n++], STORE_ID_MAX, "%s", id);
+    store_close(s);
+    return NULL;
+}
+
+START_TEST(test_concurrent_claims_never_share_a_job) {
+    char ds[STORE_ID_MAX], job[STORE_ID_MAX];
+    insert_dataset(ds);
+    for (int i = 0; i < 40; i++) insert_job(ds, job);
+    static claims c[4];
+    memset(c, 0, sizeof c);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, claimer, &c[i]);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    int total = 0;
+    for (int i = 0; i < 4; i++) total += c[i].n;
+    ck_assert_int_eq(total, 40);
+    for (int a = 0; a < 4; a++)
+        for (int i = 0; i < c[a].n; i++)
+            for (int b = 0; b < 4; b++)
+                for (int k = 0; k < c[b].n; k++)
+                    if (a != b || i != k) ck_assert_str_ne(c[a].ids[i], c[b].ids[k]);
+}
+END_TEST
+
+START_TEST(test_running_jobs_are_requeued_at_start) {
+    char ds[STORE_ID_MAX], j1[STORE_ID_MAX], j2[STORE_ID_MAX], got[STORE_ID_MAX];
+    insert_dataset(ds);
+    insert_job(ds, j1);
+    insert_job(ds, j2);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    int n = 0;
+    ck_assert_int_eq(store_job_requeue_running(st, &n), STORE_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(status_of(j1), "queued");
+    /* it keeps its place at the head of the queue */
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    ck_assert_str_eq(got, j1);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_job_get(st, j1, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "attempts")->valueint, 2);
+    cJSON_Delete(res);
+}
+END_TEST
+
+START_TEST(test_cancel_running_sets_flag_and_finished_is_conflict) {
+    char ds[STORE_ID_MAX], job[STORE_ID_MAX], got[STORE_ID_MAX];
+    insert_dataset(ds);
+    insert_job(ds, job);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    int was_running = 0;
+    ck_assert_int_eq(store_job_cancel(st, job, &was_running), STORE_OK);
+    ck_assert_int_eq(was_running, 1);
+    ck_assert_str_eq(status_of(job), "running");
+    ck_assert_int_eq(store_job_finish(st, job, "cancelled", NULL, NULL, NULL, NULL), STORE_OK);
+    ck_assert_int_eq(store_job_cancel(st, job, &was_running), STORE_CONFLICT);
+    ck_assert_int_eq(store_job_cancel(st, "job_nope", &was_running), STORE_NOTFOUND);
+}
+END_TEST
+
+static store_metric metric(int it) {
+    store_metric m = {it, 1.0 / (it + 1), NAN, NAN, NAN, it * 10.0, it * 0.1};
+    return m;
+}
+
+START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
+    char ds[STORE_ID_MAX], job[STORE_ID_MAX], got[STORE_ID_MAX];
+    insert_dataset(ds);
+    insert_job(ds, job);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    oig_model *mdl = oig_model_new(2, 3, 1);
+    char *doc = model_doc_write(mdl, NULL);
+    store_metric rows[20];
+    for (int i = 0; i < 20; i++) rows[i] = metric(i);
+    ck_assert_int_eq(store_job_progress(st, job, rows, 10, doc, 9), STORE_OK);      /* 0..9 + ckpt 9 */
+    ck_assert_int_eq(store_job_progress(st, job, rows + 10, 5, NULL, 0), STORE_OK); /* 10..14, no ckpt */
+    /* crash; on resume rows after the checkpoint are dropped and produced again */
+    char *ck = NULL;
+    int ck_it = -1;
+    ck_assert_int_eq(store_job_checkpoint(st, job, &ck, &ck_it), STORE_OK);
+    ck_assert_int_eq(ck_it, 9);
+    free(ck);
+    ck_assert_int_eq(store_job_trim_metrics(st, job, ck_it), STORE_OK);
+    ck_assert_int_eq(store_job_progress(st, job, rows + 10, 10, NULL, 0), STORE_OK);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_metrics_list(st, job, -1, 1000, &res), STORE_OK);
+    cJSON *arr = cJSON_GetObjectItem(res, "metrics");
+    ck_assert_int_eq(cJSON_GetArraySize(arr), 20);
+    for (int i = 0; i < 20; i++) {
+        cJSON *m = cJSON_GetArrayItem(arr, i);
+        ck_assert_int_eq(cJSON_GetObjectItem(m, "iteration")->valueint, i);
+        ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "validation_mse")));
+    }
+    cJSON_Delete(res);
+    /* paging by iteration */
+    ck_assert_int_eq(store_metrics_list(st, job, 15, 3, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "metrics")), 3);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "next_after")->valueint, 18);
+    cJSON_Delete(res);
+    /* finishing stores the model and drops the checkpoint in one step */
+    char mid[STORE_ID_MAX];
+    ck_assert_int_eq(store_job_finish(st, job, "succeeded", NULL, mdl, doc, mid), STORE_OK);
+    ck_assert_int_eq(store_job_checkpoint(st, job, &ck, &ck_it), STORE_NOTFOUND);
+    ck_assert_int_eq(store_job_get(st, job, &res), STORE_OK);
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "model_id")->valuestring, mid);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "iteration")->valueint, 19);
+    cJSON_Delete(res);
+    free(doc);
+    oig_model_free(mdl);
+}
+END_TEST
+
+START_TEST(test_model_crud) {
+    oig_model *mdl = oig_model_new(2, 3, 1);
+    char *doc = model_doc_write(mdl, NULL);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_model_insert(st, NULL, mdl, doc, &res), STORE_OK);
+    char id[STORE_ID_MAX];
+    snprintf(id, sizeof id, "%s", cJSON_GetObjectItem(res, "id")->valuestring);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "hidden_units")->valueint, 3);
+    cJSON_Delete(res);
+    char *back = NULL;
+    ck_assert_int_eq(store_model_doc(st, id, &back), STORE_OK);
+    ck_assert_str_eq(back, doc);
+    free(back);
+    ck_assert_int_eq(store_model_list(st, NULL, 10, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "items")), 1);
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_model_delete(st, id), STORE_OK);
+    ck_assert_int_eq(store_model_delete(st, id), STORE_NOTFOUND);
+    ck_assert_int_eq(store_model_doc(st, id, &back), STORE_NOTFOUND);
+    free(doc);
+    oig_model_free(mdl);
+}
+END_TEST
+
+START_TEST(test_store_set_gives_each_thread_its_connection) {
+    store_set *ss;
+    char err[256];
+    ck_assert_int_eq(store_set_open(dbpath, &ss, err, sizeof err), STORE_OK);
+    store *a = store_set_get(ss), *b = store_set_get(ss);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_eq(a, b);
+    ck_assert(store_ready(a));
+    store_set_close(ss);
+}
+END_TEST
+
+static Suite *store_suite(void) {
+    Suite *s = suite_create("server_store");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_migrations_apply_and_set_user_version);
+    tcase_add_test(tc, test_refuses_a_newer_database);
+    tcase_add_test(tc, test_dataset_roundtrip_keeps_payload_bit_for_bit);
+    tcase_add_test(tc, test_lists_page_with_after);
+    tcase_add_test(tc, test_dataset_delete_conflicts_with_active_job);
+    tcase_add_test(tc, test_job_insert_needs_an_existing_dataset);
+    tcase_add_test(tc, test_claim_is_fifo_and_filters_by_status);
+    tcase_add_test(tc, test_concurrent_claims_never_share_a_job);
+    tcase_add_test(tc, test_running_jobs_are_requeued_at_start);
+    tcase_add_test(tc, test_cancel_running_sets_flag_and_finished_is_conflict);
+    tcase_add_test(tc, test_metrics_stay_continuous_across_checkpoint_and_resume);
+    tcase_add_test(tc, test_model_crud);
+    tcase_add_test(tc, test_store_set_gives_each_thread_its_connection);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(store_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
