@@ -312,6 +312,7 @@ oig_status unitary_lie_grad(int m, int n, const double *w, const double *b, doub
                             double *j, double *u, unitary_ws *ws);
 
 /* The iterative Lie-algebra projection from B = 0; tall W is projected through W^T. U (m x n).
+ * Stops at ||skew(U^T W)||_F < lie_tol ||W||_F or after lie_max_iter steps (see unitary.c).
  * *iters (may be NULL) receives the steps taken; jhist (may be NULL, lie_max_iter+1 entries)
  * the J of every iterate. */
 oig_status unitary_lie(int m, int n, const double *w, const unitary_opts *o, double *u,
