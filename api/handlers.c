@@ -458,8 +458,16 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     }
     res = cJSON_CreateObject();
     cJSON *outs = cJSON_AddArrayToObject(res, "outputs");
+    /* %.17g as raw JSON numbers: cJSON's own printer may drop the last bit */
     for (int i = 0; i < nrows; i++) {
-        cJSON *o = cJSON_CreateDoubleArray(y + (size_t)i * mo, (int)mo);
+        cJSON *o = cJSON_CreateArray();
+        for (size_t k = 0; k < mo; k++) {
+            double v = y[(size_t)i * mo + k];
+            char num[40];
+            if (isfinite(v)) snprintf(num, sizeof num, "%.17g", v);
+            else snprintf(num, sizeof num, "null");
+            cJSON_AddItemToArray(o, cJSON_CreateRaw(num));
+        }
         cJSON_AddItemToArray(outs, o);
     }
     if (mdl->task == OIG_CLASSIFICATION && mdl->labels) {

@@ -1,0 +1,591 @@
+/* test_api_e2e.c -- end-to-end tests of `oigd serve`: a real daemon on an ephemeral loopback
+ * port with a temporary database, spoken to over plain sockets. Covers upload -> oig-hwo job ->
+ * SSE progress -> model -> predict (equal to the model evaluated in-process and to `oigd
+ * predict`), cancel, every error status leaving the store unchanged, SIGTERM, and kill -9 during
+ * training followed by a restart that completes the job with a continuous metrics history.
+ */
+#include <check.h>
+#include <ftw.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model_doc.h"
+#include "oig.h"
+#include "support_http.h"
+
+static char tdir[256], dbpath[320];
+static oigd_proc proc;
+
+static void setup(void) {
+    snprintf(tdir, sizeof tdir, "%s/oigd-e2e-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(dbpath, sizeof dbpath, "%s/oigd.db", tdir);
+    memset(&proc, 0, sizeof proc);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void) {
+    if (proc.pid > 0) oigd_stop(&proc, SIGKILL, 5000);
+    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void start(const char *const *extra) {
+    ck_assert_msg(oigd_start(tdir, dbpath, extra, &proc) == 0, "oigd serve did not start (log %s)", proc.log);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* 200 rows of y = sin(2 a) + b c over three inputs. */
+static char *regression_csv(size_t *len) {
+    size_t cap = 200 * 80 + 64;
+    char *b = malloc(cap);
+    size_t n = (size_t)snprintf(b, cap, "a,b,c,y\n");
+    unsigned s = 12345;
+    for (int i = 0; i < 200; i++) {
+        double v[3];
+        for (int k = 0; k < 3; k++) { s = s * 1103515245u + 12345u; v[k] = ((s >> 8) % 20001) / 10000.0 - 1.0; }
+        n += (size_t)snprintf(b + n, cap - n, "%.6f,%.6f,%.6f,%.6f\n", v[0], v[1], v[2], sin(2 * v[0]) + v[1] * v[2]);
+    }
+    *len = n;
+    return b;
+}
+
+static cJSON *request_json(const char *method, const char *path, const char *ctype, const char *body,
+                           int expect_status) {
+    http_resp r;
+    char hdr[128] = "";
+    if (ctype) snprintf(hdr, sizeof hdr, "Content-Type: %s\r\n", ctype);
+    ck_assert_int_eq(http_request(proc.port, method, path, hdr, body, body ? strlen(body) : 0, 30000, &r), 0);
+    ck_assert_msg(r.status == expect_status, "%s %s: status %d, body %s", method, path, r.status, r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    return j;
+}
+
+static const char *jstr(cJSON *o, const char *k) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *upload_dataset(void) {
+    size_t len;
+    char *csv = regression_csv(&len);
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets?name=sine", "Content-Type: text/csv\r\n",
+                                  csv, len, 30000, &r), 0);
+    free(csv);
+    ck_assert_msg(r.status == 201, "upload: %d %s", r.status, r.body);
+    char loc[128];
+    ck_assert_int_eq(http_header(&r, "Location", loc, sizeof loc), 0);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "rows")->valueint, 200);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "inputs")->valueint, 3);
+    ck_assert_int_eq((int)strlen(jstr(j, "sha256")), 64);
+    char *id = strdup(jstr(j, "id"));
+    char want[128];
+    snprintf(want, sizeof want, "/v1/datasets/%s", id);
+    ck_assert_str_eq(loc, want);
+    cJSON_Delete(j);
+    return id;
+}
+
+static char *create_job(const char *ds, int max_iterations) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":5,\"max_iterations\":%d,"
+             "\"seed\":7,\"validation_fraction\":0.2}", ds, max_iterations);
+    cJSON *j = request_json("POST", "/v1/jobs", "application/json", body, 202);
+    ck_assert_str_eq(jstr(j, "status"), "queued");
+    char *id = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    return id;
+}
+
+static cJSON *get_job(const char *id) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    return request_json("GET", path, NULL, NULL, 200);
+}
+
+/* Poll until the job's status is one of want ("a|b"), or timeout; returns the job. */
+static cJSON *wait_status(const char *id, const char *want, int timeout_ms) {
+    long long deadline = support_now_ms() + timeout_ms;
+    for (;;) {
+        cJSON *j = get_job(id);
+        const char *s = jstr(j, "status");
+        if (s && strstr(want, s)) return j;
+        ck_assert_msg(support_now_ms() < deadline, "job %s still %s", id, s);
+        cJSON_Delete(j);
+        usleep(50000);
+    }
+}
+
+/* Poll until the job has recorded at least iteration it. */
+static void wait_iteration(const char *id, int it, int timeout_ms) {
+    long long deadline = support_now_ms() + timeout_ms;
+    for (;;) {
+        cJSON *j = get_job(id);
+        cJSON *v = cJSON_GetObjectItem(j, "iteration");
+        int cur = cJSON_IsNumber(v) ? v->valueint : -1;
+        cJSON_Delete(j);
+        if (cur >= it) return;
+        ck_assert_msg(support_now_ms() < deadline, "job %s stuck at iteration %d", id, cur);
+        usleep(20000);
+    }
+}
+
+/* Every stored metrics row, checked to run 0, 1, 2, ... without gaps or duplicates. */
+static int metrics_continuous(const char *id) {
+    int next = 0;
+    for (;;) {
+        char path[160];
+        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?after=%d&limit=5000", id, next - 1);
+        cJSON *j = request_json("GET", path, NULL, NULL, 200);
+        cJSON *arr = cJSON_GetObjectItem(j, "metrics"), *m;
+        int n = 0;
+        cJSON_ArrayForEach(m, arr) {
+            ck_assert_int_eq(cJSON_GetObjectItem(m, "iteration")->valueint, next);
+            next++;
+            n++;
+        }
+        int more = !cJSON_IsNull(cJSON_GetObjectItem(j, "next_after"));
+        cJSON_Delete(j);
+        if (!more || n == 0) break;
+    }
+    return next;
+}
+
+/* A summary of every table, to show a request changed nothing. */
+static char *store_snapshot(void) {
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s;
+    const char *sql =
+        "SELECT (SELECT count(*) FROM datasets) || '/' || (SELECT group_concat(id || status, ',') FROM jobs) "
+        "|| '/' || (SELECT count(*) FROM models) || '/' || (SELECT count(*) FROM metrics)";
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    const unsigned char *t = sqlite3_column_text(s, 0);
+    char *out = strdup(t ? (const char *)t : "");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+}
+
+static void integrity_ok(void) {
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "ok");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void check_problem(const http_resp *r, int status) {
+    ck_assert_msg(r->status == status, "want %d, got %d: %s", status, r->status, r->body);
+    char ct[64];
+    ck_assert_int_eq(http_header(r, "Content-Type", ct, sizeof ct), 0);
+    ck_assert_str_eq(ct, "application/problem+json");
+    cJSON *j = cJSON_Parse(r->body);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_ptr_nonnull(jstr(j, "type"));
+    ck_assert_ptr_nonnull(jstr(j, "title"));
+    ck_assert_ptr_nonnull(jstr(j, "detail"));
+    ck_assert_ptr_nonnull(jstr(j, "instance"));
+    ck_assert_ptr_nonnull(jstr(j, "code"));
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "status")->valueint, status);
+    cJSON_Delete(j);
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+START_TEST(test_upload_train_stream_model_predict) {
+    start(NULL);
+    cJSON *h = request_json("GET", "/healthz", NULL, NULL, 200);
+    cJSON_Delete(h);
+    h = request_json("GET", "/readyz", NULL, NULL, 200);
+    cJSON_Delete(h);
+    char *ds = upload_dataset();
+    char *job = create_job(ds, 400);
+
+    /* the event stream: current state first, progress with increasing ids, done last */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/jobs/%s/events", job);
+    http_resp ev;
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 120000, &ev), 0);
+    ck_assert_int_eq(ev.status, 200);
+    char ct[64];
+    ck_assert_int_eq(http_header(&ev, "Content-Type", ct, sizeof ct), 0);
+    ck_assert_str_eq(ct, "text/event-stream");
+    const char *first_status = strstr(ev.body, "event: status");
+    const char *done = strstr(ev.body, "event: done");
+    ck_assert_ptr_nonnull(first_status);
+    ck_assert_ptr_nonnull(done);
+    ck_assert_ptr_null(strstr(done + 1, "event: "));            /* nothing after done */
+    ck_assert_ptr_nonnull(strstr(done, "\"succeeded\""));
+    int last = -1, nprog = 0;
+    for (const char *p = ev.body; (p = strstr(p, "id: ")); p += 4) {
+        int id = atoi(p + 4);
+        ck_assert_int_gt(id, last);
+        last = id;
+        nprog++;
+    }
+    http_resp_free(&ev);
+
+    cJSON *j = wait_status(job, "succeeded", 120000);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "iteration")->valueint, 400);
+    char *model_id = strdup(jstr(j, "model_id"));
+    cJSON_Delete(j);
+    ck_assert_int_eq(metrics_continuous(job), 401);
+    ck_assert(nprog >= 1 || last == -1);
+
+    /* Last-Event-ID replays from the stored metrics */
+    ck_assert_int_eq(http_request(proc.port, "GET", path, "Last-Event-ID: 395\r\n", NULL, 0, 30000, &ev), 0);
+    ck_assert_ptr_nonnull(strstr(ev.body, "id: 396\n"));
+    ck_assert_ptr_nonnull(strstr(ev.body, "id: 400\n"));
+    ck_assert_ptr_null(strstr(ev.body, "id: 395\n"));
+    ck_assert_ptr_nonnull(strstr(ev.body, "event: done"));
+    http_resp_free(&ev);
+
+    /* the model document, and predictions equal to the model evaluated here */
+    snprintf(path, sizeof path, "/v1/models/%s", model_id);
+    http_resp mr;
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 30000, &mr), 0);
+    ck_assert_int_eq(mr.status, 200);
+    oig_model *mdl = NULL;
+    oig_error err;
+    ck_assert_int_eq(model_doc_read(mr.body, mr.len, &mdl, &err), OIG_OK);
+    char mpath[400];
+    snprintf(mpath, sizeof mpath, "%s/model.json", tdir);
+    FILE *f = fopen(mpath, "w");
+    fwrite(mr.body, 1, mr.len, f);
+    fclose(f);
+    http_resp_free(&mr);
+
+    double x[5][3] = {{0.1, 0.2, 0.3}, {-0.5, 0.25, 0.9}, {0, 0, 0}, {1, -1, 0.5}, {-0.9, 0.8, -0.7}};
+    double y[5];
+    ck_assert_int_eq(oig_model_predict(mdl, &x[0][0], 5, y, NULL), OIG_OK);
+    char body[1024];
+    int n = snprintf(body, sizeof body, "{\"inputs\":[");
+    for (int i = 0; i < 5; i++)
+        n += snprintf(body + n, sizeof body - (size_t)n, "%s[%.17g,%.17g,%.17g]", i ? "," : "", x[i][0], x[i][1], x[i][2]);
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    snprintf(path, sizeof path, "/v1/models/%s/predict", model_id);
+    j = request_json("POST", path, "application/json", body, 200);
+    cJSON *outs = cJSON_GetObjectItem(j, "outputs");
+    ck_assert_int_eq(cJSON_GetArraySize(outs), 5);
+    for (int i = 0; i < 5; i++) {
+        double got = cJSON_GetArrayItem(cJSON_GetArrayItem(outs, i), 0)->valuedouble;
+        ck_assert_msg(got == y[i], "row %d: daemon %.17g, here %.17g", i, got, y[i]);
+    }
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "classes"));
+    cJSON_Delete(j);
+
+    /* `oigd predict` on the fetched document gives the same numbers */
+    char dpath[400], opath[400];
+    snprintf(dpath, sizeof dpath, "%s/x.csv", tdir);
+    snprintf(opath, sizeof opath, "%s/y.csv", tdir);
+    f = fopen(dpath, "w");
+    fprintf(f, "a,b,c\n");
+    for (int i = 0; i < 5; i++) fprintf(f, "%.17g,%.17g,%.17g\n", x[i][0], x[i][1], x[i][2]);
+    fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(getenv("OIGD_BIN"), getenv("OIGD_BIN"), "predict", "--model", mpath, "--data", dpath, "--out", opath,
+              (char *)NULL);
+        _exit(127);
+    }
+    int wst;
+    waitpid(pid, &wst, 0);
+    ck_assert_msg(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "oigd predict failed");
+    f = fopen(opath, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));          /* header */
+    for (int i = 0; i < 5; i++) {
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        ck_assert_double_eq_tol(strtod(line, NULL), y[i], 1e-12 * (1 + fabs(y[i])));
+    }
+    fclose(f);
+
+    oig_model_free(mdl);
+    free(model_id);
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+    integrity_ok();
+}
+END_TEST
+
+START_TEST(test_cancel_stops_running_job) {
+    start(NULL);
+    char *ds = upload_dataset();
+    char *job = create_job(ds, 100000000);
+    wait_iteration(job, 5, 60000);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
+    cJSON *j = request_json("POST", path, NULL, NULL, 202);
+    cJSON_Delete(j);
+    j = wait_status(job, "cancelled", 10000);
+    ck_assert_ptr_null(jstr(j, "model_id"));
+    int it = cJSON_GetObjectItem(j, "iteration")->valueint;
+    cJSON_Delete(j);
+    ck_assert_int_eq(metrics_continuous(job), it + 1);          /* metrics kept */
+    j = request_json("POST", path, NULL, NULL, 409);             /* already finished */
+    cJSON_Delete(j);
+    /* a queued job is cancelled at once */
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
+/* One request that must fail with status and leave the store as it was. */
+static void expect_error(const char *method, const char *path, const char *headers, const char *body,
+                         size_t len, int status) {
+    char *before = store_snapshot();
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, method, path, headers, body, len, 30000, &r), 0);
+    check_problem(&r, status);
+    if (status == 405) {
+        char allow[64];
+        ck_assert_int_eq(http_header(&r, "Allow", allow, sizeof allow), 0);
+    }
+    http_resp_free(&r);
+    char *after = store_snapshot();
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+}
+
+START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
+    const char *extra[] = {"--max-body", "16384", NULL};
+    start(extra);
+    char *ds = upload_dataset();
+    const char *json = "Content-Type: application/json\r\n";
+    char body[512], path[160];
+
+    /* 400: malformed JSON, malformed CSV (names the line) */
+    expect_error("POST", "/v1/jobs", json, "{\"dataset_id\": ", 15, 400);
+    const char *bad_csv = "a,b,y\n1,2,3\n4,oops,6\n";
+    expect_error("POST", "/v1/datasets", "Content-Type: text/csv\r\n", bad_csv, strlen(bad_csv), 400);
+    /* 404: unknown id, unknown route */
+    expect_error("GET", "/v1/jobs/job_nope", NULL, NULL, 0, 404);
+    expect_error("GET", "/v1/models/mdl_nope", NULL, NULL, 0, 404);
+    expect_error("DELETE", "/v1/datasets/ds_nope", NULL, NULL, 0, 404);
+    expect_error("GET", "/v1/nothing", NULL, NULL, 0, 404);
+    /* 405 with Allow */
+    expect_error("PUT", "/v1/jobs", json, "{}", 2, 405);
+    expect_error("DELETE", "/v1/jobs/job_x", NULL, NULL, 0, 405);
+    /* 413: over --max-body */
+    size_t big = 20000;
+    char *huge = malloc(big);
+    memset(huge, '1', big);
+    expect_error("POST", "/v1/datasets", "Content-Type: text/csv\r\n", huge, big, 413);
+    free(huge);
+    /* 415: wrong content type */
+    expect_error("POST", "/v1/datasets", "Content-Type: application/xml\r\n", "<a/>", 4, 415);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\"}", ds);
+    expect_error("POST", "/v1/jobs", "Content-Type: text/plain\r\n", body, strlen(body), 415);
+    /* 422: unknown algorithm, hidden_units <= 0, unknown field/option, unknown dataset */
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"sgd\"}", ds);
+    expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":0}", ds);
+    expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"colour\":\"red\"}", ds);
+    expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"options\":{\"warp\":9}}", ds);
+    expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
+    expect_error("POST", "/v1/jobs", json, "{\"dataset_id\":\"ds_nope\"}", 24, 422);
+
+    /* 409: deleting a dataset that a queued or running job uses; cancelling a finished job */
+    char *job = create_job(ds, 100000000);
+    snprintf(path, sizeof path, "/v1/datasets/%s", ds);
+    expect_error("DELETE", path, NULL, NULL, 0, 409);
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
+    cJSON *j = request_json("POST", path, NULL, NULL, 202);
+    cJSON_Delete(j);
+    j = wait_status(job, "cancelled", 20000);
+    cJSON_Delete(j);
+    expect_error("POST", path, NULL, NULL, 0, 409);
+
+    /* 422 on predict: rows of the wrong width (a model is imported for it) */
+    char *job2 = create_job(ds, 3);
+    j = wait_status(job2, "succeeded|failed", 60000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    snprintf(path, sizeof path, "/v1/models/%s/predict", jstr(j, "model_id"));
+    cJSON_Delete(j);
+    expect_error("POST", path, json, "{\"inputs\":[[1,2]]}", 18, 422);
+    expect_error("POST", path, json, "{\"inputs\":[[1,2,\"x\"]]}", 22, 422);
+    expect_error("POST", "/v1/models/mdl_nope/predict", json, "{\"inputs\":[[1,2,3]]}", 20, 404);
+    expect_error("POST", "/v1/models", json, "{\"format\":\"nope\"}", 17, 422);
+
+    free(job);
+    free(job2);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
+START_TEST(test_json_upload_and_model_import) {
+    start(NULL);
+    const char *body = "{\"name\":\"xor\",\"columns\":[\"a\",\"b\",\"cls\"],\"targets\":[\"cls\"],\"task\":\"classification\","
+                       "\"rows\":[[0,0,\"no\"],[0,1,\"yes\"],[1,0,\"yes\"],[1,1,\"no\"],[0.1,0.1,\"no\"],[0.9,0.1,\"yes\"]]}";
+    cJSON *d = request_json("POST", "/v1/datasets", "application/json", body, 201);
+    ck_assert_str_eq(jstr(d, "task"), "classification");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "classes")), 2);
+    char jb[256];
+    snprintf(jb, sizeof jb, "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":3,\"max_iterations\":20}",
+             jstr(d, "id"));
+    cJSON_Delete(d);
+    cJSON *j = request_json("POST", "/v1/jobs", "application/json", jb, 202);
+    char *job = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    j = wait_status(job, "succeeded|failed", 60000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    char path[160];
+    snprintf(path, sizeof path, "/v1/models/%s", jstr(j, "model_id"));
+    cJSON_Delete(j);
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 30000, &r), 0);
+    /* import the same document: a new model that predicts the same classes */
+    cJSON *m = request_json("POST", "/v1/models", "application/json", r.body, 201);
+    http_resp_free(&r);
+    char p1[200], p2[160];
+    snprintf(p1, sizeof p1, "%s/predict", path);
+    snprintf(p2, sizeof p2, "/v1/models/%s/predict", jstr(m, "id"));
+    const char *in = "{\"inputs\":[[0,1],[1,1]]}";
+    cJSON *a = request_json("POST", p1, "application/json", in, 200);
+    cJSON *b = request_json("POST", p2, "application/json", in, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(a, "classes")), 2);
+    char *sa = cJSON_PrintUnformatted(a), *sb = cJSON_PrintUnformatted(b);
+    ck_assert_str_eq(sa, sb);
+    free(sa); free(sb);
+    cJSON_Delete(a); cJSON_Delete(b);
+    snprintf(p2, sizeof p2, "/v1/models/%s", jstr(m, "id"));
+    http_resp del;
+    ck_assert_int_eq(http_request(proc.port, "DELETE", p2, NULL, NULL, 0, 30000, &del), 0);
+    ck_assert_int_eq(del.status, 204);
+    http_resp_free(&del);
+    cJSON_Delete(m);
+    free(job);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
+static int checkpoint_iteration(const char *job) {
+    sqlite3 *db;
+    int it = -1;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(db); return -1; }
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT iteration FROM checkpoints WHERE job_id = ?1", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) it = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return it;
+}
+
+START_TEST(test_kill9_during_training_then_restart_completes_job) {
+    const char *extra[] = {"--checkpoint-seconds", "0.2", NULL};
+    start(extra);
+    char *ds = upload_dataset();
+    int total = 20000;
+    char *job = create_job(ds, total);
+    long long deadline = support_now_ms() + 60000;
+    while (checkpoint_iteration(job) < 1) {
+        ck_assert_msg(support_now_ms() < deadline, "no checkpoint written");
+        usleep(20000);
+    }
+    cJSON *j = get_job(job);
+    ck_assert_str_eq(jstr(j, "status"), "running");             /* killed mid-training */
+    cJSON_Delete(j);
+    ck_assert_int_eq(oigd_stop(&proc, SIGKILL, 10000), 128 + SIGKILL);
+    integrity_ok();
+
+    start(extra);
+    j = wait_status(job, "succeeded|failed|cancelled", 300000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "iteration")->valueint, total);
+    ck_assert_int_ge(cJSON_GetObjectItem(j, "attempts")->valueint, 2);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/models/%s", jstr(j, "model_id"));
+    cJSON_Delete(j);
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    http_resp_free(&r);
+    ck_assert_int_eq(metrics_continuous(job), total + 1);        /* no gaps, no duplicates */
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+    integrity_ok();
+}
+END_TEST
+
+START_TEST(test_sigterm_checkpoints_and_requeues_running_job) {
+    start(NULL);
+    char *ds = upload_dataset();
+    char *job = create_job(ds, 100000000);
+    wait_iteration(job, 10, 60000);
+    long long t0 = support_now_ms();
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+    ck_assert_int_lt(support_now_ms() - t0, 5000);
+    int ck = checkpoint_iteration(job);
+    ck_assert_int_ge(ck, 10);
+    start(NULL);
+    cJSON *j = wait_status(job, "running", 30000);
+    cJSON_Delete(j);
+    wait_iteration(job, ck + 1, 60000);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
+    j = request_json("POST", path, NULL, NULL, 202);
+    cJSON_Delete(j);
+    j = wait_status(job, "cancelled", 10000);
+    int it = cJSON_GetObjectItem(j, "iteration")->valueint;
+    cJSON_Delete(j);
+    ck_assert_int_eq(metrics_continuous(job), it + 1);
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
+static Suite *e2e_suite(void) {
+    Suite *s = suite_create("api_e2e");
+    TCase *tc = tcase_create("daemon");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_upload_train_stream_model_predict);
+    tcase_add_test(tc, test_cancel_stops_running_job);
+    tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
+    tcase_add_test(tc, test_json_upload_and_model_import);
+    tcase_add_test(tc, test_sigterm_checkpoints_and_requeues_running_job);
+    tcase_add_test(tc, test_kill9_during_training_then_restart_completes_job);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(e2e_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
