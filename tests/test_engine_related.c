@@ -209,6 +209,31 @@ START_TEST(test_slnb_cg_early_return_on_zero_residual) {
 }
 END_TEST
 
+START_TEST(test_slnb_approx_metric_is_preconditioner_only) {
+    /* approx_metric: H = P(G), no CG; the hidden layer's step is -eta (P(G)/nrm + wd W). */
+    oig_rng r;
+    oig_rng_seed(&r, 20);
+    int n = 3, nh = 4, m = 2, nb = 12;
+    oig_model *mdl = oig_model_new(n, nh, m);
+    randn(&r, mdl->w, (size_t)nh * (n + 1), 0.5);
+    randn(&r, mdl->woh, (size_t)m * nh, 0.5);
+    double *x = dalloc((size_t)nb * n), *t = dalloc((size_t)nb * m);
+    randn(&r, x, (size_t)nb * n, 1.0);
+    randn(&r, t, (size_t)nb * m, 1.0);
+    slnb_opts o;
+    slnb_opts_init(&o);
+    o.approx_metric = 1;
+    slnb_state *s = slnb_create(n, nh, m, 1, nb, &o);
+    double *p = dalloc((size_t)nh * (n + 1));
+    ck_assert_int_eq(slnb_step(s, mdl, x, t, nb), OIG_OK);
+    slnb_precond_apply(s->hid, s->hid->g, p);
+    ck_assert(memcmp(p, s->hid->h, (size_t)nh * (n + 1) * sizeof(double)) == 0);
+    free(x); free(t); free(p);
+    slnb_destroy(s);
+    oig_model_free(mdl);
+}
+END_TEST
+
 /* Fill data and a model with Nh hidden units. */
 static oig_model *slnb_model(oig_rng *r, int n, int nh, int m) {
     oig_model *mdl = oig_model_new(n, nh, m);
@@ -459,8 +484,8 @@ START_TEST(test_osgd_orthogonality) {
     const double *gp[4] = { g, g + len, g + 2 * len, g + 3 * len };
     osgd_opts o;
     osgd_opts_init(&o);
-    for (int gran = 0; gran < 2; gran++) {
-        o.rescale = gran ? OSGD_RESCALE_NORM : OSGD_RESCALE_NONE;
+    for (int rs = 0; rs < 2; rs++) {
+        o.rescale = rs ? OSGD_RESCALE_NORM : OSGD_RESCALE_NONE;
         osgd_combine(K, len, gp, &o, v, d);
         for (int k = 0; k < K; k++)
             for (int j = 0; j < k; j++) {
@@ -470,6 +495,43 @@ START_TEST(test_osgd_orthogonality) {
             }
     }
     free(g); free(v); free(d);
+}
+END_TEST
+
+START_TEST(test_osgd_rescale_norm_and_global_granularity) {
+    oig_rng r;
+    oig_rng_seed(&r, 31);
+    int K = 3;
+    size_t len = 40;
+    double *g = dalloc(K * len), *v = dalloc(K * len), *d = dalloc(len);
+    randn(&r, g, K * len, 1.0);
+    for (size_t i = 0; i < len; i++) g[2 * len + i] += 0.5 * g[len + i];
+    const double *gp[3] = { g, g + len, g + 2 * len };
+    osgd_opts o;
+    osgd_opts_init(&o);
+    o.rescale = OSGD_RESCALE_NORM;
+    osgd_combine(K, len, gp, &o, v, d);
+    for (int k = 0; k < K; k++)
+        ck_assert(fabs(nrm2(v + k * len, len) - nrm2(g + k * len, len)) < 1e-12 * nrm2(g + k * len, len));
+    /* global granularity on a network: one Gram-Schmidt over the flattened vector, and still
+     * <d, g_1> = ||g_1||^2 */
+    int n = 3, nh = 8, m = 2, nb = 15;
+    o.rescale = OSGD_RESCALE_NONE;
+    o.granularity = OSGD_GRAN_GLOBAL;
+    osgd_state *s = osgd_create(OSGD_ANYTIME_WIDTH, n, nh, m, 3, nb, &o, NULL);
+    randn(&r, s->theta, s->np, 0.5);
+    double *x = dalloc((size_t)nb * n), *t = dalloc((size_t)nb * m);
+    slnb_data(&r, x, t, nb, n, m);
+    osgd_gradients(s, x, t, nb);
+    osgd_direction(s);
+    double g1 = dot(s->g, s->g, s->np);
+    ck_assert(fabs(dot(s->d, s->g, s->np) - g1) <= 1e-12 * g1);
+    for (int k = 1; k < 3; k++)
+        for (int j = 0; j < k; j++)
+            ck_assert(fabs(dot(s->v + k * s->np, s->v + j * s->np, s->np)) <=
+                      1e-12 * nrm2(s->v + k * s->np, s->np) * nrm2(s->v + j * s->np, s->np));
+    free(g); free(v); free(d); free(x); free(t);
+    osgd_destroy(s);
 }
 END_TEST
 
@@ -991,11 +1053,11 @@ START_TEST(test_ngmnn_hidden_targets_at_benchmark_size) {
     oig_rng r;
     oig_rng_seed(&r, 37);
     int m = 3, nh = 8;
-    int sizes[2] = { 200, 20000 };
+    int sizes[3] = { 200, 2000, 20000 };
     double *w2 = dalloc((size_t)m * nh), *b2 = dalloc((size_t)m);
     randn(&r, w2, (size_t)m * nh, 0.5);
     randn(&r, b2, (size_t)m, 0.2);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         int nv = sizes[s];
         double *y = dalloc((size_t)nv * m), *z = dalloc((size_t)nv * nh);
         for (int p = 0; p < nv; p++) y[(size_t)p * m + p % m] = 1.0;
@@ -1249,6 +1311,30 @@ START_TEST(test_unitary_lie_matches_polar_oracle) {
 }
 END_TEST
 
+START_TEST(test_unitary_lie_adam_keeps_best_iterate) {
+    /* lie_opt = adam (lr 1e-2), 3000 steps from B = 0: close to U* for both det signs. */
+    oig_rng r;
+    oig_rng_seed(&r, 47);
+    unitary_opts o;
+    unitary_opts_init(&o);
+    o.lie_opt = UNITARY_LIE_ADAM;
+    o.lie_max_iter = 3000;
+    int n = 4;
+    double *w = dalloc((size_t)n * n), *u = dalloc((size_t)n * n), *us = dalloc((size_t)n * n);
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        square_with_det(&r, n, sign, w);
+        unitary_polar(n, n, w, n, 0, us, NULL, NULL);
+        int it;
+        ck_assert_int_eq(unitary_lie(n, n, w, &o, u, &it, NULL), OIG_OK);
+        double d = diffn(u, us, (size_t)n * n);
+        fprintf(stderr, "unitary lie adam n=4 det %+d: %d steps, ||U - U*|| = %.2e\n", sign, it, d);
+        ck_assert_msg(d < 1e-4, "||U - U*|| = %g", d);
+        ck_assert(orth_err(u, n, n, 0) < 1e-12);
+    }
+    free(w); free(u); free(us);
+}
+END_TEST
+
 START_TEST(test_unitary_expm_rotation) {
     double th = 0.7, a[4] = { 0.0, -th, th, 0.0 }, e[4];
     ck_assert_int_eq(unitary_expm(2, a, e, NULL), OIG_OK);
@@ -1486,10 +1572,12 @@ static Suite *related_suite(void) {
     tcase_add_test(a, test_slnb_output_bias_is_column_n);
     tcase_add_test(a, test_slnb_zero_output_weights_give_finite_step);
     tcase_add_test(a, test_slnb_epochs_reduce_training_error);
+    tcase_add_test(a, test_slnb_approx_metric_is_preconditioner_only);
     suite_add_tcase(s, a);
     TCase *b = tcase_create("osgd");
     tcase_set_timeout(b, 120);
     tcase_add_test(b, test_osgd_orthogonality);
+    tcase_add_test(b, test_osgd_rescale_norm_and_global_granularity);
     tcase_add_test(b, test_osgd_priority_first_exit_exact);
     tcase_add_test(b, test_osgd_priority_finite_differences);
     tcase_add_test(b, test_osgd_parallel_gradient_gives_zero);
@@ -1520,6 +1608,7 @@ static Suite *related_suite(void) {
     tcase_add_test(d, test_unitary_polar_rectangular_thin_factor);
     tcase_add_test(d, test_unitary_determinant_sign_kabsch);
     tcase_add_test(d, test_unitary_lie_matches_polar_oracle);
+    tcase_add_test(d, test_unitary_lie_adam_keeps_best_iterate);
     tcase_add_test(d, test_unitary_expm_rotation);
     tcase_add_test(d, test_unitary_expm_matches_taylor);
     tcase_add_test(d, test_unitary_expm_block_rotations_with_squaring);
