@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# serve_load.sh -- issue 4, measure 4: the daemon under load while one job trains.
+#
+# Starts `oigd serve` on 127.0.0.1 (a free port, a temporary database in bench/work/serve), uploads a
+# synthetic data set (bench/gen_synth.c), trains a small job to get a model, then starts a long
+# OIG-HWO job and, while it runs, drives with wrk (64 connections, 2 threads, all on loopback):
+#   GET  /v1/jobs/{id}
+#   POST /v1/models/{id}/predict  with 1 row, then with 100 rows
+# reporting req/s, p50/p99/max latency and errors (socket errors + non-2xx), and the job's
+# iterations during the load. Cancels the job and stops the daemon (SIGTERM, then SIGKILL after 10 s)
+# on every exit path. Writes bench/results/serve_load.md. Note: wrk shares the 2 cores with the daemon.
+#
+#   bash bench/serve_load.sh              # 20 s per wrk run
+#   bash bench/serve_load.sh --smoke      # 2 s per run, output in bench/work/smoke
+# Environment: OIGD (default build/oigd), DURATION (s per wrk run), CONNS (64), PORT (default: a free one).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+OIGD=${OIGD:-$root/build/oigd}
+DURATION=${DURATION:-20}
+CONNS=${CONNS:-64}
+OUT=$here/results
+NV=100000 N=20
+if [ "${1:-}" = --smoke ]; then DURATION=2; OUT=$here/work/smoke; NV=5000; fi
+[ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
+PORT=${PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+BASE=http://127.0.0.1:$PORT
+W=$here/work/serve
+rm -rf "$W"; mkdir -p "$W" "$OUT"
+cc -O2 -std=c11 -o "$here/work/gen_synth" "$here/gen_synth.c" -lm
+"$here/work/gen_synth" --rows "$NV" --inputs "$N" --outputs 1 --seed 1 --format csv --out "$W/synth.csv"
+
+SERVER_PID="" JOB=""
+cleanup() {
+    set +e
+    if [ -n "$JOB" ] && [ -n "$SERVER_PID" ]; then
+        curl -s -m 5 -X POST "$BASE/v1/jobs/$JOB/cancel" > /dev/null
+    fi
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2> /dev/null; then
+        kill -TERM "$SERVER_PID"
+        for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2> /dev/null || break; sleep 0.1; done
+        kill -0 "$SERVER_PID" 2> /dev/null && kill -KILL "$SERVER_PID"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$OIGD" serve --listen "127.0.0.1:$PORT" --db "$W/oigd.db" --workers 1 --blas-threads 1 \
+    > "$W/serve.stdout" 2> "$W/serve.stderr" &
+SERVER_PID=$!
+for _ in $(seq 1 300); do
+    curl -s -m 1 -o /dev/null "$BASE/healthz" && break
+    kill -0 "$SERVER_PID" 2> /dev/null || { echo "oigd serve exited; see $W/serve.stderr" >&2; exit 1; }
+    sleep 0.1
+done
+
+api() {   # METHOD PATH [BODY-FILE CONTENT-TYPE] -> body on stdout
+    if [ $# -ge 4 ]; then
+        curl -s -m 60 -X "$1" -H "Content-Type: $4" --data-binary "@$3" "$BASE$2"
+    else
+        curl -s -m 30 -X "$1" "$BASE$2"
+    fi
+}
+wait_job() {   # ID TIMEOUT_S -> final status
+    local st=""
+    for _ in $(seq 1 $(($2 * 5))); do
+        st=$(api GET "/v1/jobs/$1" | jq -r .status)
+        case "$st" in succeeded|failed|cancelled) break ;; esac
+        sleep 0.2
+    done
+    echo "$st"
+}
+
+DS=$(api POST "/v1/datasets?name=synth&format=csv&outputs=1&task=regression" "$W/synth.csv" text/csv | tee "$W/dataset.json" | jq -r .id)
+[ -n "$DS" ] && [ "$DS" != null ] || { echo "dataset upload failed: $(cat "$W/dataset.json")" >&2; exit 1; }
+printf '{"dataset_id":"%s","algorithm":"oig-hwo","hidden_units":20,"max_iterations":5,"seed":1,"validation_fraction":0.1}' "$DS" > "$W/job_small.json"
+J1=$(api POST /v1/jobs "$W/job_small.json" application/json | jq -r .id)
+st=$(wait_job "$J1" 300)
+MODEL=$(api GET "/v1/jobs/$J1" | tee "$W/job_small_final.json" | jq -r .model_id)
+[ "$st" = succeeded ] && [ -n "$MODEL" ] && [ "$MODEL" != null ] || { echo "small job ended '$st' without a model" >&2; exit 1; }
+
+TOTAL=$((3 * DURATION + 60))
+printf '{"dataset_id":"%s","algorithm":"oig-hwo","hidden_units":50,"max_iterations":1000000,"seed":2,"validation_fraction":0.1,"max_seconds":%d}' "$DS" "$TOTAL" > "$W/job_long.json"
+JOB=$(api POST /v1/jobs "$W/job_long.json" application/json | jq -r .id)
+for _ in $(seq 1 150); do
+    [ "$(api GET "/v1/jobs/$JOB" | jq -r .status)" = running ] && break; sleep 0.2
+done
+
+# request bodies: 1 row and 100 rows of N inputs
+/usr/bin/python3 - "$W" "$N" <<'PY'
+import json, random, sys
+w, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(1)
+for k in (1, 100):
+    rows = [[round(rnd.uniform(-1.7, 1.7), 6) for _ in range(n)] for _ in range(k)]
+    open("%s/predict_%d.json" % (w, k), "w").write(json.dumps({"inputs": rows}))
+PY
+DONE_LUA='
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("{\"requests\":%d,\"duration_us\":%d,\"connect\":%d,\"read\":%d,\"write\":%d,\"status\":%d,\"timeout\":%d,\"p50_us\":%d,\"p99_us\":%d,\"max_us\":%d}\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end'
+printf '%s\n' "$DONE_LUA" > "$W/get.lua"
+for k in 1 100; do
+    { printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+      printf 'local f = io.open("%s/predict_%d.json"); wrk.body = f:read("*a"); f:close()\n' "$W" "$k"
+      printf '%s\n' "$DONE_LUA"; } > "$W/predict_$k.lua"
+done
+api POST "/v1/models/$MODEL/predict" "$W/predict_1.json" application/json > "$W/predict_check.json"
+
+: > "$W/wrk.tsv"
+run_wrk() {   # NAME URL LUA
+    local it0 it1
+    it0=$(api GET "/v1/jobs/$JOB" | jq -r '.iteration // 0')
+    timeout $((DURATION + 30)) wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency \
+        -s "$3" "$2" > "$W/wrk_$1.txt" 2>&1 || true
+    it1=$(api GET "/v1/jobs/$JOB" | jq -r '.iteration // 0')
+    printf '%s\t%s\t%s\t%s\n' "$1" "$(grep '^{' "$W/wrk_$1.txt" | tail -1)" "$it0" "$it1" >> "$W/wrk.tsv"
+    echo ">> $1: $(grep '^{' "$W/wrk_$1.txt" | tail -1)" >&2
+}
+run_wrk get_job "$BASE/v1/jobs/$JOB" "$W/get.lua"
+run_wrk predict_1 "$BASE/v1/models/$MODEL/predict" "$W/predict_1.lua"
+run_wrk predict_100 "$BASE/v1/models/$MODEL/predict" "$W/predict_100.lua"
+JOB_STATE=$(api GET "/v1/jobs/$JOB")
+
+/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" <<'PY'
+import json, os, sys
+W, OUT, conns, dur, nv, n, job = sys.argv[1:]
+sys.path.insert(0, os.path.join(W, "..", "..", "lib"))
+import machine
+L = ["# Serving under load (issue 4, measure 4)", "", machine.describe(os.path.join(W, "..", "..", "..")),
+     "## Setup", "",
+     "`oigd serve --workers 1 --blas-threads 1` on 127.0.0.1; wrk -t2 -c%s -d%ss --timeout 5s on the same "
+     "2 cores. While each wrk run goes, one OIG-HWO job (Nh=50) trains on a synthetic set of %s rows x %s "
+     "inputs. Errors = wrk socket errors (connect/read/write/timeout) + non-2xx responses." % (conns, dur, nv, n),
+     "", "| endpoint | req/s | p50 ms | p99 ms | max ms | errors | requests | job iterations during run |",
+     "|---|---|---|---|---|---|---|---|"]
+for line in open(os.path.join(W, "wrk.tsv")):
+    name, js, it0, it1 = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
+    try:
+        d = json.loads(js)
+    except ValueError:
+        L.append("| %s | wrk produced no summary (see bench/work/serve/wrk_%s.txt) | | | | | | |" % (name, name))
+        continue
+    errs = d["connect"] + d["read"] + d["write"] + d["timeout"] + d["status"]
+    rps = d["requests"] / (d["duration_us"] / 1e6) if d["duration_us"] else 0
+    try:
+        dit = int(float(it1)) - int(float(it0))
+    except ValueError:
+        dit = "n/a"
+    L.append("| %s | %.0f | %.2f | %.2f | %.1f | %d (connect %d, read %d, write %d, timeout %d, non-2xx %d) | %d | %s |" % (
+        name, rps, d["p50_us"] / 1e3, d["p99_us"] / 1e3, d["max_us"] / 1e3, errs, d["connect"], d["read"],
+        d["write"], d["timeout"], d["status"], d["requests"], dit))
+L += ["", "Goal (issue 4): single-row predict >= 20k req/s, p99 < 5 ms at 64 connections while a job trains, 0 errors.",
+      "", "Long job at the end of the load: `%s`" % job.replace("`", "'")[:600], ""]
+open(os.path.join(OUT, "serve_load.md"), "w").write("\n".join(L))
+PY
+echo "wrote $OUT/serve_load.md" >&2
