@@ -166,13 +166,16 @@ static int metrics_continuous(const char *id) {
     return next;
 }
 
-/* A summary of every table, to show a request changed nothing. */
-static char *store_snapshot(void) {
+/* A summary of every table, to show a request changed nothing. With full = 0 the parts a
+ * running job changes by itself (its status and metrics) are left out. */
+static char *store_snapshot(int full) {
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *s;
-    const char *sql =
+    const char *sql = !full ?
+        "SELECT (SELECT group_concat(id || name || sha256, ',') FROM datasets) || '/' || "
+        "(SELECT group_concat(id, ',') FROM jobs) || '/' || (SELECT count(*) FROM models)" :
         "SELECT (SELECT count(*) FROM datasets) || '/' || (SELECT group_concat(id || status, ',') FROM jobs) "
         "|| '/' || (SELECT count(*) FROM models) || '/' || (SELECT count(*) FROM metrics)";
     ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
@@ -355,9 +358,9 @@ START_TEST(test_cancel_stops_running_job) {
 END_TEST
 
 /* One request that must fail with status and leave the store as it was. */
-static void expect_error(const char *method, const char *path, const char *headers, const char *body,
-                         size_t len, int status) {
-    char *before = store_snapshot();
+static void expect_error_snap(const char *method, const char *path, const char *headers, const char *body,
+                              size_t len, int status, int full) {
+    char *before = store_snapshot(full);
     http_resp r;
     ck_assert_int_eq(http_request(proc.port, method, path, headers, body, len, 30000, &r), 0);
     check_problem(&r, status);
@@ -366,10 +369,15 @@ static void expect_error(const char *method, const char *path, const char *heade
         ck_assert_int_eq(http_header(&r, "Allow", allow, sizeof allow), 0);
     }
     http_resp_free(&r);
-    char *after = store_snapshot();
+    char *after = store_snapshot(full);
     ck_assert_str_eq(before, after);
     free(before);
     free(after);
+}
+
+static void expect_error(const char *method, const char *path, const char *headers, const char *body,
+                         size_t len, int status) {
+    expect_error_snap(method, path, headers, body, len, status, 1);
 }
 
 START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
@@ -415,7 +423,7 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     /* 409: deleting a dataset that a queued or running job uses; cancelling a finished job */
     char *job = create_job(ds, 100000000);
     snprintf(path, sizeof path, "/v1/datasets/%s", ds);
-    expect_error("DELETE", path, NULL, NULL, 0, 409);
+    expect_error_snap("DELETE", path, NULL, NULL, 0, 409, 0);   /* the job itself may start meanwhile */
     snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
     cJSON *j = request_json("POST", path, NULL, NULL, 202);
     cJSON_Delete(j);
