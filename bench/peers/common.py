@@ -91,6 +91,17 @@ class Tracer:
         self.next_t = args.first_trace
         self.budget = args.budget
         self.cls = split.task == "classification"
+        # rows go to the file as they are taken, so a run killed by an outer timeout keeps its trace
+        self.f = open(args.trace, "w") if args.trace else None
+        if self.f:
+            self.f.write("seconds,train_mse,val_mse" + (",train_err,val_err" if self.cls else "") + "\n")
+            self.f.flush()
+
+    def _add(self, row):
+        self.rows.append(row)
+        if self.f:
+            self.f.write(",".join("%.7g" % v for v in row) + "\n")
+            self.f.flush()
 
     def orig(self, y):
         return y * self.tsd + self.tmu
@@ -115,7 +126,7 @@ class Tracer:
         if force or t >= self.next_t:
             self.clock.stop()
             row, _ = self.evaluate(predict)
-            self.rows.append([t] + row)
+            self._add([t] + row)
             while self.next_t <= t:
                 self.next_t *= self.a.trace_factor
             self.clock.start()
@@ -126,12 +137,9 @@ class Tracer:
         t = self.clock.now()
         row, yte = self.evaluate(predict)
         if not self.rows or self.rows[-1][0] < t:
-            self.rows.append([t] + row)
-        if self.a.trace:
-            with open(self.a.trace, "w") as f:
-                f.write("seconds,train_mse,val_mse" + (",train_err,val_err" if self.cls else "") + "\n")
-                for r in self.rows:
-                    f.write(",".join("%.7g" % v for v in r) + "\n")
+            self._add([t] + row)
+        if self.f:
+            self.f.close()
         best = min(self.rows, key=lambda r: r[2])
         summ = {
             "tool": tool, "dataset": self.s.name, "split": getattr(self.a, "split", 0),
