@@ -10,8 +10,10 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "auth.h"
 #include "config.h"
 #include "hub.h"
+#include "metrics.h"
 #include "oig.h"
 #include "pool.h"
 #include "router.h"
@@ -29,6 +31,9 @@ typedef enum {
     API_E_INVALID,          /* 422 */
     API_E_INTERNAL,         /* 500 (no internals in the body) */
     API_E_UNAVAILABLE,      /* 503 */
+    API_E_UNAUTHORIZED,     /* 401 (WWW-Authenticate set) */
+    API_E_TOO_MANY,         /* 429 (Retry-After set by the caller) */
+    API_E_DATASET_TOO_LARGE,/* 413 rows or columns past the limits */
     API_E_COUNT
 } api_error;
 
@@ -52,6 +57,8 @@ typedef struct {
     hub *hub;
     pool *pool;
     api_model_cache *models;
+    api_keys *keys;         /* NULL: no authentication */
+    api_metrics *metrics;   /* may be NULL */
     struct MHD_Daemon *daemon;
     int port;               /* bound port */
 } api_server;
@@ -67,6 +74,7 @@ typedef struct api_req {
     int too_large;
     int started;            /* the first callback has run */
     int replied;
+    int route;              /* api_route_id once dispatched; API_R_COUNT until then */
     unsigned status;
     uint64_t bytes;         /* response body bytes (streams add as they go) */
     struct timespec t0;
@@ -78,6 +86,11 @@ enum MHD_Result api_reply_text(api_req *rq, unsigned status, const char *ctype, 
 enum MHD_Result api_reply_empty(api_req *rq, unsigned status);
 /* problem+json; errors (owned, may be NULL) becomes the "errors" member; allow sets Allow. */
 enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow);
+/* problem+json with one extra response header (e.g. Retry-After, WWW-Authenticate). */
+enum MHD_Result api_problem_hdr(api_req *rq, api_error e, const char *detail, const char *hname,
+                                const char *hvalue);
+/* 429/503 with Retry-After: the configured seconds. */
+enum MHD_Result api_problem_retry(api_req *rq, api_error e, const char *detail);
 /* {"line","column","field","message"} item for a problem's errors array (0 / "" omitted). */
 cJSON *api_error_item(int line, int column, const char *field, const char *message);
 
@@ -91,6 +104,15 @@ enum MHD_Result api_events(api_req *rq, const char *job_id);
 void api_content_type(api_req *rq, char *out, size_t outlen);
 /* Parse a JSON body; on failure replies 400 (with line/column) and returns NULL. */
 cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret);
+
+/* GET /metrics: the Prometheus text exposition (malloc'd), NULL when out of memory. */
+char *api_metrics_render(api_server *srv, size_t *len);
+
+/* Files embedded at build time (cmake/embed_files.cmake), NUL-terminated. */
+extern const char oigd_openapi_json[];
+extern const size_t oigd_openapi_json_len;
+extern const char oigd_dashboard_html[];
+extern const size_t oigd_dashboard_html_len;
 
 /* Start/stop the HTTP daemon (thread pool, epoll, every limit set). */
 int api_start(api_server *srv, char *err, size_t errlen);

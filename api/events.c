@@ -191,7 +191,8 @@ enum MHD_Result api_events(api_req *rq, const char *job_id) {
     s->sub = hub_subscribe(rq->srv->hub, job_id, wake, s);
     if (!s->sub) {
         free(s);
-        return api_problem(rq, API_E_UNAVAILABLE, "too many event streams are open", NULL, NULL);
+        api_metrics_limit(rq->srv->metrics, API_LIMIT_STREAMS);
+        return api_problem_retry(rq, API_E_UNAVAILABLE, "too many event streams are open");
     }
     cJSON *job = NULL;
     if (store_job_get(st, job_id, &job) != STORE_OK) {

@@ -255,6 +255,18 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         else ret = api_problem(rq, os == OIG_EPARSE ? API_E_BAD_REQUEST : API_E_INVALID, detail, errs, NULL);
         goto out;
     }
+    const config *cfg = rq->srv->cfg;
+    long cols = (long)d->n + (long)d->m;
+    if (d->nrows > (size_t)cfg->max_rows || cols > cfg->max_columns) {
+        int rows_over = d->nrows > (size_t)cfg->max_rows;
+        char detail[200];
+        if (rows_over) snprintf(detail, sizeof detail, "the dataset has %zu rows; at most %ld are allowed", d->nrows, cfg->max_rows);
+        else snprintf(detail, sizeof detail, "the dataset has %ld columns (inputs + outputs); at most %ld are allowed", cols, cfg->max_columns);
+        oig_data_free(d);
+        api_metrics_limit(rq->srv->metrics, rows_over ? API_LIMIT_ROWS : API_LIMIT_COLUMNS);
+        ret = api_problem(rq, API_E_DATASET_TOO_LARGE, detail, NULL, NULL);
+        goto out;
+    }
     char sha[65];
     sha256_hex(rq->body, rq->len, sha);
     store *st = api_store(rq);
@@ -311,6 +323,15 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
         cJSON *errs = cJSON_CreateArray();
         cJSON_AddItemToArray(errs, api_error_item(0, 0, err.field, err.message));
         return api_problem(rq, API_E_INVALID, err.message, errs, NULL);
+    }
+    long long counts[STORE_JOB_NSTATUS];
+    if (store_job_counts(st, counts) != STORE_OK) { free(norm); return store_failure(rq, st); }
+    if (counts[0] >= rq->srv->cfg->max_queued_jobs) {
+        free(norm);
+        char detail[128];
+        snprintf(detail, sizeof detail, "%lld jobs are queued; at most %d may wait", counts[0], rq->srv->cfg->max_queued_jobs);
+        api_metrics_limit(rq->srv->metrics, API_LIMIT_QUEUED_JOBS);
+        return api_problem_retry(rq, API_E_TOO_MANY, detail);
     }
     cJSON *res = NULL;
     store_status rc = store_job_insert(st, spec.dataset_id, norm, oig_algorithm_name(spec.cfg.algorithm),
@@ -541,6 +562,40 @@ static enum MHD_Result probes(api_req *rq, const api_match *m) {
     return api_reply_json(rq, 200, o, NULL);
 }
 
+/* ---- documents: metrics, the OpenAPI document, the dashboard ---------------------------- */
+
+static enum MHD_Result static_text(api_req *rq, const char *ctype, const char *text, size_t len) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    if (rq->route == API_R_DASHBOARD) {
+        /* the page loads nothing from elsewhere and may not be framed */
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+        MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    }
+    rq->status = 200;
+    rq->bytes = len;
+    rq->replied = 1;
+    enum MHD_Result ret = MHD_queue_response(rq->conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result documents(api_req *rq, const api_match *m) {
+    if (m->route == API_R_OPENAPI)
+        return static_text(rq, "application/json", oigd_openapi_json, oigd_openapi_json_len);
+    if (m->route == API_R_DASHBOARD)
+        return static_text(rq, "text/html; charset=utf-8", oigd_dashboard_html, oigd_dashboard_html_len);
+    size_t len = 0;
+    char *text = api_metrics_render(rq->srv, &len);
+    if (!text) return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    return api_reply_text(rq, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
 enum MHD_Result api_dispatch(api_req *rq) {
     api_match m;
     char allow[64];
@@ -551,8 +606,10 @@ enum MHD_Result api_dispatch(api_req *rq) {
         snprintf(msg, sizeof msg, "%s is not allowed here; allowed: %s", rq->method, allow);
         return api_problem(rq, API_E_METHOD, msg, NULL, allow);
     }
+    rq->route = (int)m.route;
     switch (m.route) {
     case API_R_HEALTHZ: case API_R_READYZ: case API_R_VERSION: return probes(rq, &m);
+    case API_R_METRICS: case API_R_OPENAPI: case API_R_DASHBOARD: return documents(rq, &m);
     case API_R_DATASETS: case API_R_DATASET: return datasets(rq, &m);
     case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: return models(rq, &m);
     default: return jobs(rq, &m);

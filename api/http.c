@@ -89,6 +89,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     (void)cls; (void)conn;
     api_req *rq = *con_cls;
     if (!rq) return;
+    api_metrics_request(rq->srv->metrics, rq->route, rq->method, rq->status, (long long)elapsed_us(&rq->t0));
     fprintf(stderr, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
             (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
@@ -111,7 +112,19 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         clock_gettime(CLOCK_MONOTONIC, &rq->t0);
         snprintf(rq->method, sizeof rq->method, "%s", method);
         snprintf(rq->path, sizeof rq->path, "%s", url);
+        rq->route = API_R_COUNT;
+        api_match m0;
+        if (api_route(method, url, &m0, NULL, 0) == 0) rq->route = (int)m0.route;
         *con_cls = rq;
+        /* an API key is checked before any byte of the body is read */
+        if (srv->keys && api_auth_required(url) &&
+            !api_auth_ok(srv->keys, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"))) {
+            int given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") != NULL;
+            return api_problem_hdr(rq, API_E_UNAUTHORIZED,
+                                   given ? "the API key is not valid" : "an API key is required: Authorization: Bearer KEY",
+                                   "WWW-Authenticate",
+                                   given ? "Bearer realm=\"oigd\", error=\"invalid_token\"" : "Bearer realm=\"oigd\"");
+        }
         /* a declared length past the limit is refused before any byte is read */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
@@ -120,6 +133,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             if (end != cl && v > srv->cfg->max_body) {
                 char msg[96];
                 snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
+                api_metrics_limit(srv->metrics, API_LIMIT_BODY);
                 return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
             }
         }
@@ -152,6 +166,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     }
     if (rq->replied) return MHD_YES;
     if (rq->too_large) {
+        api_metrics_limit(srv->metrics, API_LIMIT_BODY);
         char msg[96];
         snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
         return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cli.h"
+#include "healthcheck.h"
 #include "oig.h"
 #include "serve.h"
 
@@ -24,6 +26,8 @@ static void usage(FILE *f) {
           "  train     train on a CSV or whitespace-separated file and write a model file\n"
           "  predict   apply a model file to a data file, writing CSV predictions\n"
           "  serve     run the HTTP JSON daemon\n"
+          "  key       create an API key for `serve --api-key-file`\n"
+          "  healthcheck  GET a running daemon's /healthz (exit 0 when it answers 200)\n"
           "\n"
           "`oigd COMMAND --help` describes a command's options.\n", f);
 }
@@ -46,6 +50,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cli_train_main(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cli_predict_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0) return api_key_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "healthcheck") == 0) return healthcheck_main(argc - 1, argv + 1);
     fprintf(stderr, "oigd: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;

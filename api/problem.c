@@ -21,6 +21,9 @@ static const struct {
     [API_E_INVALID] = {422, "invalid_parameters", "Invalid parameters"},
     [API_E_INTERNAL] = {500, "internal_error", "Internal server error"},
     [API_E_UNAVAILABLE] = {503, "unavailable", "Service unavailable"},
+    [API_E_UNAUTHORIZED] = {401, "unauthorized", "Missing or invalid API key"},
+    [API_E_TOO_MANY] = {429, "too_many_requests", "Too many requests"},
+    [API_E_DATASET_TOO_LARGE] = {413, "dataset_too_large", "Dataset too large"},
 };
 
 int api_error_status(api_error e) { return problems[e].status; }
@@ -35,7 +38,8 @@ cJSON *api_error_item(int line, int column, const char *field, const char *messa
     return o;
 }
 
-enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow) {
+static enum MHD_Result problem(api_req *rq, api_error e, const char *detail, cJSON *errors,
+                               const char *hname, const char *hvalue) {
     char type[96];
     snprintf(type, sizeof type, "https://oigd.invalid/problems/%s", problems[e].code);
     cJSON *o = cJSON_CreateObject();
@@ -53,11 +57,26 @@ enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON 
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!r) { free(text); return MHD_NO; }
     MHD_add_response_header(r, "Content-Type", "application/problem+json");
-    if (allow) MHD_add_response_header(r, "Allow", allow);
+    if (hname && hvalue) MHD_add_response_header(r, hname, hvalue);
     rq->status = (unsigned)problems[e].status;
     rq->bytes = strlen(text);
     rq->replied = 1;
     enum MHD_Result ret = MHD_queue_response(rq->conn, rq->status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow) {
+    return problem(rq, e, detail, errors, allow ? "Allow" : NULL, allow);
+}
+
+enum MHD_Result api_problem_hdr(api_req *rq, api_error e, const char *detail, const char *hname,
+                                const char *hvalue) {
+    return problem(rq, e, detail, NULL, hname, hvalue);
+}
+
+enum MHD_Result api_problem_retry(api_req *rq, api_error e, const char *detail) {
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", rq->srv->cfg->retry_after > 0 ? rq->srv->cfg->retry_after : 1);
+    return problem(rq, e, detail, NULL, "Retry-After", secs);
 }

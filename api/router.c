@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { M_GET = 1, M_POST = 2, M_DELETE = 4 };
+enum { M_GET = API_M_GET, M_POST = API_M_POST, M_DELETE = API_M_DELETE };
 
 static const struct {
     const char *pattern;
@@ -14,6 +14,7 @@ static const struct {
     api_route_id route;
     const char *name;
 } routes[] = {
+    {"/", M_GET, API_R_DASHBOARD, "dashboard"},
     {"/healthz", M_GET, API_R_HEALTHZ, "healthz"},
     {"/readyz", M_GET, API_R_READYZ, "readyz"},
     {"/v1/version", M_GET, API_R_VERSION, "version"},
@@ -27,12 +28,28 @@ static const struct {
     {"/v1/models", M_GET | M_POST, API_R_MODELS, "models"},
     {"/v1/models/{id}", M_GET | M_DELETE, API_R_MODEL, "model"},
     {"/v1/models/{id}/predict", M_POST, API_R_MODEL_PREDICT, "model_predict"},
+    {"/metrics", M_GET, API_R_METRICS, "metrics"},
+    {"/openapi.json", M_GET, API_R_OPENAPI, "openapi"},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
 const char *api_route_name(api_route_id r) {
     for (size_t i = 0; i < NROUTES; i++) if (routes[i].route == r) return routes[i].name;
     return "unknown";
+}
+
+const char *api_route_pattern(api_route_id r) {
+    for (size_t i = 0; i < NROUTES; i++) if (routes[i].route == r) return routes[i].pattern;
+    return "unmatched";
+}
+
+size_t api_route_count(void) { return NROUTES; }
+
+const char *api_route_at(size_t i, api_route_id *route, int *methods) {
+    if (i >= NROUTES) return NULL;
+    if (route) *route = routes[i].route;
+    if (methods) *methods = routes[i].methods;
+    return routes[i].pattern;
 }
 
 static int method_bit(const char *method) {

@@ -18,6 +18,9 @@ typedef enum {
     API_R_MODELS,           /* GET list, POST import */
     API_R_MODEL,            /* GET, DELETE */
     API_R_MODEL_PREDICT,    /* POST */
+    API_R_METRICS,          /* GET (Prometheus text) */
+    API_R_OPENAPI,          /* GET (the OpenAPI document) */
+    API_R_DASHBOARD,        /* GET / (the HTML page) */
     API_R_COUNT
 } api_route_id;
 
@@ -33,4 +36,11 @@ typedef struct {
  * accepted wherever GET is. */
 int api_route(const char *method, const char *path, api_match *m, char *allow, size_t allowlen);
 const char *api_route_name(api_route_id r);
+/* The route's path template, e.g. "/v1/jobs/{id}" (a bounded label for metrics). */
+const char *api_route_pattern(api_route_id r);
+
+/* The table itself, for documentation checks: row i's template, route and methods. */
+enum { API_M_GET = 1, API_M_POST = 2, API_M_DELETE = 4 };
+size_t api_route_count(void);
+const char *api_route_at(size_t i, api_route_id *route, int *methods);
 #endif

@@ -53,9 +53,21 @@ int serve_main(int argc, char **argv) {
             cfg.workers == 1 ? "" : "s", oig_blas_get_threads(), oig_blas_get_threads() == 1 ? "" : "s",
             config_cores(), oig_blas_config());
 
+    if (cfg.api_key_file[0]) {
+        if (api_keys_load(cfg.api_key_file, &srv.keys, err, sizeof err) != 0) {
+            fprintf(stderr, "oigd serve: %s\n", err);
+            goto out;
+        }
+        fprintf(stderr, "oigd: API keys required on /v1 (%d key%s from %s)\n", api_keys_count(srv.keys),
+                api_keys_count(srv.keys) == 1 ? "" : "s", cfg.api_key_file);
+    } else if (strcmp(cfg.host, "127.0.0.1") != 0 && strcmp(cfg.host, "::1") != 0) {
+        fprintf(stderr, "oigd: warning: listening on %s without --api-key-file: /v1 is open to anyone who can connect\n",
+                cfg.host);
+    }
+    srv.metrics = api_metrics_create();
     srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
     srv.models = api_model_cache_create(8);
-    if (!srv.hub || !srv.models) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
+    if (!srv.hub || !srv.models || !srv.metrics) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
     srv.pool = pool_create(srv.stores, srv.hub, cfg.workers, cfg.checkpoint_seconds);
     if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
     if (api_start(&srv, err, sizeof err) != 0) { fprintf(stderr, "oigd serve: %s\n", err); goto out; }
@@ -78,6 +90,8 @@ out:
     pool_destroy(srv.pool);                 /* running jobs checkpoint and go back to queued */
     hub_destroy(srv.hub);
     api_model_cache_destroy(srv.models);
+    api_metrics_destroy(srv.metrics);
+    api_keys_free(srv.keys);
     store_set_close(srv.stores);
     if (status == 0) fprintf(stderr, "oigd: stopped\n");
     return status;

@@ -24,7 +24,14 @@ void config_usage(const char *prog) {
            "  --http-threads N         HTTP thread pool (OIGD_HTTP_THREADS, default cores)\n"
            "  --max-connections N      (OIGD_MAX_CONNECTIONS, default 512)\n"
            "  --checkpoint-seconds S   checkpoint interval (OIGD_CHECKPOINT_SECONDS, default 2)\n"
-           "  --heartbeat-seconds S    event stream heartbeat (OIGD_HEARTBEAT_SECONDS, default 15)\n",
+           "  --heartbeat-seconds S    event stream heartbeat (OIGD_HEARTBEAT_SECONDS, default 15)\n"
+           "  --max-streams N          open event streams in total (OIGD_MAX_STREAMS, default 256)\n"
+           "  --max-rows N             rows per dataset (OIGD_MAX_ROWS, default 1000000)\n"
+           "  --max-columns N          columns per dataset (OIGD_MAX_COLUMNS, default 1000)\n"
+           "  --max-queued-jobs N      queued jobs before 429 (OIGD_MAX_QUEUED_JOBS, default 1000)\n"
+           "  --retry-after S          Retry-After of 429/503 answers (OIGD_RETRY_AFTER, default 5)\n"
+           "  --api-key-file PATH      require Bearer keys whose SHA-256 hashes PATH lists\n"
+           "                           (OIGD_API_KEY_FILE, default none: no authentication)\n",
            prog);
 }
 
@@ -79,6 +86,16 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
     if (strcmp(name, "max-body") == 0) { if (parse_long(v, 1024, 1L << 40, &n)) goto bad; c->max_body = (size_t)n; return 0; }
     if (strcmp(name, "http-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->http_threads = (int)n; return 0; }
     if (strcmp(name, "max-connections") == 0) { if (parse_long(v, 4, 100000, &n)) goto bad; c->max_connections = (int)n; return 0; }
+    if (strcmp(name, "max-streams") == 0) { if (parse_long(v, 1, 100000, &n)) goto bad; c->max_subscribers = (int)n; return 0; }
+    if (strcmp(name, "max-rows") == 0) { if (parse_long(v, 1, 1L << 40, &n)) goto bad; c->max_rows = n; return 0; }
+    if (strcmp(name, "max-columns") == 0) { if (parse_long(v, 2, 1L << 30, &n)) goto bad; c->max_columns = n; return 0; }
+    if (strcmp(name, "max-queued-jobs") == 0) { if (parse_long(v, 1, 1L << 30, &n)) goto bad; c->max_queued_jobs = (int)n; return 0; }
+    if (strcmp(name, "retry-after") == 0) { if (parse_long(v, 1, 86400, &n)) goto bad; c->retry_after = (int)n; return 0; }
+    if (strcmp(name, "api-key-file") == 0) {
+        if (!*v || strlen(v) >= sizeof c->api_key_file) goto bad;
+        snprintf(c->api_key_file, sizeof c->api_key_file, "%s", v);
+        return 0;
+    }
     if (strcmp(name, "heartbeat-seconds") == 0) { if (parse_long(v, 1, 3600, &n)) goto bad; c->heartbeat_seconds = (int)n; return 0; }
     if (strcmp(name, "checkpoint-seconds") == 0) {
         char *end;
@@ -107,12 +124,19 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
     c->checkpoint_seconds = 2.0;
     c->max_subscribers = 256;
     c->heartbeat_seconds = 15;
+    c->max_rows = 1000000;
+    c->max_columns = 1000;
+    c->max_queued_jobs = 1000;
+    c->retry_after = 5;
 
     static const struct { const char *env, *name; } envs[] = {
         {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
         {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_MAX_BODY", "max-body"},
         {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
-        {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"}};
+        {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
+        {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},
+        {"OIGD_MAX_QUEUED_JOBS", "max-queued-jobs"}, {"OIGD_RETRY_AFTER", "retry-after"},
+        {"OIGD_API_KEY_FILE", "api-key-file"}};
     for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
         const char *v = getenv(envs[i].env);
         if (v && *v && apply(c, envs[i].name, v, err, errlen) != 0) {

@@ -19,6 +19,11 @@ typedef struct {
     double checkpoint_seconds;  /* checkpoint interval of a running job */
     int max_subscribers;        /* live event streams in total */
     int heartbeat_seconds;      /* SSE comment heartbeat */
+    long max_rows;              /* rows of one dataset */
+    long max_columns;           /* columns (inputs + targets) of one dataset */
+    int max_queued_jobs;        /* queued jobs before POST /v1/jobs answers 429 */
+    int retry_after;            /* seconds, sent with 429 and 503 */
+    char api_key_file[1024];    /* SHA-256 hashes of the API keys; "" = no authentication */
 } config;
 
 /* Fill c from argv (argv[0] is the command name) and the environment. Returns 0 on success, 1

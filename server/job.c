@@ -218,6 +218,7 @@ static int on_progress(const oig_progress *p, void *ud) {
     m->multiplies = p->multiplies;
     m->seconds = p->seconds;
     rs->last_iteration = p->iteration;
+    if (rs->env->iterations) atomic_fetch_add_explicit(rs->env->iterations, 1, memory_order_relaxed);
 
     if (atomic_load(rs->env->cancel)) rs->stop = STOP_CANCEL;
     else if (atomic_load(rs->env->shutdown)) rs->stop = STOP_SHUTDOWN;

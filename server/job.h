@@ -26,6 +26,7 @@ typedef struct {
     double checkpoint_seconds;
     atomic_int *cancel;         /* set by a cancel request for this job */
     atomic_int *shutdown;       /* set when the daemon stops */
+    atomic_llong *iterations;   /* counts every iteration run (may be NULL) */
 } job_env;
 
 typedef enum { JOB_DONE = 0, JOB_REQUEUED, JOB_ERROR } job_result;

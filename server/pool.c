@@ -28,6 +28,7 @@ struct pool {
     pthread_cond_t cv;
     int pending;                    /* notifications not yet consumed, guarded by mu */
     atomic_int shutdown;
+    atomic_llong iterations;        /* training iterations run by every worker since start */
     int nslots;
     pool_slot *slots;
 };
@@ -37,7 +38,7 @@ static void *worker_main(void *arg) {
     pool *p = slot->p;
     store *st = store_set_get(p->ss);
     if (!st) return NULL;
-    job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown};
+    job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations};
     while (!atomic_load(&p->shutdown)) {
         char id[STORE_ID_MAX];
         pthread_mutex_lock(&p->mu);
@@ -81,6 +82,7 @@ pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->shutdown, 0);
+    atomic_init(&p->iterations, 0);
     p->slots = calloc((size_t)nworkers, sizeof *p->slots);
     if (!p->slots) { pool_destroy(p); return NULL; }
     p->nslots = nworkers;
@@ -114,6 +116,8 @@ int pool_cancel(pool *p, const char *id) {
     pthread_mutex_unlock(&p->mu);
     return found;
 }
+
+long long pool_iterations(pool *p) { return atomic_load_explicit(&p->iterations, memory_order_relaxed); }
 
 int pool_running(pool *p) {
     int n = 0;

@@ -16,4 +16,6 @@ int pool_cancel(pool *p, const char *id);
 /* Stop: running jobs write a checkpoint, go back to queued, and the threads are joined. */
 void pool_destroy(pool *p);
 int pool_running(pool *p);
+/* Training iterations run by the pool's workers since it started. */
+long long pool_iterations(pool *p);
 #endif

@@ -645,6 +645,35 @@ store_status store_job_status(store *st, const char *id, char status[16]) {
     return out;
 }
 
+const char *const store_job_statuses[STORE_JOB_NSTATUS] = {"queued", "running", "succeeded", "failed",
+                                                            "cancelled"};
+
+store_status store_job_counts(store *st, long long counts[STORE_JOB_NSTATUS]) {
+    for (int i = 0; i < STORE_JOB_NSTATUS; i++) counts[i] = 0;
+    sqlite3_stmt *s = prep(st, "SELECT status, count(*) FROM jobs GROUP BY status");
+    if (!s) return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(s, 0);
+        for (int i = 0; v && i < STORE_JOB_NSTATUS; i++)
+            if (strcmp(v, store_job_statuses[i]) == 0) counts[i] = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) { set_err(st, "job counts"); return STORE_ERROR; }
+    return STORE_OK;
+}
+
+store_status store_db_bytes(store *st, long long *bytes) {
+    *bytes = 0;
+    sqlite3_stmt *s = prep(st, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
+    if (!s) return STORE_ERROR;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *bytes = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) { set_err(st, "database size"); return STORE_ERROR; }
+    return STORE_OK;
+}
+
 store_status store_job_list(store *st, const char *status, const char *after, int limit, cJSON **res) {
     *res = NULL;
     limit = clamp_limit(limit);

@@ -66,6 +66,13 @@ store_status store_job_insert(store *st, const char *dataset_id, const char *par
 store_status store_job_get(store *st, const char *id, cJSON **res);
 store_status store_job_status(store *st, const char *id, char status[16]);
 store_status store_job_list(store *st, const char *status, const char *after, int limit, cJSON **res);
+/* Jobs per status, in the order of store_job_statuses (queued, running, succeeded, failed,
+ * cancelled). */
+#define STORE_JOB_NSTATUS 5
+extern const char *const store_job_statuses[STORE_JOB_NSTATUS];
+store_status store_job_counts(store *st, long long counts[STORE_JOB_NSTATUS]);
+/* The database's size in bytes (pages x page size, as this connection sees it). */
+store_status store_db_bytes(store *st, long long *bytes);
 /* queued -> cancelled at once (*was_running = 0); running -> cancel_requested (*was_running = 1);
  * CONFLICT when the job already finished. */
 store_status store_job_cancel(store *st, const char *id, int *was_running);

@@ -31,6 +31,9 @@ START_TEST(test_every_route_matches_with_its_id) {
         {"DELETE", "/v1/models/mdl_x", API_R_MODEL, "mdl_x"},
         {"POST", "/v1/models/mdl_x/predict", API_R_MODEL_PREDICT, "mdl_x"},
         {"HEAD", "/v1/jobs/job_a", API_R_JOB, "job_a"},
+        {"GET", "/", API_R_DASHBOARD, ""},
+        {"GET", "/metrics", API_R_METRICS, ""},
+        {"GET", "/openapi.json", API_R_OPENAPI, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         api_match m;
@@ -43,7 +46,7 @@ START_TEST(test_every_route_matches_with_its_id) {
 END_TEST
 
 START_TEST(test_unknown_paths_are_404) {
-    static const char *paths[] = {"/", "/v1", "/v1/", "/v1/datasets/", "/v1/datasets/a/b", "/v1/jobs//cancel",
+    static const char *paths[] = {"//", "/v1", "/v1/", "/v1/datasets/", "/v1/datasets/a/b", "/v1/jobs//cancel",
                                   "/v1/jobs/a/cancel/x", "/v2/jobs", "/healthz/", "/v1/models/a/predictx",
                                   "/v1/datasets/a%2Fb", "/v1/jobs/has space"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
