@@ -1,0 +1,545 @@
+/* test_api_ops.c -- the operator's side of `oigd serve`, against a real daemon on a loopback
+ * port: API keys (401 without or with a wrong key, 200 with the right one, probes and documents
+ * stay open, `oigd key create`), limits (each one answers its status, 429/503 with Retry-After,
+ * and changes nothing), GET /metrics (every line parses; counters move; route labels are
+ * templates) and GET /openapi.json served as embedded. */
+#include <check.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "support_http.h"
+
+static char tdir[256], dbpath[320];
+static oigd_proc proc;
+
+static void setup(void) {
+    snprintf(tdir, sizeof tdir, "%s/oigd-ops-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(dbpath, sizeof dbpath, "%s/oigd.db", tdir);
+    memset(&proc, 0, sizeof proc);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void) {
+    if (proc.pid > 0) oigd_stop(&proc, SIGKILL, 5000);
+    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void start(const char *const *extra) {
+    ck_assert_msg(oigd_start(tdir, dbpath, extra, &proc) == 0, "oigd serve did not start (log %s)", proc.log);
+}
+
+/* One request; returns the status, the response in *r (free it). */
+static int req(const char *method, const char *path, const char *headers, const char *body, http_resp *r) {
+    ck_assert_int_eq(http_request(proc.port, method, path, headers, body, body ? strlen(body) : 0, 30000, r), 0);
+    return r->status;
+}
+
+static int status_of(const char *method, const char *path, const char *headers, const char *body) {
+    http_resp r;
+    int s = req(method, path, headers, body, &r);
+    http_resp_free(&r);
+    return s;
+}
+
+static int list_count(const char *path, const char *headers) {
+    http_resp r;
+    ck_assert_int_eq(req("GET", path, headers, NULL, &r), 200);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "items"));
+    cJSON_Delete(j);
+    return n;
+}
+
+static void problem_code(const http_resp *r, const char *code) {
+    char ct[96];
+    ck_assert_int_eq(http_header(r, "Content-Type", ct, sizeof ct), 0);
+    ck_assert_str_eq(ct, "application/problem+json");
+    cJSON *j = cJSON_Parse(r->body);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "code")->valuestring, code);
+    cJSON_Delete(j);
+}
+
+static char *small_csv(int rows, int cols) {
+    size_t cap = (size_t)rows * (size_t)cols * 16 + 256;
+    char *b = malloc(cap);
+    size_t n = 0;
+    for (int c = 0; c < cols; c++) n += (size_t)snprintf(b + n, cap - n, "%sc%d", c ? "," : "", c);
+    n += (size_t)snprintf(b + n, cap - n, "\n");
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < cols; c++) n += (size_t)snprintf(b + n, cap - n, "%s%.3f", c ? "," : "", (r * 7 + c * 3) % 11 / 10.0);
+        n += (size_t)snprintf(b + n, cap - n, "\n");
+    }
+    return b;
+}
+
+static char *upload(const char *headers, int rows, int cols, int expect) {
+    char *csv = small_csv(rows, cols);
+    char h[700];
+    snprintf(h, sizeof h, "Content-Type: text/csv\r\n%s", headers ? headers : "");
+    http_resp r;
+    ck_assert_int_eq(req("POST", "/v1/datasets", h, csv, &r), expect);
+    free(csv);
+    char *id = NULL;
+    if (expect == 201) {
+        cJSON *j = cJSON_Parse(r.body);
+        id = strdup(cJSON_GetObjectItemCaseSensitive(j, "id")->valuestring);
+        cJSON_Delete(j);
+    }
+    http_resp_free(&r);
+    return id;
+}
+
+static char *make_job(const char *headers, const char *ds, const char *extra, int expect, http_resp *out) {
+    char body[512], h[700];
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"bp\",\"hidden_units\":2%s}", ds, extra);
+    snprintf(h, sizeof h, "Content-Type: application/json\r\n%s", headers ? headers : "");
+    http_resp r;
+    ck_assert_int_eq(req("POST", "/v1/jobs", h, body, &r), expect);
+    char *id = NULL;
+    if (expect == 202) {
+        cJSON *j = cJSON_Parse(r.body);
+        id = strdup(cJSON_GetObjectItemCaseSensitive(j, "id")->valuestring);
+        cJSON_Delete(j);
+    }
+    if (out) *out = r;
+    else http_resp_free(&r);
+    return id;
+}
+
+static void wait_status(const char *headers, const char *id, const char *want) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    long long deadline = support_now_ms() + 60000;
+    for (;;) {
+        http_resp r;
+        ck_assert_int_eq(req("GET", path, headers, NULL, &r), 200);
+        cJSON *j = cJSON_Parse(r.body);
+        http_resp_free(&r);
+        int ok = strcmp(cJSON_GetObjectItemCaseSensitive(j, "status")->valuestring, want) == 0;
+        cJSON_Delete(j);
+        if (ok) return;
+        ck_assert_msg(support_now_ms() < deadline, "job %s never reached %s", id, want);
+        usleep(20000);
+    }
+}
+
+/* ---- API keys ----------------------------------------------------------------------------- */
+
+/* `oigd key create --file F`: the key on stdout, its hash appended to F. */
+static void create_key(const char *file, char *key, size_t keylen) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' key create --file '%s' 2>/dev/null", getenv("OIGD_BIN"), file);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(key, (int)keylen, p));
+    ck_assert_int_eq(pclose(p), 0);
+    key[strcspn(key, "\n")] = 0;
+    ck_assert_int_eq((int)strlen(key), 69);     /* oigd_ + 64 hex digits */
+}
+
+START_TEST(test_key_create_appends_a_hash_not_the_key) {
+    char file[400], k1[128], k2[128];
+    snprintf(file, sizeof file, "%s/keys", tdir);
+    create_key(file, k1, sizeof k1);
+    create_key(file, k2, sizeof k2);
+    ck_assert_str_ne(k1, k2);
+    FILE *f = fopen(file, "r");
+    char text[2048];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    ck_assert_ptr_null(strstr(text, k1 + 5));
+    ck_assert_ptr_null(strstr(text, k2 + 5));
+    api_keys *keys = NULL;
+    char err[256];
+    ck_assert_int_eq(api_keys_load(file, &keys, err, sizeof err), 0);
+    ck_assert_int_eq(api_keys_count(keys), 2);
+    ck_assert_int_eq(api_keys_check(keys, k1, strlen(k1)), 1);
+    ck_assert_int_eq(api_keys_check(keys, k2, strlen(k2)), 1);
+    ck_assert_int_eq(api_keys_check(keys, k1, strlen(k1) - 1), 0);
+    ck_assert_int_eq(api_auth_ok(keys, NULL), 0);
+    char hdr[160];
+    snprintf(hdr, sizeof hdr, "bearer %s", k2);
+    ck_assert_int_eq(api_auth_ok(keys, hdr), 1);
+    snprintf(hdr, sizeof hdr, "Basic %s", k2);
+    ck_assert_int_eq(api_auth_ok(keys, hdr), 0);
+    api_keys_free(keys);
+}
+END_TEST
+
+START_TEST(test_key_file_errors_refuse_to_start) {
+    char file[400];
+    snprintf(file, sizeof file, "%s/bad-keys", tdir);
+    FILE *f = fopen(file, "w");
+    fputs("# a comment\nnot-a-hash\n", f);
+    fclose(f);
+    const char *extra[] = {"--api-key-file", file, NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra, &proc), 0);
+    f = fopen(file, "w");
+    fputs("# only comments\n\n", f);
+    fclose(f);
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra, &proc), 0);
+}
+END_TEST
+
+START_TEST(test_v1_needs_the_right_key_and_probes_stay_open) {
+    char file[400], key[128], good[200], bad[200];
+    snprintf(file, sizeof file, "%s/keys", tdir);
+    create_key(file, key, sizeof key);
+    snprintf(good, sizeof good, "Authorization: Bearer %s\r\n", key);
+    snprintf(bad, sizeof bad, "Authorization: Bearer %.*sX\r\n", 68, key);
+    const char *extra[] = {"--api-key-file", file, NULL};
+    start(extra);
+
+    http_resp r;
+    ck_assert_int_eq(req("GET", "/v1/jobs", NULL, NULL, &r), 401);
+    problem_code(&r, "unauthorized");
+    char www[128];
+    ck_assert_int_eq(http_header(&r, "WWW-Authenticate", www, sizeof www), 0);
+    ck_assert_int_eq(strncmp(www, "Bearer", 6), 0);
+    http_resp_free(&r);
+
+    ck_assert_int_eq(req("GET", "/v1/jobs", bad, NULL, &r), 401);
+    ck_assert_int_eq(http_header(&r, "WWW-Authenticate", www, sizeof www), 0);
+    ck_assert_ptr_nonnull(strstr(www, "invalid_token"));
+    http_resp_free(&r);
+    ck_assert_int_eq(status_of("GET", "/v1/jobs", "Authorization: Basic dXNlcjpwYXNz\r\n", NULL), 401);
+
+    /* every /v1 route, even unknown ones, asks for the key before anything else */
+    ck_assert_int_eq(status_of("GET", "/v1/version", NULL, NULL), 401);
+    ck_assert_int_eq(status_of("GET", "/v1/jobs/job_x/events", NULL, NULL), 401);
+    ck_assert_int_eq(status_of("GET", "/v1/nothing", NULL, NULL), 401);
+    ck_assert_int_eq(status_of("DELETE", "/v1/models/mdl_x", NULL, NULL), 401);
+    /* a rejected upload stores nothing */
+    char *none = upload(NULL, 4, 3, 401);
+    ck_assert_ptr_null(none);
+    char *none2 = upload(bad, 4, 3, 401);
+    ck_assert_ptr_null(none2);
+
+    ck_assert_int_eq(status_of("GET", "/v1/jobs", good, NULL), 200);
+    ck_assert_int_eq(status_of("GET", "/v1/version", good, NULL), 200);
+    ck_assert_int_eq(list_count("/v1/datasets", good), 0);
+    char *ds = upload(good, 4, 3, 201);
+    ck_assert_int_eq(list_count("/v1/datasets", good), 1);
+    free(ds);
+    ck_assert_int_eq(status_of("GET", "/v1/nothing", good, NULL), 404);
+
+    ck_assert_int_eq(status_of("GET", "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(status_of("GET", "/readyz", NULL, NULL), 200);
+    ck_assert_int_eq(status_of("GET", "/metrics", NULL, NULL), 200);
+    ck_assert_int_eq(status_of("GET", "/openapi.json", NULL, NULL), 200);
+    ck_assert_int_eq(status_of("GET", "/", NULL, NULL), 200);
+}
+END_TEST
+
+/* ---- limits ------------------------------------------------------------------------------- */
+
+/* Open an event stream and keep it open: the socket once its 200 header arrived. */
+static int open_stream(const char *path) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)proc.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char head[256];
+    int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    ck_assert_int_eq((int)send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    char buf[1024];
+    size_t got = 0;
+    long long deadline = support_now_ms() + 10000;
+    while (got < sizeof buf - 1 && !strstr(buf, "\r\n\r\n")) {
+        struct pollfd p = {fd, POLLIN, 0};
+        ck_assert_int_eq(poll(&p, 1, 10000), 1);
+        ssize_t k = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        ck_assert_int_gt((int)k, 0);
+        got += (size_t)k;
+        buf[got] = 0;
+        ck_assert(support_now_ms() < deadline);
+    }
+    ck_assert_int_eq(strncmp(buf, "HTTP/1.1 200", 12), 0);
+    return fd;
+}
+
+START_TEST(test_each_limit_answers_its_status_and_changes_nothing) {
+    const char *extra[] = {"--max-body", "2048", "--max-rows", "20", "--max-columns", "4", "--max-queued-jobs", "1",
+                           "--max-streams", "1", "--retry-after", "7", "--workers", "1", NULL};
+    start(extra);
+    char *ds = upload(NULL, 20, 4, 201);
+    char ra[32];
+    http_resp r;
+
+    /* body over --max-body: 413 from Content-Length; a permanent refusal, so no Retry-After */
+    char *big = small_csv(200, 4);
+    ck_assert_int_eq(req("POST", "/v1/datasets", "Content-Type: text/csv\r\n", big, &r), 413);
+    free(big);
+    problem_code(&r, "body_too_large");
+    ck_assert_int_ne(http_header(&r, "Retry-After", ra, sizeof ra), 0);
+    http_resp_free(&r);
+
+    /* rows and columns over their limits: 413 dataset_too_large */
+    char *rows = small_csv(21, 4), *cols = small_csv(5, 5);
+    ck_assert_int_eq(req("POST", "/v1/datasets", "Content-Type: text/csv\r\n", rows, &r), 413);
+    problem_code(&r, "dataset_too_large");
+    ck_assert_ptr_nonnull(strstr(r.body, "21 rows"));
+    http_resp_free(&r);
+    ck_assert_int_eq(req("POST", "/v1/datasets", "Content-Type: text/csv\r\n", cols, &r), 413);
+    problem_code(&r, "dataset_too_large");
+    ck_assert_ptr_nonnull(strstr(r.body, "5 columns"));
+    http_resp_free(&r);
+    free(rows);
+    free(cols);
+    ck_assert_int_eq(list_count("/v1/datasets", NULL), 1);
+
+    /* a job that keeps the one worker busy, one queued, the next refused with 429 */
+    char *running = make_job(NULL, ds, ",\"max_iterations\":100000000,\"max_seconds\":120", 202, NULL);
+    wait_status(NULL, running, "running");
+    char *queued = make_job(NULL, ds, ",\"max_iterations\":5", 202, NULL);
+    make_job(NULL, ds, ",\"max_iterations\":5", 429, &r);
+    problem_code(&r, "too_many_requests");
+    ck_assert_int_eq(http_header(&r, "Retry-After", ra, sizeof ra), 0);
+    ck_assert_str_eq(ra, "7");
+    http_resp_free(&r);
+    ck_assert_int_eq(list_count("/v1/jobs", NULL), 2);
+    ck_assert_int_eq(list_count("/v1/jobs?status=queued", NULL), 1);
+
+    /* event streams past --max-streams: 503 with Retry-After */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s/events", running);
+    int fd = open_stream(path);
+    ck_assert_int_eq(req("GET", path, NULL, NULL, &r), 503);
+    problem_code(&r, "unavailable");
+    ck_assert_int_eq(http_header(&r, "Retry-After", ra, sizeof ra), 0);
+    ck_assert_str_eq(ra, "7");
+    http_resp_free(&r);
+    close(fd);
+
+    /* the limits show in /metrics, and the daemon is fine */
+    ck_assert_int_eq(req("GET", "/metrics", NULL, NULL, &r), 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_body\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_rows\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_columns\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_queued_jobs\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_streams\"} 1\n"));
+    http_resp_free(&r);
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", running);
+    ck_assert_int_eq(status_of("POST", path, NULL, NULL), 202);
+    ck_assert_int_eq(status_of("GET", "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+    free(ds);
+    free(running);
+    free(queued);
+}
+END_TEST
+
+START_TEST(test_limit_flags_reject_bad_values) {
+    const char *extra[] = {"--max-rows", "0", NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra, &proc), 0);
+    const char *extra2[] = {"--max-queued-jobs", "lots", NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra2, &proc), 0);
+}
+END_TEST
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+/* Check one exposition: comments are HELP/TYPE, every sample is name{labels} value with a
+ * declared family, and no label holds a raw id. Returns the number of samples. */
+static int parse_exposition(const char *text) {
+    char families[64][80];
+    int nfam = 0, samples = 0;
+    const char *p = text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        ck_assert_msg(eol != NULL, "the exposition does not end with a newline");
+        char line[1024];
+        size_t n = (size_t)(eol - p);
+        ck_assert(n < sizeof line);
+        memcpy(line, p, n);
+        line[n] = 0;
+        p = eol + 1;
+        if (line[0] == '#') {
+            char kind[8], name[80], type[16];
+            ck_assert_msg(sscanf(line, "# %7s %79s", kind, name) == 2, "bad comment: %s", line);
+            ck_assert_msg(strcmp(kind, "HELP") == 0 || strcmp(kind, "TYPE") == 0, "bad comment: %s", line);
+            if (strcmp(kind, "TYPE") == 0) {
+                ck_assert(sscanf(line, "# TYPE %*s %15s", type) == 1);
+                ck_assert_msg(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0 || strcmp(type, "histogram") == 0,
+                              "bad type: %s", line);
+                ck_assert(nfam < 64);
+                snprintf(families[nfam++], sizeof families[0], "%s", name);
+            }
+            continue;
+        }
+        /* name */
+        size_t i = 0;
+        ck_assert_msg((line[0] >= 'a' && line[0] <= 'z') || line[0] == '_', "bad sample: %s", line);
+        while (line[i] && (line[i] == '_' || line[i] == ':' || (line[i] >= 'a' && line[i] <= 'z') ||
+                           (line[i] >= 'A' && line[i] <= 'Z') || (line[i] >= '0' && line[i] <= '9'))) i++;
+        char name[80];
+        ck_assert(i < sizeof name);
+        memcpy(name, line, i);
+        name[i] = 0;
+        int declared = 0;
+        for (int f = 0; f < nfam && !declared; f++) {
+            size_t fl = strlen(families[f]);
+            if (strncmp(name, families[f], fl) == 0 &&
+                (name[fl] == 0 || strcmp(name + fl, "_bucket") == 0 || strcmp(name + fl, "_sum") == 0 ||
+                 strcmp(name + fl, "_count") == 0))
+                declared = 1;
+        }
+        ck_assert_msg(declared, "sample without a TYPE: %s", line);
+        /* labels: k="v" pairs */
+        if (line[i] == '{') {
+            i++;
+            while (line[i] != '}') {
+                while (line[i] == '_' || (line[i] >= 'a' && line[i] <= 'z')) i++;
+                ck_assert_msg(line[i] == '=' && line[i + 1] == '"', "bad label: %s", line);
+                i += 2;
+                while (line[i] && line[i] != '"') i += line[i] == '\\' ? 2 : 1;
+                ck_assert_msg(line[i] == '"', "unterminated label: %s", line);
+                i++;
+                if (line[i] == ',') i++;
+                else ck_assert_msg(line[i] == '}', "bad label list: %s", line);
+            }
+            i++;
+        }
+        ck_assert_msg(line[i] == ' ', "no value: %s", line);
+        char *end;
+        strtod(line + i + 1, &end);
+        ck_assert_msg(end != line + i + 1 && *end == 0, "bad value: %s", line);
+        samples++;
+    }
+    return samples;
+}
+
+static double sample(const char *text, const char *series) {
+    size_t n = strlen(series);
+    for (const char *p = text; (p = strstr(p, series)); p += n)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+static char *scrape(void) {
+    http_resp r;
+    ck_assert_int_eq(req("GET", "/metrics", NULL, NULL, &r), 200);
+    char ct[96];
+    ck_assert_int_eq(http_header(&r, "Content-Type", ct, sizeof ct), 0);
+    ck_assert_int_eq(strncmp(ct, "text/plain; version=0.0.4", 25), 0);
+    char *body = strdup(r.body);
+    http_resp_free(&r);
+    ck_assert_int_gt(parse_exposition(body), 10);
+    return body;
+}
+
+START_TEST(test_metrics_parse_and_counters_move) {
+    start(NULL);
+    char *before = scrape();
+    ck_assert_ptr_nonnull(strstr(before, "oigd_build_info{version=\""));
+    ck_assert_double_eq(sample(before, "oigd_jobs{status=\"succeeded\"}"), 0);
+    ck_assert_double_gt(sample(before, "oigd_database_size_bytes"), 0);
+    ck_assert_double_eq(sample(before, "oigd_training_iterations_total"), 0);
+
+    ck_assert_int_eq(status_of("GET", "/v1/jobs/job_nope1", NULL, NULL), 404);
+    ck_assert_int_eq(status_of("GET", "/v1/jobs/job_nope2", NULL, NULL), 404);
+    ck_assert_int_eq(status_of("GET", "/v1/not-a-route", NULL, NULL), 404);
+    char *ds = upload(NULL, 30, 3, 201);
+    char *job = make_job(NULL, ds, ",\"max_iterations\":25,\"seed\":2", 202, NULL);
+    wait_status(NULL, job, "succeeded");
+
+    char *after = scrape();
+    ck_assert_double_eq(sample(after, "oigd_http_requests_total{route=\"/v1/jobs/{id}\",method=\"GET\",status=\"404\"}"), 2);
+    ck_assert_double_eq(sample(after, "oigd_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}"), 1);
+    ck_assert_double_eq(sample(after, "oigd_http_requests_total{route=\"/v1/datasets\",method=\"POST\",status=\"201\"}"), 1);
+    ck_assert_double_eq(sample(after, "oigd_http_requests_total{route=\"/v1/jobs\",method=\"POST\",status=\"202\"}"), 1);
+    ck_assert_double_ge(sample(after, "oigd_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"}"), 1);
+    /* raw paths never become labels */
+    ck_assert_ptr_null(strstr(after, "job_nope"));
+    ck_assert_ptr_null(strstr(after, "not-a-route"));
+    ck_assert_ptr_null(strstr(after, ds));
+    /* the histogram of a route: cumulative buckets, +Inf equal to the count */
+    double prev = 0, c = sample(after, "oigd_http_request_duration_seconds_count{route=\"/v1/jobs/{id}\"}");
+    ck_assert_double_ge(c, 3);
+    static const char *const les[] = {"0.0005", "0.001", "0.01", "0.1", "1", "10", "+Inf"};
+    for (size_t i = 0; i < sizeof les / sizeof les[0]; i++) {
+        char series[160];
+        snprintf(series, sizeof series, "oigd_http_request_duration_seconds_bucket{route=\"/v1/jobs/{id}\",le=\"%s\"}", les[i]);
+        double v = sample(after, series);
+        ck_assert_msg(v >= prev, "%s is not cumulative", series);
+        prev = v;
+    }
+    ck_assert_double_eq(prev, c);
+    ck_assert_double_eq(sample(after, "oigd_jobs{status=\"succeeded\"}"), 1);
+    ck_assert_double_eq(sample(after, "oigd_queue_depth"), 0);
+    ck_assert_double_ge(sample(after, "oigd_training_iterations_total"), 25);
+    ck_assert_double_gt(sample(after, "oigd_database_size_bytes"), sample(before, "oigd_database_size_bytes") - 1);
+    free(before);
+    free(after);
+    free(ds);
+    free(job);
+}
+END_TEST
+
+START_TEST(test_openapi_and_dashboard_are_served_as_embedded) {
+    start(NULL);
+    http_resp r;
+    ck_assert_int_eq(req("GET", "/openapi.json", NULL, NULL, &r), 200);
+    ck_assert_uint_eq(r.len, oigd_openapi_json_len);
+    ck_assert_int_eq(memcmp(r.body, oigd_openapi_json, r.len), 0);
+    http_resp_free(&r);
+    ck_assert_int_eq(req("GET", "/", NULL, NULL, &r), 200);
+    char ct[96], csp[512];
+    ck_assert_int_eq(http_header(&r, "Content-Type", ct, sizeof ct), 0);
+    ck_assert_int_eq(strncmp(ct, "text/html", 9), 0);
+    ck_assert_int_eq(http_header(&r, "Content-Security-Policy", csp, sizeof csp), 0);
+    ck_assert_ptr_nonnull(strstr(csp, "default-src 'none'"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<svg id=\"curve\""));
+    /* nothing is loaded from elsewhere */
+    ck_assert_ptr_null(strstr(r.body, "src=\"http"));
+    ck_assert_ptr_null(strstr(r.body, "href=\"http"));
+    ck_assert_ptr_null(strstr(r.body, "url(http"));
+    ck_assert_ptr_null(strstr(r.body, "@import"));
+    http_resp_free(&r);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("api_ops");
+    TCase *auth = tcase_create("auth");
+    tcase_add_checked_fixture(auth, setup, teardown);
+    tcase_add_test(auth, test_key_create_appends_a_hash_not_the_key);
+    tcase_add_test(auth, test_key_file_errors_refuse_to_start);
+    tcase_add_test(auth, test_v1_needs_the_right_key_and_probes_stay_open);
+    suite_add_tcase(s, auth);
+    TCase *limits = tcase_create("limits");
+    tcase_add_checked_fixture(limits, setup, teardown);
+    tcase_add_test(limits, test_each_limit_answers_its_status_and_changes_nothing);
+    tcase_add_test(limits, test_limit_flags_reject_bad_values);
+    suite_add_tcase(s, limits);
+    TCase *metrics = tcase_create("metrics");
+    tcase_add_checked_fixture(metrics, setup, teardown);
+    tcase_add_test(metrics, test_metrics_parse_and_counters_move);
+    tcase_add_test(metrics, test_openapi_and_dashboard_are_served_as_embedded);
+    suite_add_tcase(s, metrics);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
