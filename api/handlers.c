@@ -438,6 +438,7 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     int *cls = NULL;
     if (require_json(rq) != MHD_YES || rq->replied) goto out;
     if (!(j = api_parse_json(rq, &ret))) goto out;
+    if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
     cJSON *inputs = cJSON_GetObjectItemCaseSensitive(j, "inputs");
     const cJSON *e;
     cJSON_ArrayForEach(e, j)

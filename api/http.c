@@ -61,10 +61,15 @@ void api_content_type(api_req *rq, char *out, size_t outlen) {
 
 cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret) {
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(rq->body ? rq->body : "", rq->len, &end, 0);
-    if (j) return j;
-    int line = 1, col = 1;
     const char *b = rq->body ? rq->body : "";
+    cJSON *j = cJSON_ParseWithLengthOpts(b, rq->len, &end, 0);
+    if (j) {
+        /* only whitespace may follow the value */
+        while (end < b + rq->len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) end++;
+        if (end == b + rq->len) return j;
+        cJSON_Delete(j);
+    }
+    int line = 1, col = 1;
     if (!end || end < b || end > b + rq->len) end = b + rq->len;
     for (const char *p = b; p < end; p++) {
         if (*p == '\n') { line++; col = 1; }
