@@ -55,9 +55,7 @@ static size_t dechunk(char *b, size_t len) {
     return out;
 }
 
-int http_request(int port, const char *method, const char *path, const char *extra_headers,
-                 const char *body, size_t len, int timeout_ms, http_resp *out) {
-    memset(out, 0, sizeof *out);
+static int connect_loopback(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     struct sockaddr_in a;
@@ -66,6 +64,17 @@ int http_request(int port, const char *method, const char *path, const char *ext
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { close(fd); return -1; }
+    return fd;
+}
+
+/* Read the response on fd until the server closes or timeout_ms passes, then close fd. */
+static int read_response(int fd, int timeout_ms, http_resp *out);
+
+int http_request(int port, const char *method, const char *path, const char *extra_headers,
+                 const char *body, size_t len, int timeout_ms, http_resp *out) {
+    memset(out, 0, sizeof *out);
+    int fd = connect_loopback(port);
+    if (fd < 0) return -1;
     char head[2048];
     int hn = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s",
                       method, path, port, extra_headers ? extra_headers : "");
@@ -74,6 +83,18 @@ int http_request(int port, const char *method, const char *path, const char *ext
     if (write_all(fd, head, (size_t)hn) != 0 || (body && len && write_all(fd, body, len) != 0)) {
         /* the server may answer (413) and close before reading the body: keep reading */
     }
+    return read_response(fd, timeout_ms, out);
+}
+
+int http_raw(int port, const char *bytes, size_t len, int timeout_ms, http_resp *out) {
+    memset(out, 0, sizeof *out);
+    int fd = connect_loopback(port);
+    if (fd < 0) return -1;
+    write_all(fd, bytes, len);      /* the server may answer and close before reading it all */
+    return read_response(fd, timeout_ms, out);
+}
+
+static int read_response(int fd, int timeout_ms, http_resp *out) {
     size_t cap = 65536, n = 0;
     char *buf = malloc(cap);
     if (!buf) { close(fd); return -1; }

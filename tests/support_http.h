@@ -16,6 +16,9 @@ typedef struct {
  * until the server closes or timeout_ms passes. 0 on success (any status), -1 on I/O error. */
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, size_t len, int timeout_ms, http_resp *out);
+/* Send bytes verbatim (a whole request, however malformed), half-close, and read the response
+ * as http_request does. 0 when a status line came back, -1 otherwise. */
+int http_raw(int port, const char *bytes, size_t len, int timeout_ms, http_resp *out);
 void http_resp_free(http_resp *r);
 /* Value of a response header (case-insensitive name) copied into out; 0 when found. */
 int http_header(const http_resp *r, const char *name, char *out, size_t outlen);
