@@ -22,6 +22,9 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#ifdef OIGD_MPI
+#include "mpi_train.h"
+#endif
 
 #define MAX_FILE_BYTES ((size_t)1 << 40)   /* 1 TiB: a sanity bound, the real one is memory */
 #define PROGRESS_INTERVAL 0.1              /* seconds between progress-line updates */
@@ -436,7 +439,7 @@ typedef struct {
     double validation;
     int validation_set;
     int quiet;
-    int blas_threads;
+    int blas_threads, blas_threads_set;
     oig_config cfg;
 } train_args;
 
@@ -590,6 +593,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
         case T_BLAS_THREADS:
             if (parse_long(v, 1, 256, &l)) BAD_VALUE("--blas-threads", "an integer from 1 to 256");
             ta->blas_threads = (int)l;
+            ta->blas_threads_set = 1;
             break;
         }
     }
@@ -619,6 +623,7 @@ typedef struct {
     int classify;
     double last_draw;
     int drawn;
+    void *mpi;          /* the MPI rank state when run under mpirun (OIGD_MPI builds) */
 } train_progress;
 
 static volatile sig_atomic_t interrupted;
@@ -668,14 +673,17 @@ static int train_callback(const oig_progress *p, void *ud) {
             tp->drawn = 1;
         }
     }
-    return interrupted ? OIG_STOP : OIG_CONTINUE;
+    int stop = interrupted;
+#ifdef OIGD_MPI
+    if (tp->mpi) stop = mpi_train_agree_stop(tp->mpi, stop, p->seconds);   /* every rank alike */
+#endif
+    return stop ? OIG_STOP : OIG_CONTINUE;
 }
 
-static void print_summary(const char *path, const oig_data *train, const oig_data *val,
-                          const oig_model *m) {
+static void print_summary(const char *path, size_t ntrain, size_t nval, const oig_model *m) {
     const oig_summary *s = &m->summary;
-    printf("data          %s: %zu training rows", path, train->nrows);
-    if (val) printf(", %zu validation rows", val->nrows);
+    printf("data          %s: %zu training rows", path, ntrain);
+    if (nval) printf(", %zu validation rows", nval);
     printf(", %d inputs, %d outputs\n", m->n, m->m);
     printf("algorithm     %s (Nh = %d)\n", oig_algorithm_name(m->algorithm), m->nh);
     printf("iterations    %d\n", s->iterations);
@@ -739,6 +747,21 @@ int cli_train_main(int argc, char **argv) {
         free(ta.icols);
         return rc < 0 ? CLI_EXIT_OK : rc;
     }
+    int root = 1;           /* this process writes the files (rank 0 under MPI) */
+    void *mpi = NULL;
+#ifdef OIGD_MPI
+    if (mpi_train_wanted()) {
+        mpi_train *mt;
+        if (mpi_train_begin(&mt) != 0) {
+            free(ta.tcols);
+            free(ta.icols);
+            return runtime_error("train", "MPI initialization failed");
+        }
+        mpi = mt;
+        root = mpi_train_rank(mt) == 0;
+        if (!ta.blas_threads_set) ta.blas_threads = 1;   /* ranks share the cores */
+    }
+#endif
     oig_blas_set_threads(ta.blas_threads);
 
     char *buf = NULL, msg[512];
@@ -750,15 +773,40 @@ int cli_train_main(int argc, char **argv) {
     oig_error err;
     memset(&err, 0, sizeof err);
     rc = CLI_EXIT_FAILURE;
+    oig_status st;
+    size_t ntrain = 0, nval = 0;
 
-    if (read_file(ta.data, &buf, &len, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
-    oig_status st = oig_data_parse(buf, len, &ta.popts, &all, &err);
-    free(buf);
-    buf = NULL;
-    if (st != OIG_OK) { report_engine_error("train", ta.data, st, &err); goto out; }
-    if (train_split(&ta, &all, &train, &val) != 0) goto out;
+#ifdef OIGD_MPI
+    if (mpi) {
+        /* each rank reads the file but converts only its own blocks of rows (api/mpi_train.c) */
+        int ok = read_file(ta.data, &buf, &len, msg, sizeof msg) == 0;
+        if (ok) {
+            mpi_train_source src = { ta.data, buf, len, ta.popts, ta.train_index, ta.test_index,
+                                     ta.validation, ta.cfg.seed, ta.cfg.block_rows };
+            ok = mpi_train_load(mpi, &src, &train, &val, &ntrain, &nval, msg, sizeof msg) == 0;
+        }
+        free(buf);
+        buf = NULL;
+        if (!mpi_train_all_ok(mpi, ok)) {
+            if (mpi_train_should_report(mpi, ok || strstr(msg, "another rank") != NULL))
+                runtime_error("train", "%s", msg);
+            goto out;
+        }
+        mpi_train_configure(mpi, &ta.cfg);
+    } else
+#endif
+    {
+        if (read_file(ta.data, &buf, &len, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
+        st = oig_data_parse(buf, len, &ta.popts, &all, &err);
+        free(buf);
+        buf = NULL;
+        if (st != OIG_OK) { report_engine_error("train", ta.data, st, &err); goto out; }
+        if (train_split(&ta, &all, &train, &val) != 0) goto out;
+        ntrain = train->nrows;
+        nval = val ? val->nrows : 0;
+    }
 
-    if (ta.metrics_out) {
+    if (ta.metrics_out && root) {
         metrics = fopen(ta.metrics_out, "w");
         if (metrics == NULL) {
             runtime_error("train", "%s: %s", ta.metrics_out, strerror(errno));
@@ -767,8 +815,8 @@ int cli_train_main(int argc, char **argv) {
         fputs("iteration,train_mse,val_mse,train_err,val_err,multiplies,seconds\n", metrics);
     }
 
-    train_progress tp = { metrics, 0, !ta.quiet && isatty(STDERR_FILENO), ta.cfg.max_iterations,
-                          train->task == OIG_CLASSIFICATION, 0.0, 0 };
+    train_progress tp = { metrics, 0, root && !ta.quiet && isatty(STDERR_FILENO),
+                          ta.cfg.max_iterations, train->task == OIG_CLASSIFICATION, 0.0, 0, mpi };
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -780,9 +828,15 @@ int cli_train_main(int argc, char **argv) {
     st = oig_train(train, val, &ta.cfg, NULL, train_callback, &tp, &model, &err);
     sigaction(SIGINT, &old, NULL);
     if (tp.drawn) fputc('\n', stderr);
+#ifdef OIGD_MPI
+    if (mpi) mpi_train_finish(mpi, model, &st);
+#endif
     if (st != OIG_OK && st != OIG_ESTOPPED) {
         runtime_error("train", "training failed: %s%s%s", err.field[0] ? err.field : "",
                       err.field[0] ? ": " : "", err.message[0] ? err.message : oig_status_name(st));
+#ifdef OIGD_MPI
+        if (mpi) mpi_train_abort(mpi, CLI_EXIT_FAILURE);   /* the other ranks may wait in a sum */
+#endif
         goto out;
     }
     if (metrics) {
@@ -790,7 +844,7 @@ int cli_train_main(int argc, char **argv) {
         metrics = NULL;
         if (bad) { runtime_error("train", "%s: write failed", ta.metrics_out); goto out; }
     }
-    if (ta.model_out) {
+    if (ta.model_out && root) {
         size_t dlen = 0;
         atomic_file af;
         if ((doc = model_doc_write(model, &dlen)) == NULL) {
@@ -802,8 +856,8 @@ int cli_train_main(int argc, char **argv) {
         fputc('\n', af.f);
         if (atomic_commit(&af, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
     }
-    if (!ta.quiet) {
-        print_summary(ta.data, train, val, model);
+    if (!ta.quiet && root) {
+        print_summary(ta.data, ntrain, nval, model);
         printf("model         %s\n", ta.model_out ? ta.model_out : "(not saved: no --model-out)");
         fflush(stdout);
     }
@@ -817,6 +871,10 @@ out:
     oig_data_free(all);
     free(ta.tcols);
     free(ta.icols);
+#ifdef OIGD_MPI
+    mpi_train_end(mpi);
+#endif
+    (void)mpi;
     return rc;
 }
 

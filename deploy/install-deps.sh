@@ -3,13 +3,29 @@
 # One source of truth: .ci/run, deploy/run.sh and the Dockerfile's build stage all call it.
 #   deploy/install-deps.sh            build + test dependencies
 #   deploy/install-deps.sh --runtime  only the shared libraries the oigd binary loads
+#   deploy/install-deps.sh --mpi      build + test dependencies and Open MPI, for -DOIGD_MPI=ON
+#                                     (with --runtime: the MPI runtime only)
 set -euo pipefail
 
 runtime=(libopenblas0-pthread liblapacke libmicrohttpd12 libcjson1 libsqlite3-0 ca-certificates)
 build=(build-essential cmake pkg-config git curl sqlite3
        libopenblas-dev liblapacke-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev check)
 
-if [ "${1:-}" = "--runtime" ]; then pkgs=("${runtime[@]}"); else pkgs=("${runtime[@]}" "${build[@]}"); fi
+mpi_runtime=(openmpi-bin)
+mpi_build=(libopenmpi-dev openmpi-bin)
+
+runtime_only=0; with_mpi=0
+for a in "$@"; do
+  case "$a" in
+    --runtime) runtime_only=1 ;;
+    --mpi) with_mpi=1 ;;
+    *) echo "usage: $0 [--runtime] [--mpi]" >&2; exit 2 ;;
+  esac
+done
+if [ $runtime_only = 1 ]; then pkgs=("${runtime[@]}"); else pkgs=("${runtime[@]}" "${build[@]}"); fi
+if [ $with_mpi = 1 ]; then
+  if [ $runtime_only = 1 ]; then pkgs+=("${mpi_runtime[@]}"); else pkgs+=("${mpi_build[@]}"); fi
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -689,7 +689,7 @@ oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opt
     /* classes: sort the labels, code the targets +1/-1 */
     if (classify) {
         int M = ls.n, cj = tcol[0];
-        if (M < 2) {
+        if (M < (o.one_class_ok ? 1 : 2)) {
             st = fail(err, OIG_EPARSE, first_line, cj + 1, names[cj],
                       "class column '%s' holds only one class ('%s')", names[cj], ls.lab[0]);
             goto fail;
@@ -747,6 +747,89 @@ fail:
     oig_data_free(d);
     *out = NULL;
     return st;
+}
+
+oig_status oig_data_row_spans(const char *buf, size_t len, const oig_parse_opts *opts,
+                              oig_row_spans *out, oig_error *err) {
+    oig_error scratch;
+    if (err == NULL) err = &scratch;
+    memset(err, 0, sizeof *err);
+    if (out == NULL) return fail(err, OIG_EINVAL, 0, 0, NULL, "out is NULL");
+    memset(out, 0, sizeof *out);
+    if (buf == NULL && len > 0) return fail(err, OIG_EINVAL, 0, 0, NULL, "buffer is NULL");
+    oig_parse_opts o;
+    if (opts) o = *opts; else oig_parse_opts_init(&o);
+    if (o.max_columns == 0) o.max_columns = OIG_DEFAULT_MAX_COLUMNS;
+    oig_status st = check_opts(&o, err);
+    if (st != OIG_OK) return st;
+    size_t bom = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    const char *b = buf + bom;
+    size_t blen = len - bom;
+    int csv = o.format == OIG_FORMAT_CSV || (o.format == OIG_FORMAT_AUTO && guess_csv(b, blen));
+    lexer lx = { .buf = b, .len = blen, .line = 1, .csv = csv, .maxcols = o.max_columns };
+    size_t cap = 0, *start = NULL, *line = NULL, nrows = 0;
+    int got;
+    if ((st = lex_record(&lx, &got, err)) != OIG_OK) goto fail;
+    if (!got) { st = fail(err, OIG_EPARSE, 1, 1, NULL, "empty input: no data rows"); goto fail; }
+    int has_header;
+    if (csv) has_header = o.header != 0;
+    else if (o.header >= 0) has_header = o.header;
+    else {
+        has_header = 0;
+        for (int j = 0; j < lx.nf; j++) if (!is_number_token(&lx.f[j])) { has_header = 1; break; }
+    }
+    if (!has_header) { lx.pos = 0; lx.line = 1; }
+    out->data_start = bom + lx.pos;
+    out->data_line = lx.line;
+    for (;;) {
+        /* the blank-line skip of lex_record, to learn where the record begins */
+        size_t pos = lx.pos;
+        while (pos < blen) {
+            while (pos < blen && is_blank(b[pos])) pos++;
+            if (pos < blen && is_eol(b[pos])) { lx.pos = pos; lex_eol(&lx); pos = lx.pos; continue; }
+            break;
+        }
+        lx.pos = pos;
+        if ((st = lex_record(&lx, &got, err)) != OIG_OK) goto fail;
+        if (!got) break;
+        if (nrows == cap) {
+            size_t ncap = cap ? 2 * cap : 1024;
+            size_t *ns = realloc(start, ncap * sizeof *ns);
+            if (ns == NULL) { st = fail(err, OIG_ENOMEM, 0, 0, NULL, "out of memory"); goto fail; }
+            start = ns;
+            size_t *nl = realloc(line, ncap * sizeof *nl);
+            if (nl == NULL) { st = fail(err, OIG_ENOMEM, 0, 0, NULL, "out of memory"); goto fail; }
+            line = nl;
+            cap = ncap;
+        }
+        start[nrows] = bom + pos;
+        line[nrows] = lx.rec_line;
+        nrows++;
+    }
+    if (nrows == 0) {
+        st = fail(err, OIG_EPARSE, lx.line, 1, NULL, "empty input: no data rows after the header");
+        goto fail;
+    }
+    free(lx.f);
+    out->nrows = nrows;
+    out->format = csv ? OIG_FORMAT_CSV : OIG_FORMAT_WS;
+    out->header = has_header;
+    out->start = start;
+    out->line = line;
+    return OIG_OK;
+fail:
+    free(lx.f);
+    free(start);
+    free(line);
+    memset(out, 0, sizeof *out);
+    return st;
+}
+
+void oig_row_spans_free(oig_row_spans *rs) {
+    if (rs == NULL) return;
+    free(rs->start);
+    free(rs->line);
+    memset(rs, 0, sizeof *rs);
 }
 
 void oig_data_free(oig_data *d) {

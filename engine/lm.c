@@ -51,43 +51,50 @@ static int lm_normal_equations(trainer *t, double *h, double *g, double *jrows, 
     memset(h, 0, nw * nw * sizeof(double));
     memset(g, 0, nw * sizeof(double));
     const oig_data *d = t->train;
-    for (size_t p0 = 0; p0 < d->nrows; p0 += chunk) {
-        size_t b = d->nrows - p0 < chunk ? d->nrows - p0 : chunk;
-        trn_forward_block(t, d, p0, b);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, t->nb, 1.0, t->xa + t->off,
-                    nu, t->wo + t->off, nu, 0.0, t->yb, m);
-        const double *tt = d->t + p0 * (size_t)m;
-        for (size_t p = 0; p < b; p++) {
-            if (d->cls && oig_argmax(t->yb + p * m, m) != d->cls[p0 + p]) acc[1] += 1.0;
-            for (int i = 0; i < m; i++) {
-                t->yb[p * m + i] = tt[p * m + i] - t->yb[p * m + i];
-                acc[0] += t->yb[p * m + i] * t->yb[p * m + i];
-            }
-        }
-        memset(jrows, 0, b * (size_t)m * nw * sizeof(double));
-        for (size_t p = 0; p < b; p++) {
-            const double *x = t->xa + p * nu, *o = x + n1;
-            for (int i = 0; i < m; i++) {
-                double *row = jrows + (p * m + i) * nw;
-                const double *woh = t->wo + (size_t)i * nu + n1;
-                for (int kk = 0; kk < nh; kk++) {
-                    double s = woh[kk] * o[kk] * (1.0 - o[kk]);
-                    double *r = row + (size_t)kk * n1;
-                    for (int j = 0; j < n1; j++) r[j] = s * x[j];
+    trn_sums sums = { { h, g, acc }, { nw * nw, nw, 2 }, 3 };
+    /* canonical mode: chunks inside blocks of t->block rows; plain mode: one run of chunks */
+    size_t step = t->cfg->canonical_sums ? t->block : d->nrows;
+    for (size_t b0 = 0; b0 < d->nrows; b0 += step) {
+        size_t bend = d->nrows - b0 < step ? d->nrows : b0 + step;
+        for (size_t p0 = b0; p0 < bend; p0 += chunk) {
+            size_t b = bend - p0 < chunk ? bend - p0 : chunk;
+            trn_forward_block(t, d, p0, b);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, t->nb, 1.0, t->xa + t->off,
+                        nu, t->wo + t->off, nu, 0.0, t->yb, m);
+            const double *tt = d->t + p0 * (size_t)m;
+            for (size_t p = 0; p < b; p++) {
+                if (d->cls && oig_argmax(t->yb + p * m, m) != d->cls[p0 + p]) acc[1] += 1.0;
+                for (int i = 0; i < m; i++) {
+                    t->yb[p * m + i] = tt[p * m + i] - t->yb[p * m + i];
+                    acc[0] += t->yb[p * m + i] * t->yb[p * m + i];
                 }
-                size_t off = (size_t)nh * n1 + (size_t)i * k;
-                if (k == n1) memcpy(row + off, x, (size_t)n1 * sizeof(double));
-                else row[off] = 1.0;
-                memcpy(row + (size_t)nh * n1 + (size_t)m * k + (size_t)i * nh, o,
-                       (size_t)nh * sizeof(double));
             }
+            memset(jrows, 0, b * (size_t)m * nw * sizeof(double));
+            for (size_t p = 0; p < b; p++) {
+                const double *x = t->xa + p * nu, *o = x + n1;
+                for (int i = 0; i < m; i++) {
+                    double *row = jrows + (p * m + i) * nw;
+                    const double *woh = t->wo + (size_t)i * nu + n1;
+                    for (int kk = 0; kk < nh; kk++) {
+                        double s = woh[kk] * o[kk] * (1.0 - o[kk]);
+                        double *r = row + (size_t)kk * n1;
+                        for (int j = 0; j < n1; j++) r[j] = s * x[j];
+                    }
+                    size_t off = (size_t)nh * n1 + (size_t)i * k;
+                    if (k == n1) memcpy(row + off, x, (size_t)n1 * sizeof(double));
+                    else row[off] = 1.0;
+                    memcpy(row + (size_t)nh * n1 + (size_t)m * k + (size_t)i * nh, o,
+                           (size_t)nh * sizeof(double));
+                }
+            }
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)nw, (int)(b * m), 1.0, jrows,
+                        (int)nw, 1.0, h, (int)nw);
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)(b * m), (int)nw, 1.0, jrows, (int)nw, t->yb, 1,
+                        1.0, g, 1);
         }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)nw, (int)(b * m), 1.0, jrows,
-                    (int)nw, 1.0, h, (int)nw);
-        cblas_dgemv(CblasRowMajor, CblasTrans, (int)(b * m), (int)nw, 1.0, jrows, (int)nw, t->yb, 1,
-                    1.0, g, 1);
+        if (trn_sums_block(t, &sums, d, b0)) return -1;
     }
-    if (trn_reduce(t, h, nw * nw) || trn_reduce(t, g, nw) || trn_reduce(t, acc, 2)) return -1;
+    if (trn_sums_finish(t, &sums, d)) return -1;
     double s = 2.0 / t->nv;
     for (size_t r = 0; r < nw; r++) {
         g[r] *= s;

@@ -72,6 +72,8 @@ typedef struct {
     int header;                 /* CSV: 1 header row (default); WS: -1 auto, 0 none, 1 header */
     int max_columns;            /* 0 = OIG_DEFAULT_MAX_COLUMNS */
     size_t max_cells;           /* 0 = no limit */
+    int one_class_ok;           /* classification: accept a class column with a single label
+                                   (a slice of a file, recoded later with the file's labels) */
 } oig_parse_opts;
 
 #define OIG_DEFAULT_MAX_COLUMNS 100000
@@ -82,6 +84,24 @@ void oig_parse_opts_init(oig_parse_opts *o);
  * allocated, *out is NULL and err names line, column and reason. */
 oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opts,
                           oig_data **out, oig_error *err);
+
+/* Where the data rows of a buffer lie, so that a caller can parse only some of them (each
+ * process of a data-parallel run parses its own). Records are split exactly as oig_data_parse
+ * splits them. format (CSV or WS) and header (0/1) are the decisions oig_data_parse makes;
+ * bytes [0, data_start) hold the BOM and header, starting line data_line. Data row i starts
+ * at byte start[i] (its first non-blank byte) on line line[i] and ends where row i+1 starts
+ * (the last row at len). Only the record structure is checked, not the cells. */
+typedef struct {
+    size_t nrows;
+    oig_format format;
+    int header;
+    size_t data_start, data_line;
+    size_t *start, *line;
+} oig_row_spans;
+
+oig_status oig_data_row_spans(const char *buf, size_t len, const oig_parse_opts *opts,
+                              oig_row_spans *out, oig_error *err);
+void oig_row_spans_free(oig_row_spans *rs);
 
 /* A new dataset holding rows idx[0..k-1] of d (labels and names copied). */
 oig_status oig_data_select_rows(const oig_data *d, const size_t *idx, size_t k, oig_data **out);
@@ -175,6 +195,28 @@ oig_status oig_model_predict(const oig_model *mdl, const double *x, size_t nrows
  * in place. NULL means one process (identity). */
 typedef int (*oig_reduce_fn)(double *buf, size_t n, void *ctx);
 
+/* Canonical sums (oig_config.canonical_sums): the training rows (and, separately, the validation
+ * rows) are cut into blocks of block_rows rows, numbered globally across processes; each
+ * process holds a whole number of consecutive blocks (only the globally last may be short).
+ * A block's partial sums start from zero, and blocks are added along a fixed binary tree over
+ * the global block numbers, so the totals are bit-identical however the blocks are spread over
+ * processes. A process's partials leave the engine as "pieces": records of 2 + n doubles
+ * [first block, block count (a power of two, first block a multiple of it), n sums], complete
+ * subtrees of its own range, in block order. */
+
+/* Combine pieces that together cover consecutive blocks (every process's records, in process
+ * order) into the n totals in out. The records are overwritten. Returns 0, or -1 when the
+ * pieces do not follow one another or are not aligned subtrees. */
+int oig_canonical_sum(double *pieces, size_t npieces, size_t n, double *out);
+/* How many pieces a process holding blocks [first_block, first_block + nblocks) produces. */
+size_t oig_canonical_pieces(size_t first_block, size_t nblocks);
+
+/* Canonical-sum seam: this process holds npieces records of 2 + n doubles (see above) for the
+ * training rows (rows = 0) or the validation rows (rows = 1); write into out the n totals that
+ * oig_canonical_sum gives over every process's records. Returns 0 on success. */
+typedef int (*oig_reduce_pieces_fn)(double *pieces, size_t npieces, size_t n, int rows,
+                                    double *out, void *ctx);
+
 typedef enum { OIG_LM_DAMP_IDENTITY = 0, OIG_LM_DAMP_DIAG = 1 } oig_lm_damping;
 
 typedef struct {
@@ -207,6 +249,14 @@ typedef struct {
     /* data-parallel seam */
     oig_reduce_fn reduce;
     void *reduce_ctx;
+    /* canonical sums (see oig_canonical_sum; default 0): every sum over rows is formed per
+     * block and added along the block tree. first_block[0] / [1]: the global number of this
+     * process's first training / validation block. With reduce_pieces NULL the process is
+     * alone; otherwise reduce_pieces (with reduce_ctx) combines the pieces of all processes,
+     * and reduce still sums the row counts. */
+    int canonical_sums;
+    size_t first_block[2];
+    oig_reduce_pieces_fn reduce_pieces;
 } oig_config;
 
 void oig_config_init(oig_config *c);

@@ -3,7 +3,8 @@
  * the input autocorrelation (spec sections 3, 4, 5, 6.2).
  *
  * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once, and
- * accumulates with dgemm/dsyrk. Sums are reduced over processes before they are scaled by 1/Nv.
+ * accumulates with dgemm/dsyrk. Sums are reduced over processes before they are scaled by 1/Nv;
+ * in canonical mode each block's sums are filed as a leaf of the block tree (blocksum.c).
  */
 #include "trainer.h"
 
@@ -64,6 +65,8 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc[2] = {0.0, 0.0};
     if (grad) memset(t->g, 0, (size_t)nh * n1 * sizeof(double));
+    trn_sums sums = { { t->g, acc }, { (size_t)nh * n1, 2 }, 2 };
+    if (!grad) { sums.p[0] = acc; sums.n[0] = 2; sums.k = 1; }
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -95,12 +98,10 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n1, (int)b, 1.0, t->hb, nh,
                         t->xa, nu, 1.0, t->g, n1);
         }
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
-    if (grad) {
-        if (trn_reduce(t, t->g, (size_t)nh * n1)) return -1;
-        cblas_dscal(nh * n1, 1.0 / t->nv, t->g, 1);
-    }
-    if (trn_reduce(t, acc, 2)) return -1;
+    if (trn_sums_finish(t, &sums, d)) return -1;
+    if (grad) cblas_dscal(nh * n1, 1.0 / t->nv, t->g, 1);
     *sse = acc[0];
     if (wrong) *wrong = acc[1];
     return 0;
@@ -111,6 +112,7 @@ int trn_owo(trainer *t) {
     memset(t->ra, 0, (size_t)nb * nb * sizeof(double));
     memset(t->ca, 0, (size_t)nb * m * sizeof(double));
     const oig_data *d = t->train;
+    trn_sums sums = { { t->ra, t->ca }, { (size_t)nb * nb, (size_t)nb * m }, 2 };
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -118,9 +120,9 @@ int trn_owo(trainer *t) {
                     1.0, t->ra, nb);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, m, (int)b, 1.0, t->xa + t->off, nu,
                     d->t + p0 * (size_t)m, m, 1.0, t->ca, m);
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
-    /* one reduction for both sums */
-    if (trn_reduce(t, t->ra, (size_t)nb * nb) || trn_reduce(t, t->ca, (size_t)nb * m)) return -1;
+    if (trn_sums_finish(t, &sums, d)) return -1;
     double s = 1.0 / t->nv;
     cblas_dscal(nb * nb, s, t->ra, 1);
     cblas_dscal(nb * m, s, t->ca, 1);
@@ -139,6 +141,7 @@ int trn_olf_e2(trainer *t, double *e2) {
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc = 0.0;
     const oig_data *d = t->train;
+    trn_sums sums = { { &acc }, { 1 }, 1 };
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -153,8 +156,9 @@ int trn_olf_e2(trainer *t, double *e2) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, nh, 1.0, t->hb, nh,
                     t->wo + n1, nu, 0.0, t->yb, m);
         for (size_t i = 0; i < b * (size_t)m; i++) acc += t->yb[i] * t->yb[i];
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
-    if (trn_reduce(t, &acc, 1)) return -1;
+    if (trn_sums_finish(t, &sums, d)) return -1;
     *e2 = 2.0 * acc / t->nv;
     t->multiplies += t->nv * ((double)nh * n1 + (double)nh * (m + 1) + 2.0 * m);
     return 0;
@@ -167,6 +171,7 @@ int trn_oig_hessian(trainer *t) {
     size_t width = (size_t)(nh > n1 ? nh : n1);
     memset(t->hig, 0, (size_t)n1 * n1 * sizeof(double));
     const oig_data *d = t->train;
+    trn_sums sums = { { t->hig }, { (size_t)n1 * n1 }, 1 };
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -196,8 +201,9 @@ int trn_oig_hessian(trainer *t) {
             cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n1, (int)(cb * m), 1.0, z, n1, 1.0,
                         t->hig, n1);
         }
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
-    if (trn_reduce(t, t->hig, (size_t)n1 * n1)) return -1;
+    if (trn_sums_finish(t, &sums, d)) return -1;
     double s = 2.0 / t->nv;
     for (int r = 0; r < n1; r++)
         for (int c = r; c < n1; c++) {
@@ -215,6 +221,7 @@ int trn_input_autocorrelation(trainer *t, double *r) {
     int n1 = t->n1, nu = t->nu;
     memset(r, 0, (size_t)n1 * n1 * sizeof(double));
     const oig_data *d = t->train;
+    trn_sums sums = { { r }, { (size_t)n1 * n1 }, 1 };
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         const double *x = d->x + p0 * (size_t)t->n;
@@ -223,8 +230,9 @@ int trn_input_autocorrelation(trainer *t, double *r) {
             t->xa[p * nu + t->n] = 1.0;
         }
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n1, (int)b, 1.0, t->xa, nu, 1.0, r, n1);
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
-    if (trn_reduce(t, r, (size_t)n1 * n1)) return -1;
+    if (trn_sums_finish(t, &sums, d)) return -1;
     for (int i = 0; i < n1; i++)
         for (int j = i; j < n1; j++) {
             double v = r[(size_t)i * n1 + j] / t->nv;

@@ -66,6 +66,7 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if (c->lm_damping != OIG_LM_DAMP_IDENTITY && c->lm_damping != OIG_LM_DAMP_DIAG) return bad(err, "lm_damping", "must be identity or diag");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
+    if (c->canonical_sums != 0 && c->canonical_sums != 1) return bad(err, "canonical_sums", "must be 0 or 1");
     return OIG_OK;
 }
 
@@ -85,6 +86,7 @@ void trn_free(trainer *t) {
     free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
     free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows);
     free(t->ocache);
+    free(t->cs_buf); free(t->cs_total);
 }
 
 static double *dalloc(size_t n) { return malloc((n ? n : 1) * sizeof(double)); }
@@ -134,16 +136,25 @@ static int fit_standardization(trainer *t, double *mean, double *scale) {
     int n = t->n;
     memset(mean, 0, (size_t)n * sizeof(double));
     memset(scale, 0, (size_t)n * sizeof(double));
-    for (size_t p = 0; p < d->nrows; p++)
-        for (int j = 0; j < n; j++) mean[j] += d->x[p * n + j];
-    if (trn_reduce(t, mean, (size_t)n)) return -1;
+    trn_sums sm = { { mean }, { (size_t)n }, 1 }, ss = { { scale }, { (size_t)n }, 1 };
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t end = d->nrows - p0 < t->block ? d->nrows : p0 + t->block;
+        for (size_t p = p0; p < end; p++)
+            for (int j = 0; j < n; j++) mean[j] += d->x[p * n + j];
+        if (trn_sums_block(t, &sm, d, p0)) return -1;
+    }
+    if (trn_sums_finish(t, &sm, d)) return -1;
     for (int j = 0; j < n; j++) mean[j] /= t->nv;
-    for (size_t p = 0; p < d->nrows; p++)
-        for (int j = 0; j < n; j++) {
-            double v = d->x[p * n + j] - mean[j];
-            scale[j] += v * v;
-        }
-    if (trn_reduce(t, scale, (size_t)n)) return -1;
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t end = d->nrows - p0 < t->block ? d->nrows : p0 + t->block;
+        for (size_t p = p0; p < end; p++)
+            for (int j = 0; j < n; j++) {
+                double v = d->x[p * n + j] - mean[j];
+                scale[j] += v * v;
+            }
+        if (trn_sums_block(t, &ss, d, p0)) return -1;
+    }
+    if (trn_sums_finish(t, &ss, d)) return -1;
     for (int j = 0; j < n; j++) {
         double s = sqrt(scale[j] / t->nv);
         scale[j] = (s > 1e-12 * (fabs(mean[j]) + 1.0)) ? s : 1.0;
@@ -169,6 +180,8 @@ static int net_control(trainer *t) {
     memset(mean, 0, 2 * (size_t)nh * sizeof(double));
     const oig_data *d = t->train;
     for (int pass = 0; pass < 2; pass++) {
+        double *acc = pass == 0 ? mean : var;
+        trn_sums sa = { { acc }, { (size_t)nh }, 1 };
         for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
             size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
             for (size_t p = 0; p < b; p++) {
@@ -183,9 +196,9 @@ static int net_control(trainer *t) {
                     if (pass == 0) mean[k] += v;
                     else var[k] += (v - mean[k]) * (v - mean[k]);
                 }
+            if (trn_sums_block(t, &sa, d, p0)) return -1;
         }
-        double *acc = pass == 0 ? mean : var;
-        if (trn_reduce(t, acc, (size_t)nh)) return -1;
+        if (trn_sums_finish(t, &sa, d)) return -1;
         for (int k = 0; k < nh; k++) acc[k] /= t->nv;
     }
     for (int k = 0; k < nh; k++) {

@@ -55,7 +55,26 @@ typedef struct {
     unsigned long w_version, ocache_version;
 
     double multiplies;
+
+    /* canonical sums (blocksum.c): the stack of pieces of the pass in progress, cs_count
+     * records in cs_buf (cs_cap doubles), and the totals of the last pass */
+    double *cs_buf, *cs_total;
+    size_t cs_cap, cs_count, cs_total_cap;
 } trainer;
+
+/* The buffers one pass sums over rows, reduced together. */
+typedef struct {
+    double *p[3];
+    size_t n[3];
+    int k;
+} trn_sums;
+
+/* After the block of d starting at row p0: in canonical mode file the block's sums as a leaf
+ * of the block tree and zero the buffers (plain mode: nothing). 0, or -1 out of memory. */
+int trn_sums_block(trainer *t, const trn_sums *s, const oig_data *d, size_t p0);
+/* End of a pass over d: the totals over all processes into the buffers (plain mode: the reduce
+ * seam on each buffer in turn). 0, or -1 when a reduction failed. */
+int trn_sums_finish(trainer *t, const trn_sums *s, const oig_data *d);
 
 /* E and the misclassified count at the current weights. */
 typedef struct { double e, wrong; } trn_fit;
