@@ -105,12 +105,12 @@ static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targ
     *targets = NULL;
     cJSON_ArrayForEach(e, j) {
         if (strcmp(e->string, "name") == 0) {
-            if (!cJSON_IsString(e)) { *ret = invalid(rq, "name", "expected a string"); return NULL; }
+            if (!cJSON_IsString(e)) { free(*targets); *targets = NULL; *ret = invalid(rq, "name", "expected a string"); return NULL; }
             *name = e->valuestring;
         } else if (strcmp(e->string, "columns") == 0) cols = (cJSON *)e;
         else if (strcmp(e->string, "rows") == 0) rows = (cJSON *)e;
         else if (strcmp(e->string, "task") == 0) {
-            if (!cJSON_IsString(e)) { *ret = invalid(rq, "task", "expected a string"); return NULL; }
+            if (!cJSON_IsString(e)) { free(*targets); *targets = NULL; *ret = invalid(rq, "task", "expected a string"); return NULL; }
             *task = e->valuestring;
         } else if (strcmp(e->string, "targets") == 0) {
             char t[1024] = "";
@@ -120,12 +120,17 @@ static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targ
                 const cJSON *x;
                 cJSON_ArrayForEach(x, e) {
                     if (!cJSON_IsString(x) || tl + strlen(x->valuestring) + 2 >= sizeof t) {
+                        free(*targets); *targets = NULL;
                         *ret = invalid(rq, "targets", "expected column names");
                         return NULL;
                     }
                     tl += (size_t)snprintf(t + tl, sizeof t - tl, "%s%s", tl ? "," : "", x->valuestring);
                 }
-            } else { *ret = invalid(rq, "targets", "expected a column name or an array of names"); return NULL; }
+            } else {
+                free(*targets); *targets = NULL;
+                *ret = invalid(rq, "targets", "expected a column name or an array of names");
+                return NULL;
+            }
             free(*targets);
             *targets = strdup(t);
         } else {
