@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
 #ifdef OIGD_MPI
@@ -400,7 +401,7 @@ void cli_train_usage(void *stream) {
 "                           0-based row lists; the test rows are the validation set\n"
 "\n"
 "Training:\n"
-"  --algorithm owo|bp|hwo|oig-bp|oig-hwo|lm   (default oig-hwo)\n"
+"  --algorithm owo|bp|hwo|oig-bp|oig-hwo|lm|slnb|osgd|sgd|ngmnn   (default oig-hwo)\n"
 "  --hidden NH              hidden units (default 10)\n"
 "  --iterations NIT         iterations (default 100)\n"
 "  --seed S                 initial weights and validation split (default 1)\n"
@@ -430,6 +431,7 @@ void cli_train_usage(void *stream) {
 "\n"
 "Exit status: 0 trained, 1 failure (file, data, training), 2 bad arguments,\n"
 "130 interrupted (the model so far is still written).\n", f);
+    cli_related_train_usage(f);
 }
 
 typedef struct {
@@ -458,7 +460,8 @@ static const char *config_flag(const char *field) {
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(field, map[i][0]) == 0) return map[i][1];
-    return field;
+    const char *rf = cli_related_flag(field);
+    return rf ? rf : field;
 }
 
 /* Parse train's arguments into *ta. Returns 0, CLI_EXIT_USAGE after reporting, or -1 for
@@ -477,6 +480,9 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
     while (a.i < argc) {
         const flagdef *d;
         const char *v, *pos;
+        int rel = cli_related_train_arg(&a.i, argc, argv, &ta->cfg, bad, sizeof bad);
+        if (rel < 0) return usage_error(cli_train_usage, "train", "%s", bad);
+        if (rel > 0) continue;
         if (scan_next(&a, train_flags, &d, &v, &pos, bad, sizeof bad) != 0)
             return usage_error(cli_train_usage, "train", "%s", bad);
         if (pos) {
@@ -521,7 +527,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             break;
         case T_ALGORITHM:
             if (oig_algorithm_parse(v, &ta->cfg.algorithm))
-                BAD_VALUE("--algorithm", "owo, bp, hwo, oig-bp, oig-hwo or lm");
+                BAD_VALUE("--algorithm", "owo, bp, hwo, oig-bp, oig-hwo, lm, slnb, osgd, sgd or ngmnn");
             break;
         case T_HIDDEN:
             if (parse_long(v, 0, 1000000, &l)) BAD_VALUE("--hidden", "an integer from 0 to 1000000");
@@ -880,13 +886,13 @@ out:
 
 /* ---- oigd predict --------------------------------------------------------------------------- */
 
-enum { P_HELP = 1, P_MODEL, P_DATA, P_FORMAT, P_HEADER, P_INPUT_COLUMNS, P_OUT, P_BLAS_THREADS };
+enum { P_HELP = 1, P_MODEL, P_DATA, P_FORMAT, P_HEADER, P_INPUT_COLUMNS, P_OUT, P_BLAS_THREADS, P_EXIT };
 
 static const flagdef predict_flags[] = {
     { "--help", 0, P_HELP }, { "--model", 1, P_MODEL }, { "--data", 1, P_DATA },
     { "--format", 1, P_FORMAT }, { "--header", 1, P_HEADER },
     { "--input-columns", 1, P_INPUT_COLUMNS }, { "--out", 1, P_OUT },
-    { "--blas-threads", 1, P_BLAS_THREADS }, { NULL, 0, 0 }
+    { "--blas-threads", 1, P_BLAS_THREADS }, { "--exit", 1, P_EXIT }, { NULL, 0, 0 }
 };
 
 void cli_predict_usage(void *stream) {
@@ -907,6 +913,7 @@ void cli_predict_usage(void *stream) {
 "                           Otherwise: with a header the inputs are found by name; without\n"
 "                           one the file has exactly N columns, or N + targets (first N used)\n"
 "  --out PATH               write the CSV to PATH (atomically) instead of stdout\n"
+"  --exit K                 anytime models: predict from exit K, 1 = earliest (default: last)\n"
 "  --blas-threads N         OpenBLAS threads (default: the number of online CPUs)\n"
 "\n"
 "Exit status: 0 success, 1 failure (file, model, data), 2 bad arguments.\n", f);
@@ -1138,7 +1145,7 @@ int cli_predict_main(int argc, char **argv) {
     const char *model_path = NULL, *data = NULL, *out = NULL;
     oig_parse_opts popts;
     oig_parse_opts_init(&popts);
-    int *icols = NULL, nicols = 0, blas_threads = default_blas_threads();
+    int *icols = NULL, nicols = 0, blas_threads = default_blas_threads(), exit_k = 0;
     argscan a = { argc, 1, argv };
     char bad[160];
     int rc = CLI_EXIT_USAGE;
@@ -1181,6 +1188,10 @@ int cli_predict_main(int argc, char **argv) {
             if (parse_long(v, 1, 256, &l)) BAD_VALUE("--blas-threads", "an integer from 1 to 256");
             blas_threads = (int)l;
             break;
+        case P_EXIT:
+            if (parse_long(v, 1, 16, &l)) BAD_VALUE("--exit", "an exit number from 1 to 16");
+            exit_k = (int)l;
+            break;
         }
     }
 #undef BAD_VALUE
@@ -1213,6 +1224,11 @@ int cli_predict_main(int argc, char **argv) {
         else runtime_error("predict", "%s: cannot read the first record", data);
         goto out;
     }
+    if (exit_k > oig_model_exit_count(m)) {
+        runtime_error("predict", "%s: --exit %d: the model has %d exit%s", model_path, exit_k,
+                      oig_model_exit_count(m), oig_model_exit_count(m) == 1 ? "" : "s");
+        goto out;
+    }
     if ((cols = malloc((size_t)m->n * sizeof *cols)) == NULL) { runtime_error("predict", "out of memory"); goto out; }
     if (predict_columns(m, &fr, icols, nicols, data, cols) != 0) goto out;
     if (predict_read_inputs(m, data, dbuf, dlen, &popts, &fr, cols, &x, &nrows) != 0) goto out;
@@ -1221,7 +1237,7 @@ int cli_predict_main(int argc, char **argv) {
     y = malloc(nrows * (size_t)m->m * sizeof *y);
     cls = malloc(nrows * sizeof *cls);
     if (y == NULL || cls == NULL) { runtime_error("predict", "out of memory for %zu rows", nrows); goto out; }
-    if ((st = oig_model_predict(m, x, nrows, y, cls)) != OIG_OK) {
+    if ((st = oig_model_predict_exit(m, exit_k - 1, x, nrows, y, cls)) != OIG_OK) {
         runtime_error("predict", "prediction failed: %s", oig_status_name(st));
         goto out;
     }

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "job.h"
+#include "handlers_related.h"
 #include "model_doc.h"
 #include "sha256.h"
 
@@ -338,6 +339,19 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
         api_metrics_limit(rq->srv->metrics, API_LIMIT_QUEUED_JOBS);
         return api_problem_retry(rq, API_E_TOO_MANY, detail);
     }
+    if (spec.cfg.algorithm == OIG_ALG_NGMNN) {
+        /* ngmnn trains classifiers only: refuse a regression dataset now rather than fail later */
+        cJSON *ds = NULL;
+        if (store_dataset_get(st, spec.dataset_id, &ds) == STORE_OK) {
+            cJSON *task = cJSON_GetObjectItemCaseSensitive(ds, "task");
+            int regression = cJSON_IsString(task) && strcmp(task->valuestring, "regression") == 0;
+            cJSON_Delete(ds);
+            if (regression) {
+                free(norm);
+                return invalid(rq, "algorithm", "ngmnn trains classifiers only; the dataset is a regression task");
+            }
+        }
+    }
     cJSON *res = NULL;
     store_status rc = store_job_insert(st, spec.dataset_id, norm, oig_algorithm_name(spec.cfg.algorithm),
                                        spec.cfg.nh, spec.cfg.max_iterations, &res);
@@ -447,7 +461,19 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     cJSON *inputs = cJSON_GetObjectItemCaseSensitive(j, "inputs");
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
-        if (strcmp(e->string, "inputs") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+        if (strcmp(e->string, "inputs") != 0 && strcmp(e->string, "exit") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+    int exit_k = 0;    /* anytime exit, 1 = earliest; 0 = the last */
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "exit");
+    if (ex) {
+        if (!cJSON_IsNumber(ex) || ex->valuedouble != floor(ex->valuedouble) || ex->valuedouble < 1 ||
+            ex->valuedouble > oig_model_exit_count(mdl)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "expected an exit number from 1 to %d", oig_model_exit_count(mdl));
+            ret = invalid(rq, "exit", msg);
+            goto out;
+        }
+        exit_k = (int)ex->valuedouble;
+    }
     int nrows = cJSON_GetArraySize(inputs);
     if (!cJSON_IsObject(j) || !cJSON_IsArray(inputs) || nrows < 1) {
         ret = invalid(rq, "inputs", "expected a non-empty array of rows");
@@ -479,7 +505,7 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
         }
         r++;
     }
-    if (oig_model_predict(mdl, x, (size_t)nrows, y, cls) != OIG_OK) {
+    if (oig_model_predict_exit(mdl, exit_k - 1, x, (size_t)nrows, y, cls) != OIG_OK) {
         ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
         goto out;
     }
@@ -536,6 +562,8 @@ static enum MHD_Result models(api_req *rq, const api_match *m) {
             if (rc != STORE_OK) return reply_store(rq, st, rc, NULL, "model");
             return api_reply_text(rq, 200, "application/json", doc, strlen(doc));
         }
+    case API_R_MODEL_PROJECT:
+        return api_model_project(rq, st, m->id);
     default:
         return model_predict(rq, st, m->id);
     }
@@ -617,7 +645,8 @@ enum MHD_Result api_dispatch(api_req *rq) {
     case API_R_HEALTHZ: case API_R_READYZ: case API_R_VERSION: return probes(rq, &m);
     case API_R_METRICS: case API_R_OPENAPI: case API_R_DASHBOARD: return documents(rq, &m);
     case API_R_DATASETS: case API_R_DATASET: return datasets(rq, &m);
-    case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: return models(rq, &m);
+    case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: case API_R_MODEL_PROJECT:
+        return models(rq, &m);
     default: return jobs(rq, &m);
     }
 }

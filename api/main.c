@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "cli_related.h"
 #include "healthcheck.h"
 #include "oig.h"
 #include "serve.h"
@@ -25,6 +26,7 @@ static void usage(FILE *f) {
           "Commands:\n"
           "  train     train on a CSV or whitespace-separated file and write a model file\n"
           "  predict   apply a model file to a data file, writing CSV predictions\n"
+          "  project   project a model's hidden weights onto orthogonal ones (a new model file)\n"
           "  serve     run the HTTP JSON daemon\n"
           "  key       create an API key for `serve --api-key-file`\n"
           "  healthcheck  GET a running daemon's /healthz (exit 0 when it answers 200)\n"
@@ -49,6 +51,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "train") == 0) return cli_train_main(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cli_predict_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "project") == 0) return cli_project_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0) return api_key_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0) return healthcheck_main(argc - 1, argv + 1);

@@ -265,10 +265,8 @@ void ngmnn_forward(const ngmnn_state *s, const double *x, size_t nrows, double *
                 1.0, x2, nh);
     for (size_t p = 0; p < nrows; p++) {
         double *r = x2 + p * nh, nn = 0.0;
-        for (int j = 0; j < nh; j++) {
-            r[j] = 1.0 / (1.0 + exp(-r[j]));
-            nn += r[j] * r[j];
-        }
+        oig_sigmoid_inplace(r, (size_t)nh);
+        for (int j = 0; j < nh; j++) nn += r[j] * r[j];
         nn = sqrt(nn);
         if (nn > 0.0) for (int j = 0; j < nh; j++) r[j] /= nn;
     }

@@ -127,6 +127,10 @@ typedef enum {
     OIG_ALG_OIG_BP,
     OIG_ALG_OIG_HWO,
     OIG_ALG_LM,
+    OIG_ALG_SLNB,       /* Simple Linear Neuron Boosting (related_methods.md A) */
+    OIG_ALG_OSGD,       /* Orthogonalized SGD on an anytime network (B) */
+    OIG_ALG_SGD,        /* plain SGD with momentum on the same network: OSGD's comparator */
+    OIG_ALG_NGMNN,      /* closed-form manifold network, classification only (C) */
     OIG_ALG_COUNT
 } oig_algorithm;
 
@@ -155,6 +159,21 @@ typedef struct {
     oig_safeguards safeguards;
 } oig_summary;
 
+/* Anytime exits (related_methods.md B2). Exit k (0-based, k < nexits) reads the inputs and the
+ * first units[k] hidden units through its own head [Woi_k Woh_k]; the last exit's head is the
+ * model's woi/woh, so only the K-1 earlier heads are stored here. nexits = 0: one exit. */
+typedef struct {
+    int nexits;              /* K: 0 (single exit) or 2..16 */
+    int kind;                /* 1 = bypass2 (exit 1 is the linear bypass), 2 = width */
+    int *units;              /* K: hidden units seen by exit k (cumulative), units[K-1] = Nh */
+    double **head_woi;       /* K-1 heads: M x (N+1) */
+    double **head_woh;       /* K-1 heads: M x units[k] */
+} oig_exits;
+
+#define OIG_META_MAX 48
+/* One metadata entry: the training method's options and projection records, as text. */
+typedef struct { char key[40]; char value[48]; } oig_meta;
+
 /* The trained network (spec section 1). Inputs are standardized with (x - in_mean) / in_scale
  * before the net sees them when standardized is set. Without bypass, W_oi holds only the
  * output thresholds (its last column); the rest is zero. */
@@ -175,6 +194,10 @@ typedef struct {
     int ntarget_names;
     oig_algorithm algorithm;
     oig_summary summary;
+    int hidden_rownorm;      /* 1: hidden outputs scaled to unit l2 norm per row (NGMNN) */
+    oig_exits exits;         /* anytime exits (OSGD/SGD with anytime) */
+    int nmeta;
+    oig_meta meta[OIG_META_MAX];   /* method options ("slnb.eta" = "0.03"), projection records */
 } oig_model;
 
 /* Allocate a zeroed model of the given shape (names and labels NULL). */
@@ -188,6 +211,20 @@ oig_status oig_model_describe(oig_model *mdl, const oig_data *d);
  * NULL and the model classifies, cls[p] receives argmax_i y_p(i). */
 oig_status oig_model_predict(const oig_model *mdl, const double *x, size_t nrows,
                              double *y, int *cls);
+/* The same from anytime exit `exit` (0-based; -1 = the last exit, which oig_model_predict uses).
+ * OIG_EINVAL when exit >= the model's exit count (1 without anytime exits). */
+oig_status oig_model_predict_exit(const oig_model *mdl, int exit, const double *x, size_t nrows,
+                                  double *y, int *cls);
+/* Number of exits (1 without anytime exits) and the multiplies per row of predicting from exit
+ * `exit` (-1 = last), the activations not counted. */
+int oig_model_exit_count(const oig_model *mdl);
+double oig_model_exit_multiplies(const oig_model *mdl, int exit);
+/* Allocate K anytime exits with the given cumulative unit counts (units[K-1] must be Nh). */
+oig_status oig_model_set_exits(oig_model *mdl, int kind, int nexits, const int *units);
+/* Set (or replace) metadata key to value; the value is printf-formatted. OIG_ELIMIT when full. */
+oig_status oig_model_meta_set(oig_model *mdl, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *oig_model_meta_get(const oig_model *mdl, const char *key);
 
 /* ---- Training ---------------------------------------------------------------------------- */
 
@@ -219,6 +256,50 @@ typedef int (*oig_reduce_pieces_fn)(double *pieces, size_t npieces, size_t n, in
 
 typedef enum { OIG_LM_DAMP_IDENTITY = 0, OIG_LM_DAMP_DIAG = 1 } oig_lm_damping;
 
+/* Options of the related methods (related_methods.md A3, B3, C3, D3); defaults in
+ * oig_config_init. */
+typedef struct {
+    double eta;              /* 0.03 */
+    int batch;               /* Nb, 64 (0 = full batch) */
+    double b_g, b_mu, b_nu;  /* 0.9, 0.9, 0.999 */
+    double cov_shrinkage;    /* 0.1, in [0, 1) */
+    double cg_ridge;         /* 0.1 */
+    int cg_maxiter;          /* 2 */
+    double cg_tol;           /* 1e-5 */
+    double min_norm;         /* 1e-2 */
+    double weight_decay;     /* 1e-4 */
+    int approx_metric;       /* 0 */
+} oig_slnb_config;
+
+typedef enum { OIG_ANYTIME_OFF = 0, OIG_ANYTIME_BYPASS2, OIG_ANYTIME_WIDTH } oig_anytime;
+typedef enum { OIG_GRAN_BLOCK = 0, OIG_GRAN_GLOBAL } oig_granularity;
+typedef enum { OIG_RESCALE_NONE = 0, OIG_RESCALE_NORM } oig_rescale;
+
+typedef struct {             /* osgd and sgd */
+    double eta;              /* 0.01 */
+    double momentum;         /* 0.9 */
+    double weight_decay;     /* 1e-4 */
+    int batch;               /* 64 (0 = full batch) */
+    oig_anytime anytime;     /* off */
+    int exits;               /* K for width (3) */
+    oig_granularity granularity;  /* block */
+    oig_rescale rescale;     /* none */
+    double eps_rel;          /* 1e-12 */
+} oig_osgd_config;
+
+typedef enum { OIG_ALPHA_TEXTBOOK = 0, OIG_ALPHA_CODE } oig_alpha_form;
+
+typedef struct {
+    double gamma;            /* 0.3 */
+    double k_ratio;          /* 1.0 */
+    int svm_iters;           /* 5 */
+    double svm_tol;          /* 1e-2 */
+    double clamp;            /* 1e-4 */
+    oig_alpha_form alpha_form;   /* textbook */
+} oig_ngmnn_config;
+
+typedef enum { OIG_ORTHO_OFF = 0, OIG_ORTHO_POLAR, OIG_ORTHO_EXPM } oig_orthogonal;
+
 typedef struct {
     oig_algorithm algorithm;
     int nh;                  /* hidden units (default 10) */
@@ -246,6 +327,13 @@ typedef struct {
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
     int cache_hidden;        /* 1 (default): keep the hidden outputs of every training row between
                                 passes when they fit max(64 MiB, 0.4 x the data's bytes); 0: never */
+    /* related methods */
+    oig_slnb_config slnb;
+    oig_osgd_config osgd;
+    oig_ngmnn_config ngmnn;
+    oig_orthogonal orthogonal_hidden;   /* off; polar: W's weight columns projected after every
+                                           update of W (not lm, ngmnn); expm: Riemannian steps
+                                           (slnb, osgd, sgd) */
     /* data-parallel seam */
     oig_reduce_fn reduce;
     void *reduce_ctx;
@@ -260,7 +348,8 @@ typedef struct {
 } oig_config;
 
 void oig_config_init(oig_config *c);
-/* Check every field; on error err->field names it. */
+/* Check every field; on error err->field names it (options of the related methods as
+ * "eta", "batch", ... as the CLI and REST spell them). */
 oig_status oig_config_check(const oig_config *c, oig_error *err);
 
 /* What the progress callback receives after the initial OWO (iteration 0) and after every
@@ -290,6 +379,35 @@ typedef int (*oig_progress_fn)(const oig_progress *p, void *ud);
 oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
                      const oig_model *resume, oig_progress_fn cb, void *ud,
                      oig_model **out, oig_error *err);
+
+/* ---- Projection to orthogonal weights (related_methods.md D) ------------------------------ */
+
+typedef enum { OIG_PROJECT_POLAR = 0, OIG_PROJECT_LIE } oig_project_method;
+
+typedef struct {
+    oig_project_method method;   /* polar */
+    int layers_all;          /* 0: W only (default); 1: W and W_oh */
+    int reowo;               /* 1: re-solve W_o by OWO on data after projecting (needs data) */
+    int reflect;             /* 0 */
+    int lie_adam;            /* 0: GD; 1: Adam */
+    double lie_tol;          /* 1e-10 */
+    int lie_max_iter;        /* 10000 */
+} oig_project_opts;
+
+typedef struct {
+    double moved;            /* Frobenius distance moved by the weights */
+    double mse_before, err_before;      /* on the data (NaN without data) */
+    double mse_projected, err_projected;
+    double mse_reowo, err_reowo;        /* NaN without reowo */
+} oig_project_report;
+
+void oig_project_opts_init(oig_project_opts *o);
+/* A new model (*out) whose hidden weights (and W_oh with layers_all) are their nearest
+ * orthogonal / semi-orthogonal matrices; with data (raw rows, may be NULL) E and Pe are measured
+ * before, after projection and after the OWO re-solve, and every figure goes into the new
+ * model's metadata. Models with anytime exits or row-normalized hidden outputs are refused. */
+oig_status oig_model_project(const oig_model *mdl, const oig_project_opts *o, const oig_data *d,
+                             oig_model **out, oig_project_report *rep, oig_error *err);
 
 /* Mean squared error (spec 1) and classification error % of a model on a dataset. */
 oig_status oig_model_evaluate(const oig_model *mdl, const oig_data *d, double *mse, double *err_pct);

@@ -184,7 +184,7 @@ void osgd_predict_exit(const osgd_state *s, int k, const double *x, size_t nrows
         for (int j = 0; j < ck; j++) work[p * ck + j] = s->theta[(size_t)j * (n + 1) + n];
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nrows, ck, n, 1.0, x, n, s->theta,
                 n + 1, 1.0, work, ck);
-    for (size_t i = 0; i < nrows * (size_t)ck; i++) work[i] = 1.0 / (1.0 + exp(-work[i]));
+    oig_sigmoid_inplace(work, nrows * (size_t)ck);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nrows, m, ck, 1.0, work, ck, woh, ck,
                 1.0, y, m);
 }
@@ -205,11 +205,7 @@ oig_status osgd_gradients(osgd_state *s, const double *x, const double *t, int n
     int cmax = s->c[s->K - 1];
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, cmax, n1, 1.0, s->xt, n1, s->theta,
                 n1, 0.0, s->hid, nh);
-    for (int p = 0; p < nb; p++)
-        for (int j = 0; j < cmax; j++) {
-            double *op = s->hid + (size_t)p * nh + j;
-            *op = 1.0 / (1.0 + exp(-*op));
-        }
+    for (int p = 0; p < nb; p++) oig_sigmoid_inplace(s->hid + (size_t)p * nh, (size_t)cmax);
     s->multiplies += (double)nb * n1 * cmax;
     memset(s->g, 0, (size_t)s->K * s->np * sizeof(double));
     for (int k = 0; k < s->K; k++) {

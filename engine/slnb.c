@@ -256,10 +256,7 @@ oig_status slnb_step(slnb_state *s, oig_model *mdl, const double *x, const doubl
     if (nh > 0) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nh, n + 1, 1.0, s->xa, nu,
                     mdl->w, n + 1, 0.0, s->xa + n + 1, nu);
-        for (int p = 0; p < nb; p++) {
-            double *op = s->xa + (size_t)p * nu + n + 1;
-            for (int k = 0; k < nh; k++) op[k] = 1.0 / (1.0 + exp(-op[k]));
-        }
+        for (int p = 0; p < nb; p++) oig_sigmoid_inplace(s->xa + (size_t)p * nu + n + 1, (size_t)nh);
     }
     for (int i = 0; i < m; i++) {
         double *wr = s->wo + (size_t)i * nin_o;

@@ -34,7 +34,41 @@ void oig_config_init(oig_config *c) {
     c->lm_damping = OIG_LM_DAMP_IDENTITY;
     c->block_rows = 2048;
     c->cache_hidden = 1;
+    /* related methods: spec related_methods.md A3, B3, C3, D3 */
+    c->slnb.eta = 0.03;
+    c->slnb.batch = 64;
+    c->slnb.b_g = 0.9;
+    c->slnb.b_mu = 0.9;
+    c->slnb.b_nu = 0.999;
+    c->slnb.cov_shrinkage = 0.1;
+    c->slnb.cg_ridge = 0.1;
+    c->slnb.cg_maxiter = 2;
+    c->slnb.cg_tol = 1e-5;
+    c->slnb.min_norm = 1e-2;
+    c->slnb.weight_decay = 1e-4;
+    c->slnb.approx_metric = 0;
+    c->osgd.eta = 0.01;
+    c->osgd.momentum = 0.9;
+    c->osgd.weight_decay = 1e-4;
+    c->osgd.batch = 64;
+    c->osgd.anytime = OIG_ANYTIME_OFF;
+    c->osgd.exits = 3;
+    c->osgd.granularity = OIG_GRAN_BLOCK;
+    c->osgd.rescale = OIG_RESCALE_NONE;
+    c->osgd.eps_rel = 1e-12;
+    c->ngmnn.gamma = 0.3;
+    c->ngmnn.k_ratio = 1.0;
+    c->ngmnn.svm_iters = 5;
+    c->ngmnn.svm_tol = 1e-2;
+    c->ngmnn.clamp = 1e-4;
+    c->ngmnn.alpha_form = OIG_ALPHA_TEXTBOOK;
+    c->orthogonal_hidden = OIG_ORTHO_OFF;
 }
+
+static int finite_in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+
+/* The related methods' options (field names as the CLI and REST spell them). */
+static oig_status check_related(const oig_config *c, oig_error *err);
 
 static oig_status bad(oig_error *err, const char *field, const char *msg) {
     if (err) {
@@ -66,7 +100,60 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if (c->lm_damping != OIG_LM_DAMP_IDENTITY && c->lm_damping != OIG_LM_DAMP_DIAG) return bad(err, "lm_damping", "must be identity or diag");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
+    if (check_related(c, err) != OIG_OK) return OIG_EINVAL;
     if (c->canonical_sums != 0 && c->canonical_sums != 1) return bad(err, "canonical_sums", "must be 0 or 1");
+    return OIG_OK;
+}
+
+static oig_status check_related(const oig_config *c, oig_error *err) {
+    const oig_slnb_config *s = &c->slnb;
+    const oig_osgd_config *o = &c->osgd;
+    const oig_ngmnn_config *g = &c->ngmnn;
+    oig_algorithm a = c->algorithm;
+    int is_slnb = a == OIG_ALG_SLNB, is_osgd = a == OIG_ALG_OSGD || a == OIG_ALG_SGD;
+    if (!(s->eta > 0) || !isfinite(s->eta) || !(o->eta > 0) || !isfinite(o->eta))
+        return bad(err, "eta", "must be a finite number > 0");
+    if (!finite_in(s->weight_decay, 0, HUGE_VAL) || !finite_in(o->weight_decay, 0, HUGE_VAL))
+        return bad(err, "weight_decay", "must be a finite number >= 0");
+    if (s->batch < 0 || o->batch < 0 || s->batch > 100000000 || o->batch > 100000000)
+        return bad(err, "batch", "must be between 0 (full batch) and 100000000");
+    if (!finite_in(s->b_g, 0, 1) || s->b_g >= 1) return bad(err, "b_g", "must be in [0, 1)");
+    if (!finite_in(s->b_mu, 0, 1) || s->b_mu >= 1) return bad(err, "b_mu", "must be in [0, 1)");
+    if (!finite_in(s->b_nu, 0, 1) || s->b_nu >= 1) return bad(err, "b_nu", "must be in [0, 1)");
+    if (!finite_in(s->cov_shrinkage, 0, 1) || s->cov_shrinkage >= 1)
+        return bad(err, "cov_shrinkage", "must be in [0, 1)");
+    if (!finite_in(s->cg_ridge, 0, HUGE_VAL)) return bad(err, "cg_ridge", "must be a finite number >= 0");
+    if (s->cg_maxiter < 0 || s->cg_maxiter > 10000) return bad(err, "cg_maxiter", "must be between 0 and 10000");
+    if (!finite_in(s->cg_tol, 0, 1)) return bad(err, "cg_tol", "must be in [0, 1]");
+    if (!(s->min_norm > 0) || !isfinite(s->min_norm)) return bad(err, "min_norm", "must be a finite number > 0");
+    if (s->approx_metric != 0 && s->approx_metric != 1) return bad(err, "approx_metric", "must be 0 or 1");
+    if (!finite_in(o->momentum, 0, 1) || o->momentum >= 1) return bad(err, "momentum", "must be in [0, 1)");
+    if (o->anytime != OIG_ANYTIME_OFF && o->anytime != OIG_ANYTIME_BYPASS2 && o->anytime != OIG_ANYTIME_WIDTH)
+        return bad(err, "anytime", "must be off, bypass2 or width");
+    if (o->exits < 2 || o->exits > 16) return bad(err, "exits", "must be between 2 and 16");
+    if (o->granularity != OIG_GRAN_BLOCK && o->granularity != OIG_GRAN_GLOBAL)
+        return bad(err, "granularity", "must be block or global");
+    if (o->rescale != OIG_RESCALE_NONE && o->rescale != OIG_RESCALE_NORM)
+        return bad(err, "rescale", "must be none or norm");
+    if (!finite_in(o->eps_rel, 0, 1)) return bad(err, "eps_rel", "must be in [0, 1]");
+    if (is_osgd && o->anytime != OIG_ANYTIME_OFF && !c->bypass)
+        return bad(err, "bypass", "anytime networks need the bypass weights (exit heads read [x; 1; o])");
+    if (is_osgd && o->anytime == OIG_ANYTIME_WIDTH && (c->nh >> (o->exits - 1)) < 1)
+        return bad(err, "exits", "width exits need at least 2^(exits-1) hidden units");
+    if (!(g->gamma > 0) || !isfinite(g->gamma)) return bad(err, "gamma", "must be a finite number > 0");
+    if (!(g->k_ratio > 0) || !finite_in(g->k_ratio, 0, 1)) return bad(err, "k_ratio", "must be in (0, 1]");
+    if (g->svm_iters < 1 || g->svm_iters > 1000) return bad(err, "svm_iters", "must be between 1 and 1000");
+    if (!finite_in(g->svm_tol, 0, HUGE_VAL)) return bad(err, "svm_tol", "must be a finite number >= 0");
+    if (!(g->clamp > 0) || !(g->clamp < 0.5)) return bad(err, "clamp", "must be in (0, 0.5)");
+    if (g->alpha_form != OIG_ALPHA_TEXTBOOK && g->alpha_form != OIG_ALPHA_CODE)
+        return bad(err, "alpha_form", "must be textbook or code");
+    oig_orthogonal oh = c->orthogonal_hidden;
+    if (oh != OIG_ORTHO_OFF && oh != OIG_ORTHO_POLAR && oh != OIG_ORTHO_EXPM)
+        return bad(err, "orthogonal_hidden", "must be off, polar or expm");
+    if (oh != OIG_ORTHO_OFF && (a == OIG_ALG_LM || a == OIG_ALG_NGMNN))
+        return bad(err, "orthogonal_hidden", "is not available with lm or ngmnn");
+    if (oh == OIG_ORTHO_EXPM && !is_slnb && !is_osgd)
+        return bad(err, "orthogonal_hidden", "expm is for the gradient trainers slnb, osgd and sgd");
     return OIG_OK;
 }
 
@@ -238,6 +325,7 @@ static int try_step(trainer *t, const double *gains, double z, trn_fit *s) {
             t->mdl->w[i] = t->w_save[i] + (gains ? gains[j] : z) * t->d[i];
         }
     trn_w_changed(t);
+    if (t->cfg->orthogonal_hidden == OIG_ORTHO_POLAR && trn_project_hidden(t)) return -1;
     if (trn_owo(t)) return -1;
     return trn_evaluate_with_gradient(t, s);
 }
@@ -386,6 +474,10 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
     if (st != OIG_OK) return st;
     if (resume && (resume->n != train->n || resume->m != train->m))
         return bad(err, "resume", "checkpoint shape does not match the data");
+    if (cfg->algorithm == OIG_ALG_NGMNN && (train->task != OIG_CLASSIFICATION || train->cls == NULL))
+        return bad(err, "algorithm", "ngmnn trains classifiers only; this data is a regression task");
+    if (cfg->algorithm == OIG_ALG_NGMNN && cfg->nh < train->m)
+        return bad(err, "hidden_units", "ngmnn needs at least as many hidden units as classes");
 
     oig_model *mdl = resume ? oig_model_clone(resume) : oig_model_new(train->n, cfg->nh, train->m);
     if (mdl == NULL) return OIG_ENOMEM;
@@ -395,8 +487,11 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         mdl->algorithm = cfg->algorithm;
         mdl->summary.seed = cfg->seed;
         mdl->summary.lm_lambda = cfg->lm_lambda0;
+        if (cfg->algorithm == OIG_ALG_NGMNN) { mdl->bypass = 0; mdl->hidden_rownorm = 1; }
         if ((st = oig_model_describe(mdl, train)) != OIG_OK) goto fail_model;
+        rel_describe(cfg, mdl);
     }
+    rel_run *rel = NULL;
     if ((st = trn_init(&t, train, val, cfg, mdl)) != OIG_OK) goto fail;
     if (cfg->cache_hidden) trn_cache_enable(&t);
 
@@ -433,8 +528,16 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
     int iteration;
     double lambda;
     if (!resume) {
-        if (net_control(&t) || trn_owo(&t)) { st = OIG_EINVAL; goto fail; }
-        trn_sync_model(&t);
+        if (alg != OIG_ALG_NGMNN) {
+            if (net_control(&t)) { st = OIG_EINVAL; goto fail; }
+            if (cfg->orthogonal_hidden != OIG_ORTHO_OFF && trn_project_hidden(&t)) {
+                st = OIG_ENUMERIC;
+                snprintf(err->message, sizeof err->message, "orthogonal_hidden: projection failed");
+                goto fail;
+            }
+            if (trn_owo(&t)) { st = OIG_EINVAL; goto fail; }
+            trn_sync_model(&t);
+        }
         iteration = 0;
         lambda = cfg->lm_lambda0;
     } else {
@@ -445,7 +548,12 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         iteration = mdl->summary.iterations;
         lambda = mdl->summary.lm_lambda > 0 ? mdl->summary.lm_lambda : cfg->lm_lambda0;
     }
-    if (trn_evaluate_with_gradient(&t, &s)) { st = OIG_EINVAL; goto fail; }
+    if (rel_is_related(alg)) {
+        if ((st = rel_create(&t, resume != NULL, &rel, err)) != OIG_OK) goto fail;
+        double sse;
+        if (rel_eval(rel, &t, train, &sse, &s.wrong)) { st = OIG_EINVAL; goto fail; }
+        s.e = sse / t.nv;
+    } else if (trn_evaluate_with_gradient(&t, &s)) { st = OIG_EINVAL; goto fail; }
 
     double best_val = INFINITY;
     int since_best = 0;
@@ -462,7 +570,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         pr.val_err = NAN;
         if (val && nval > 0) {
             double sse, wrong;
-            if (trn_eval(&t, val, 0, &sse, &wrong)) { st = OIG_EINVAL; goto fail; }
+            if (rel_eval(rel, &t, val, &sse, &wrong)) { st = OIG_EINVAL; goto fail; }
             pr.val_mse = sse / nval;
             pr.val_err = val->cls ? 100.0 * wrong / nval : NAN;
         }
@@ -505,6 +613,13 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         switch (alg) {
         case OIG_ALG_BP: case OIG_ALG_HWO: rc = trn_olf_iteration(&t, hwo, &s); break;
         case OIG_ALG_OIG_BP: case OIG_ALG_OIG_HWO: rc = trn_oig_iteration(&t, hwo, &s); break;
+        case OIG_ALG_SLNB: case OIG_ALG_OSGD: case OIG_ALG_SGD: case OIG_ALG_NGMNN: {
+            double ev = 0.0;
+            oig_status rs = rel_iteration(rel, &t, &s, &ev, err);
+            excluded += ev;
+            if (rs != OIG_OK) { st = rs; goto fail; }
+            break;
+        }
         case OIG_ALG_LM: {
             oig_status ls = lm_iteration(&t, &s.e, &s.wrong, &lambda, err);
             if (ls != OIG_OK) { st = ls; goto fail; }
@@ -515,10 +630,12 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         if (rc) { st = OIG_ENOMEM; snprintf(err->message, sizeof err->message, "training step failed"); goto fail; }
         iteration++;
     }
+    rel_destroy(rel);
     trn_free(&t);
     *out = mdl;
     return st;
 fail:
+    rel_destroy(rel);
     trn_free(&t);
 fail_model:
     oig_model_free(mdl);

@@ -127,6 +127,22 @@ int trn_input_autocorrelation(trainer *t, double *r);
 /* Copy t->wo into the model's W_oi and W_oh. */
 void trn_sync_model(trainer *t);
 
+/* ---- the related trainers (train_related.c) ---- */
+typedef struct rel_run rel_run;
+int rel_is_related(oig_algorithm a);
+/* The method name and option values of c into mdl's metadata. */
+void rel_describe(const oig_config *c, oig_model *mdl);
+/* Kernel state for a run of a related trainer, after the model's initialisation (or resume). */
+oig_status rel_create(trainer *t, int resume, rel_run **out, oig_error *err);
+void rel_destroy(rel_run *r);
+/* One epoch or sweep, then E and the misclassified count on the training set into *s;
+ * *eval_seconds receives the evaluation time (outside the timed work). */
+oig_status rel_iteration(rel_run *r, trainer *t, trn_fit *s, double *eval_seconds, oig_error *err);
+/* Sum of squared errors and misclassified count on d at the current weights (r may be NULL). */
+int rel_eval(rel_run *r, trainer *t, const oig_data *d, double *sse, double *wrong);
+/* orthogonal_hidden = polar: W's weight columns <- their nearest (semi-)orthogonal matrix. */
+int trn_project_hidden(trainer *t);
+
 /* Allocate LM's buffers for t's shape (once per run). */
 oig_status lm_alloc(trainer *t);
 

@@ -8,6 +8,7 @@
 #include "job.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,128 @@ static int get_num(const cJSON *v, double *out) {
     return 0;
 }
 
+/* Pick name among names (n of them) into *out; -1 when it is not a string or not one of them. */
+static int get_choice(const cJSON *v, const char *const *names, int n, int *out) {
+    if (!cJSON_IsString(v)) return -1;
+    for (int i = 0; i < n; i++) if (strcmp(v->valuestring, names[i]) == 0) { *out = i; return 0; }
+    return -1;
+}
+
+/* The related methods' options (docs/related-methods.md): 1 when k is one of them and was set,
+ * 0 when k is not one of them, -1 after fail() for a bad value. eta, batch and weight_decay
+ * apply to whichever of slnb and osgd/sgd runs. */
+static int parse_related_option(const char *k, const cJSON *e, oig_config *c, const char *field,
+                                oig_error *err) {
+    static const char *const anytime[] = { "off", "bypass2", "width" };
+    static const char *const gran[] = { "block", "global" };
+    static const char *const resc[] = { "none", "norm" };
+    static const char *const alpha[] = { "textbook", "code" };
+    static const char *const ortho[] = { "off", "polar", "expm" };
+#define NONE ((size_t)-1)
+    static const struct { const char *name; size_t slnb, osgd, ngmnn; } nums[] = {
+        { "eta", offsetof(oig_slnb_config, eta), offsetof(oig_osgd_config, eta), NONE },
+        { "weight_decay", offsetof(oig_slnb_config, weight_decay), offsetof(oig_osgd_config, weight_decay), NONE },
+        { "b_g", offsetof(oig_slnb_config, b_g), NONE, NONE },
+        { "b_mu", offsetof(oig_slnb_config, b_mu), NONE, NONE },
+        { "b_nu", offsetof(oig_slnb_config, b_nu), NONE, NONE },
+        { "cov_shrinkage", offsetof(oig_slnb_config, cov_shrinkage), NONE, NONE },
+        { "cg_ridge", offsetof(oig_slnb_config, cg_ridge), NONE, NONE },
+        { "cg_tol", offsetof(oig_slnb_config, cg_tol), NONE, NONE },
+        { "min_norm", offsetof(oig_slnb_config, min_norm), NONE, NONE },
+        { "momentum", NONE, offsetof(oig_osgd_config, momentum), NONE },
+        { "eps_rel", NONE, offsetof(oig_osgd_config, eps_rel), NONE },
+        { "gamma", NONE, NONE, offsetof(oig_ngmnn_config, gamma) },
+        { "k_ratio", NONE, NONE, offsetof(oig_ngmnn_config, k_ratio) },
+        { "svm_tol", NONE, NONE, offsetof(oig_ngmnn_config, svm_tol) },
+        { "clamp", NONE, NONE, offsetof(oig_ngmnn_config, clamp) },
+    };
+    long n;
+    int b;
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (strcmp(k, nums[i].name) != 0) continue;
+        double v;
+        if (get_num(e, &v)) { fail(err, field, "expected a number"); return -1; }
+        if (nums[i].slnb != NONE) *(double *)((char *)&c->slnb + nums[i].slnb) = v;
+        if (nums[i].osgd != NONE) *(double *)((char *)&c->osgd + nums[i].osgd) = v;
+        if (nums[i].ngmnn != NONE) *(double *)((char *)&c->ngmnn + nums[i].ngmnn) = v;
+        return 1;
+    }
+#undef NONE
+    if (strcmp(k, "batch") == 0) {
+        if (get_int(e, 0, 100000000L, &n)) { fail(err, field, "expected an integer >= 0 (0 = full batch)"); return -1; }
+        c->slnb.batch = c->osgd.batch = (int)n;
+    } else if (strcmp(k, "cg_maxiter") == 0) {
+        if (get_int(e, 0, 10000, &n)) { fail(err, field, "expected an integer 0..10000"); return -1; }
+        c->slnb.cg_maxiter = (int)n;
+    } else if (strcmp(k, "exits") == 0) {
+        if (get_int(e, 2, 16, &n)) { fail(err, field, "expected an integer 2..16"); return -1; }
+        c->osgd.exits = (int)n;
+    } else if (strcmp(k, "svm_iters") == 0) {
+        if (get_int(e, 1, 1000, &n)) { fail(err, field, "expected an integer 1..1000"); return -1; }
+        c->ngmnn.svm_iters = (int)n;
+    } else if (strcmp(k, "approx_metric") == 0) {
+        if (get_bool(e, &b)) { fail(err, field, "expected a boolean"); return -1; }
+        c->slnb.approx_metric = b;
+    } else if (strcmp(k, "anytime") == 0) {
+        if (get_choice(e, anytime, 3, &b)) { fail(err, field, "expected \"off\", \"bypass2\" or \"width\""); return -1; }
+        c->osgd.anytime = (oig_anytime)b;
+    } else if (strcmp(k, "granularity") == 0) {
+        if (get_choice(e, gran, 2, &b)) { fail(err, field, "expected \"block\" or \"global\""); return -1; }
+        c->osgd.granularity = (oig_granularity)b;
+    } else if (strcmp(k, "rescale") == 0) {
+        if (get_choice(e, resc, 2, &b)) { fail(err, field, "expected \"none\" or \"norm\""); return -1; }
+        c->osgd.rescale = (oig_rescale)b;
+    } else if (strcmp(k, "alpha_form") == 0) {
+        if (get_choice(e, alpha, 2, &b)) { fail(err, field, "expected \"textbook\" or \"code\""); return -1; }
+        c->ngmnn.alpha_form = (oig_alpha_form)b;
+    } else if (strcmp(k, "orthogonal_hidden") == 0) {
+        if (get_choice(e, ortho, 3, &b)) { fail(err, field, "expected \"off\", \"polar\" or \"expm\""); return -1; }
+        c->orthogonal_hidden = (oig_orthogonal)b;
+    } else return 0;
+    return 1;
+}
+
+/* The related options of the job's algorithm into the normalized request's options. */
+static void related_normalized(cJSON *op, const oig_config *c) {
+    static const char *const ortho[] = { "off", "polar", "expm" };
+    cJSON_AddStringToObject(op, "orthogonal_hidden", ortho[c->orthogonal_hidden]);
+    if (c->algorithm == OIG_ALG_SLNB) {
+        const oig_slnb_config *s = &c->slnb;
+        cJSON_AddNumberToObject(op, "eta", s->eta);
+        cJSON_AddNumberToObject(op, "batch", s->batch);
+        cJSON_AddNumberToObject(op, "weight_decay", s->weight_decay);
+        cJSON_AddNumberToObject(op, "b_g", s->b_g);
+        cJSON_AddNumberToObject(op, "b_mu", s->b_mu);
+        cJSON_AddNumberToObject(op, "b_nu", s->b_nu);
+        cJSON_AddNumberToObject(op, "cov_shrinkage", s->cov_shrinkage);
+        cJSON_AddNumberToObject(op, "cg_ridge", s->cg_ridge);
+        cJSON_AddNumberToObject(op, "cg_maxiter", s->cg_maxiter);
+        cJSON_AddNumberToObject(op, "cg_tol", s->cg_tol);
+        cJSON_AddNumberToObject(op, "min_norm", s->min_norm);
+        cJSON_AddBoolToObject(op, "approx_metric", s->approx_metric);
+    } else if (c->algorithm == OIG_ALG_OSGD || c->algorithm == OIG_ALG_SGD) {
+        static const char *const anytime[] = { "off", "bypass2", "width" };
+        const oig_osgd_config *o = &c->osgd;
+        cJSON_AddNumberToObject(op, "eta", o->eta);
+        cJSON_AddNumberToObject(op, "batch", o->batch);
+        cJSON_AddNumberToObject(op, "weight_decay", o->weight_decay);
+        cJSON_AddNumberToObject(op, "momentum", o->momentum);
+        cJSON_AddStringToObject(op, "anytime", anytime[o->anytime]);
+        cJSON_AddNumberToObject(op, "exits", o->exits);
+        cJSON_AddStringToObject(op, "granularity", o->granularity == OIG_GRAN_GLOBAL ? "global" : "block");
+        cJSON_AddStringToObject(op, "rescale", o->rescale == OIG_RESCALE_NORM ? "norm" : "none");
+        cJSON_AddNumberToObject(op, "eps_rel", o->eps_rel);
+    } else if (c->algorithm == OIG_ALG_NGMNN) {
+        const oig_ngmnn_config *g = &c->ngmnn;
+        cJSON_AddNumberToObject(op, "gamma", g->gamma);
+        cJSON_AddNumberToObject(op, "k_ratio", g->k_ratio);
+        cJSON_AddNumberToObject(op, "svm_iters", g->svm_iters);
+        cJSON_AddNumberToObject(op, "svm_tol", g->svm_tol);
+        cJSON_AddNumberToObject(op, "clamp", g->clamp);
+        cJSON_AddStringToObject(op, "alpha_form", g->alpha_form == OIG_ALPHA_CODE ? "code" : "textbook");
+    }
+}
+
 static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err) {
     const cJSON *e;
     char field[64];
@@ -52,6 +175,9 @@ static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err
         snprintf(field, sizeof field, "options.%s", k);
         long n;
         int b;
+        int rel = parse_related_option(k, e, c, field, err);
+        if (rel < 0) return OIG_EINVAL;
+        if (rel > 0) continue;
         if (strcmp(k, "standardize") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->standardize = b; }
         else if (strcmp(k, "bypass") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->bypass = b; }
         else if (strcmp(k, "bias_gain") == 0) { if (get_bool(e, &b)) return fail(err, field, "expected a boolean"); c->bias_gain = b; }
@@ -93,7 +219,7 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
             have_ds = 1;
         } else if (strcmp(k, "algorithm") == 0) {
             if (!cJSON_IsString(e) || oig_algorithm_parse(e->valuestring, &c->algorithm) != 0)
-                return fail(err, k, "unknown algorithm (owo, bp, hwo, oig-bp, oig-hwo, lm)");
+                return fail(err, k, "unknown algorithm (owo, bp, hwo, oig-bp, oig-hwo, lm, slnb, osgd, sgd, ngmnn)");
         } else if (strcmp(k, "hidden_units") == 0) {
             if (get_int(e, 1, 100000, &n)) return fail(err, k, "expected an integer >= 1");
             c->nh = (int)n;
@@ -162,6 +288,7 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
     cJSON_AddNumberToObject(op, "lm_max_retries", c->lm_max_retries);
     cJSON_AddStringToObject(op, "lm_damping", c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
     cJSON_AddNumberToObject(op, "patience", c->patience);
+    related_normalized(op, c);
     *normalized = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!*normalized) { snprintf(err->message, sizeof err->message, "out of memory"); return OIG_ENOMEM; }

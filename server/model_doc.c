@@ -138,6 +138,54 @@ static cJSON *training_to_cjson(const oig_summary *s) {
     return t;
 }
 
+/* {"kind", "units": [c_1..c_K], "heads": [{"Woi", "Woh"} for exits 1..K-1]} */
+static cJSON *exits_to_cjson(const oig_model *m) {
+    const oig_exits *e = &m->exits;
+    cJSON *o = cJSON_CreateObject(), *units = cJSON_CreateArray(), *heads = cJSON_CreateArray();
+    int bad = o == NULL || units == NULL || heads == NULL;
+    if (bad) { cJSON_Delete(o); cJSON_Delete(units); cJSON_Delete(heads); return NULL; }
+    bad |= cJSON_AddStringToObject(o, "kind", e->kind == 1 ? "bypass2" : "width") == NULL;
+    for (int k = 0; k < e->nexits; k++) {
+        cJSON *u = cJSON_CreateNumber(e->units[k]);
+        if (u == NULL) bad = 1; else cJSON_AddItemToArray(units, u);
+    }
+    for (int k = 0; k + 1 < e->nexits; k++) {
+        cJSON *h = cJSON_CreateObject();
+        if (h == NULL) { bad = 1; continue; }
+        bad |= add_item(h, "Woi", num_matrix(e->head_woi[k], (size_t)m->m, (size_t)m->n + 1));
+        bad |= add_item(h, "Woh", num_matrix(e->head_woh[k], (size_t)m->m, (size_t)e->units[k]));
+        cJSON_AddItemToArray(heads, h);
+    }
+    cJSON_AddItemToObject(o, "units", units);
+    cJSON_AddItemToObject(o, "heads", heads);
+    if (bad) { cJSON_Delete(o); return NULL; }
+    return o;
+}
+
+/* Metadata entries: a value that reads as a finite number is a JSON number, "true"/"false" a
+ * boolean, anything else a string. */
+static cJSON *meta_to_cjson(const oig_model *m) {
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) return NULL;
+    int bad = 0;
+    for (int i = 0; i < m->nmeta && i < OIG_META_MAX; i++) {
+        char key[sizeof m->meta[i].key], val[sizeof m->meta[i].value];
+        memcpy(key, m->meta[i].key, sizeof key);
+        memcpy(val, m->meta[i].value, sizeof val);
+        key[sizeof key - 1] = val[sizeof val - 1] = '\0';
+        char *end;
+        double d = strtod(val, &end);
+        if (val[0] != '\0' && *end == '\0' && isfinite(d) && strspn(val, "0123456789+-.eE") == strlen(val))
+            bad |= add_num(o, key, d);
+        else if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0)
+            bad |= cJSON_AddBoolToObject(o, key, val[0] == 't') == NULL;
+        else
+            bad |= cJSON_AddStringToObject(o, key, val) == NULL;
+    }
+    if (bad) { cJSON_Delete(o); return NULL; }
+    return o;
+}
+
 cJSON *model_doc_to_cjson(const oig_model *m) {
     if (m == NULL || m->n <= 0 || m->nh < 0 || m->m <= 0 || m->w == NULL || m->woi == NULL ||
         m->woh == NULL || m->in_mean == NULL || m->in_scale == NULL)
@@ -183,6 +231,9 @@ cJSON *model_doc_to_cjson(const oig_model *m) {
     }
     bad |= add_item(doc, "weights", w);
     bad |= add_item(doc, "training", training_to_cjson(&m->summary));
+    if (m->hidden_rownorm) bad |= cJSON_AddBoolToObject(doc, "hidden_rownorm", 1) == NULL;
+    if (m->exits.nexits > 0) bad |= add_item(doc, "exits", exits_to_cjson(m));
+    if (m->nmeta > 0) bad |= add_item(doc, "metadata", meta_to_cjson(m));
     if (bad) { cJSON_Delete(doc); return NULL; }
     return doc;
 }
@@ -403,6 +454,72 @@ static oig_status read_training(const cJSON *doc, oig_summary *s, oig_error *err
     return OIG_OK;
 }
 
+/* The optional members of related-method models: hidden_rownorm, exits, metadata. */
+static oig_status read_related(const cJSON *doc, oig_model *mdl, oig_error *err) {
+    const cJSON *it;
+    oig_status st;
+    if ((st = member(doc, "hidden_rownorm", "hidden_rownorm", 1, &it, err)) != OIG_OK) return st;
+    if (it && (st = get_bool(doc, "hidden_rownorm", "hidden_rownorm", &mdl->hidden_rownorm, err)) != OIG_OK)
+        return st;
+    const cJSON *ex;
+    if ((st = member(doc, "exits", "exits", 1, &ex, err)) != OIG_OK) return st;
+    if (ex) {
+        if (!cJSON_IsObject(ex)) return fail(err, OIG_EINVAL, "exits", "'exits' must be an object");
+        const char *kind;
+        if ((st = get_string(ex, "kind", "exits.kind", &kind, err)) != OIG_OK) return st;
+        int k_id = strcmp(kind, "bypass2") == 0 ? 1 : strcmp(kind, "width") == 0 ? 2 : 0;
+        if (k_id == 0) return fail(err, OIG_EINVAL, "exits.kind", "'exits.kind' must be \"bypass2\" or \"width\"");
+        const cJSON *units, *heads;
+        if ((st = member(ex, "units", "exits.units", 0, &units, err)) != OIG_OK) return st;
+        int K = cJSON_IsArray(units) ? cJSON_GetArraySize(units) : -1;
+        if (K < 2 || K > 16) return fail(err, OIG_EINVAL, "exits.units", "'exits.units' must be an array of 2 to 16 counts");
+        int u[16], k = 0;
+        for (const cJSON *c = units->child; c != NULL; c = c->next, k++) {
+            if (!cJSON_IsNumber(c) || c->valuedouble != floor(c->valuedouble) || c->valuedouble < 0 ||
+                c->valuedouble > mdl->nh || (k > 0 && c->valuedouble < u[k - 1]))
+                return fail(err, OIG_EINVAL, "exits.units", "'exits.units' must be non-decreasing "
+                            "integers in [0, hidden]");
+            u[k] = (int)c->valuedouble;
+        }
+        if (u[K - 1] != mdl->nh) return fail(err, OIG_EINVAL, "exits.units", "the last exit must see every hidden unit");
+        if ((st = member(ex, "heads", "exits.heads", 0, &heads, err)) != OIG_OK) return st;
+        if (!cJSON_IsArray(heads) || cJSON_GetArraySize(heads) != K - 1)
+            return fail(err, OIG_EINVAL, "exits.heads", "'exits.heads' must hold one head per exit but the last (%d)", K - 1);
+        if ((st = oig_model_set_exits(mdl, k_id, K, u)) != OIG_OK)
+            return fail(err, st, "exits", "cannot hold the exits");
+        k = 0;
+        for (const cJSON *h = heads->child; h != NULL; h = h->next, k++) {
+            if (!cJSON_IsObject(h)) return fail(err, OIG_EINVAL, "exits.heads", "'exits.heads'[%d] must be an object", k);
+            if ((st = read_matrix(h, "Woi", "exits.heads.Woi", (size_t)mdl->m, (size_t)mdl->n + 1,
+                                  mdl->exits.head_woi[k], err)) != OIG_OK ||
+                (st = read_matrix(h, "Woh", "exits.heads.Woh", (size_t)mdl->m, (size_t)u[k],
+                                  mdl->exits.head_woh[k], err)) != OIG_OK)
+                return st;
+        }
+    }
+    const cJSON *meta;
+    if ((st = member(doc, "metadata", "metadata", 1, &meta, err)) != OIG_OK) return st;
+    if (meta) {
+        if (!cJSON_IsObject(meta)) return fail(err, OIG_EINVAL, "metadata", "'metadata' must be an object");
+        for (const cJSON *c = meta->child; c != NULL; c = c->next) {
+            char val[48];
+            if (c->string == NULL || strlen(c->string) >= sizeof mdl->meta[0].key)
+                return fail(err, OIG_EINVAL, "metadata", "a 'metadata' key is too long");
+            if (cJSON_IsNumber(c)) {
+                for (int prec = 15; prec <= 17; prec++) {
+                    snprintf(val, sizeof val, "%.*g", prec, c->valuedouble);
+                    if (strtod(val, NULL) == c->valuedouble) break;
+                }
+            } else if (cJSON_IsBool(c)) snprintf(val, sizeof val, "%s", cJSON_IsTrue(c) ? "true" : "false");
+            else if (cJSON_IsString(c) && strlen(c->valuestring) < sizeof val) snprintf(val, sizeof val, "%s", c->valuestring);
+            else return fail(err, OIG_EINVAL, "metadata", "'metadata.%.32s' must be a number, boolean or short string", c->string);
+            if (oig_model_meta_set(mdl, c->string, "%s", val) != OIG_OK)
+                return fail(err, OIG_EINVAL, "metadata", "'metadata' has more than %d entries", OIG_META_MAX);
+        }
+    }
+    return OIG_OK;
+}
+
 oig_status model_doc_from_cjson(const cJSON *doc, oig_model **out, oig_error *err) {
     oig_error local;
     if (err == NULL) err = &local;
@@ -523,6 +640,7 @@ oig_status model_doc_from_cjson(const cJSON *doc, oig_model **out, oig_error *er
         goto err;
 
     if ((st = read_training(doc, &mdl->summary, err)) != OIG_OK) goto err;
+    if ((st = read_related(doc, mdl, err)) != OIG_OK) goto err;
     *out = mdl;
     return OIG_OK;
 err:

@@ -410,7 +410,7 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\"}", ds);
     expect_error("POST", "/v1/jobs", "Content-Type: text/plain\r\n", body, strlen(body), 415);
     /* 422: unknown algorithm, hidden_units <= 0, unknown field/option, unknown dataset */
-    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"sgd\"}", ds);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"adam\"}", ds);
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":0}", ds);
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);

@@ -399,7 +399,7 @@ START_TEST(test_rejects_wrong_types) {
     case 4: cJSON_ReplaceItemInArray(cJSON_GetArrayItem(path2(doc, "weights", "Woh"), 0), 0,
                                      cJSON_CreateString("1.0"));
             field = "weights.Woh"; break;
-    case 5: cJSON_ReplaceItemInObject(doc, "algorithm", cJSON_CreateString("sgd"));
+    case 5: cJSON_ReplaceItemInObject(doc, "algorithm", cJSON_CreateString("adam"));
             field = "algorithm"; break;
     case 6: cJSON_ReplaceItemInObject(doc, "task", cJSON_CreateNumber(1)); field = "task"; break;
     case 7: cJSON_ReplaceItemInArray(cJSON_GetObjectItem(doc, "input_names"), 1,

@@ -1,0 +1,141 @@
+/* handlers_related.c -- POST /v1/models/{id}/project: a new stored model whose hidden weights
+ * are projected onto orthogonal ones (engine oig_model_project), with the distance moved and
+ * the errors before and after recorded in its metadata. Error replies go through api_problem.
+ */
+#include "handlers_related.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_doc.h"
+
+static enum MHD_Result invalid(api_req *rq, const char *field, const char *message) {
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s: %s", field, message);
+    cJSON *errs = cJSON_CreateArray();
+    cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
+    return api_problem(rq, API_E_INVALID, detail, errs, NULL);
+}
+
+static void add_num_or_null(cJSON *o, const char *name, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, name, v);
+    else cJSON_AddNullToObject(o, name);
+}
+
+/* Body (all optional): {"method": "polar"|"lie", "layers": "hidden"|"all", "reowo": bool,
+ * "reflect": bool, "lie_opt": "gd"|"adam", "lie_tol": x, "lie_max_iter": n, "dataset_id": id}.
+ * The dataset, when given, is used for the OWO re-solve and the error report. */
+enum MHD_Result api_model_project(api_req *rq, store *st, const char *id) {
+    enum MHD_Result ret = MHD_YES;
+    cJSON *j = NULL, *res = NULL;
+    char *doc = NULL, *ndoc = NULL;
+    oig_model *mdl = NULL, *p = NULL;
+    oig_data *d = NULL;
+    store_status rc = store_model_doc(st, id, &doc);
+    if (rc == STORE_NOTFOUND) return api_problem(rq, API_E_NOT_FOUND, "no model with that id", NULL, NULL);
+    if (rc != STORE_OK) return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    oig_project_opts po;
+    oig_project_opts_init(&po);
+    const char *dsid = NULL;
+    if (rq->len > 0) {
+        char ct[64];
+        api_content_type(rq, ct, sizeof ct);
+        if (strcmp(ct, "application/json") != 0) {
+            ret = api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type: application/json", NULL, NULL);
+            goto out;
+        }
+        if (!(j = api_parse_json(rq, &ret))) goto out;
+        if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+        const cJSON *e;
+        cJSON_ArrayForEach(e, j) {
+            const char *k = e->string;
+            if (strcmp(k, "method") == 0) {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, "polar") == 0) po.method = OIG_PROJECT_POLAR;
+                else if (cJSON_IsString(e) && strcmp(e->valuestring, "lie") == 0) po.method = OIG_PROJECT_LIE;
+                else { ret = invalid(rq, k, "expected \"polar\" or \"lie\""); goto out; }
+            } else if (strcmp(k, "layers") == 0) {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, "hidden") == 0) po.layers_all = 0;
+                else if (cJSON_IsString(e) && strcmp(e->valuestring, "all") == 0) po.layers_all = 1;
+                else { ret = invalid(rq, k, "expected \"hidden\" or \"all\""); goto out; }
+            } else if (strcmp(k, "lie_opt") == 0) {
+                if (cJSON_IsString(e) && strcmp(e->valuestring, "gd") == 0) po.lie_adam = 0;
+                else if (cJSON_IsString(e) && strcmp(e->valuestring, "adam") == 0) po.lie_adam = 1;
+                else { ret = invalid(rq, k, "expected \"gd\" or \"adam\""); goto out; }
+            } else if (strcmp(k, "reowo") == 0 || strcmp(k, "reflect") == 0) {
+                if (!cJSON_IsBool(e)) { ret = invalid(rq, k, "expected a boolean"); goto out; }
+                if (k[1] == 'e' && k[2] == 'o') po.reowo = cJSON_IsTrue(e);
+                else po.reflect = cJSON_IsTrue(e);
+            } else if (strcmp(k, "lie_tol") == 0) {
+                if (!cJSON_IsNumber(e) || !(e->valuedouble > 0) || !isfinite(e->valuedouble)) {
+                    ret = invalid(rq, k, "expected a number > 0");
+                    goto out;
+                }
+                po.lie_tol = e->valuedouble;
+            } else if (strcmp(k, "lie_max_iter") == 0) {
+                if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 1 ||
+                    e->valuedouble > 1000000) {
+                    ret = invalid(rq, k, "expected an integer 1..1000000");
+                    goto out;
+                }
+                po.lie_max_iter = (int)e->valuedouble;
+            } else if (strcmp(k, "dataset_id") == 0) {
+                if (!cJSON_IsString(e) || !*e->valuestring) { ret = invalid(rq, k, "expected a dataset id"); goto out; }
+                dsid = e->valuestring;
+            } else { ret = invalid(rq, k, "unknown field"); goto out; }
+        }
+    }
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    if (model_doc_read(doc, strlen(doc), &mdl, &err) != OIG_OK) {
+        ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        goto out;
+    }
+    if (dsid) {
+        rc = store_dataset_load(st, dsid, &d);
+        if (rc == STORE_NOTFOUND) { ret = invalid(rq, "dataset_id", "no dataset with that id"); goto out; }
+        if (rc != STORE_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
+        if (d->n != mdl->n || d->m != mdl->m || d->task != mdl->task) {
+            ret = invalid(rq, "dataset_id", "the dataset's columns or task do not match the model");
+            goto out;
+        }
+    }
+    oig_project_report rep;
+    oig_status os = oig_model_project(mdl, &po, d, &p, &rep, &err);
+    if (os == OIG_EINVAL) {
+        ret = invalid(rq, err.field[0] ? err.field : "model", err.message[0] ? err.message : "cannot project");
+        goto out;
+    }
+    if (os != OIG_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
+    if ((ndoc = model_doc_write(p, NULL)) == NULL ||
+        store_model_insert(st, NULL, p, ndoc, &res) != STORE_OK || res == NULL) {
+        ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        goto out;
+    }
+    cJSON *pr = cJSON_AddObjectToObject(res, "projection");
+    cJSON_AddStringToObject(pr, "source_model_id", id);
+    cJSON_AddStringToObject(pr, "method", po.method == OIG_PROJECT_LIE ? "lie" : "polar");
+    cJSON_AddStringToObject(pr, "layers", po.layers_all ? "all" : "hidden");
+    add_num_or_null(pr, "moved", rep.moved);
+    add_num_or_null(pr, "mse_before", rep.mse_before);
+    add_num_or_null(pr, "mse_projected", rep.mse_projected);
+    add_num_or_null(pr, "mse_reowo", rep.mse_reowo);
+    add_num_or_null(pr, "err_before", rep.err_before);
+    add_num_or_null(pr, "err_projected", rep.err_projected);
+    add_num_or_null(pr, "err_reowo", rep.err_reowo);
+    char loc[128] = "";
+    cJSON *nid = cJSON_GetObjectItemCaseSensitive(res, "id");
+    if (cJSON_IsString(nid)) snprintf(loc, sizeof loc, "/v1/models/%s", nid->valuestring);
+    ret = api_reply_json(rq, 201, res, loc[0] ? loc : NULL);
+    res = NULL;
+out:
+    cJSON_Delete(j);
+    cJSON_Delete(res);
+    free(doc);
+    free(ndoc);
+    oig_model_free(mdl);
+    oig_model_free(p);
+    oig_data_free(d);
+    return ret;
+}
