@@ -3,6 +3,7 @@
 # One source of truth: .ci/run, deploy/run.sh and the Dockerfile's build stage all call it.
 #   deploy/install-deps.sh            build + test dependencies
 #   deploy/install-deps.sh --runtime  only the shared libraries the oigd binary loads
+#   deploy/install-deps.sh --list-runtime | --list-build   print a package list, install nothing
 #   deploy/install-deps.sh --mpi      build + test dependencies and Open MPI, for -DOIGD_MPI=ON
 #                                     (with --runtime: the MPI runtime only)
 set -euo pipefail
@@ -14,18 +15,21 @@ build=(build-essential cmake pkg-config git curl sqlite3
 mpi_runtime=(openmpi-bin)
 mpi_build=(libopenmpi-dev openmpi-bin)
 
-runtime_only=0; with_mpi=0
+runtime_only=0; with_mpi=0; list_only=0
 for a in "$@"; do
   case "$a" in
     --runtime) runtime_only=1 ;;
     --mpi) with_mpi=1 ;;
-    *) echo "usage: $0 [--runtime] [--mpi]" >&2; exit 2 ;;
+    --list-runtime) runtime_only=1; list_only=1 ;;
+    --list-build) list_only=1 ;;
+    *) echo "usage: $0 [--runtime] [--mpi] [--list-runtime|--list-build]" >&2; exit 2 ;;
   esac
 done
 if [ $runtime_only = 1 ]; then pkgs=("${runtime[@]}"); else pkgs=("${runtime[@]}" "${build[@]}"); fi
 if [ $with_mpi = 1 ]; then
   if [ $runtime_only = 1 ]; then pkgs+=("${mpi_runtime[@]}"); else pkgs+=("${mpi_build[@]}"); fi
 fi
+if [ $list_only = 1 ]; then echo "${pkgs[*]}"; exit 0; fi
 
 missing=()
 for p in "${pkgs[@]}"; do
