@@ -124,7 +124,7 @@ static void key_usage(FILE *f) {
           "\n"
           "create  make a random API key from /dev/urandom, print it on stdout (once: it is not\n"
           "        stored), and append its SHA-256 hash to PATH (default $OIGD_API_KEY_FILE; with\n"
-          "        neither, the hash line is printed on stderr for you to add)\n"
+          "        neither, a key-file entry is printed on stderr: `oigd key create 2>>FILE`)\n"
           "hash    print the key file line (SHA-256 hex) of a key read from stdin\n", f);
 }
 
@@ -166,7 +166,8 @@ static int key_create(const char *file) {
         }
         fprintf(stderr, "oigd key: hash appended to %s (restart oigd serve to use it)\n", file);
     } else {
-        fprintf(stderr, "oigd key: add this line to the API key file:\n%s  # created %s\n", hash, when);
+        /* a comment and a hash line: `oigd key create 2>>FILE` appends a valid entry */
+        fprintf(stderr, "# oigd key: add the next line to the API key file\n%s  # created %s\n", hash, when);
     }
     printf("%s\n", key);
     return 0;
