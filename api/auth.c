@@ -120,12 +120,12 @@ int api_auth_ok(const api_keys *k, const char *authorization) {
 
 static void key_usage(FILE *f) {
     fputs("usage: oigd key create [--file PATH]\n"
-          "       oigd key hash < KEYFILE\n"
+          "       printf %s KEY | oigd key hash\n"
           "\n"
           "create  make a random API key from /dev/urandom, print it on stdout (once: it is not\n"
           "        stored), and append its SHA-256 hash to PATH (default $OIGD_API_KEY_FILE; with\n"
           "        neither, a key-file entry is printed on stderr: `oigd key create 2>>FILE`)\n"
-          "hash    print the key file line (SHA-256 hex) of a key read from stdin\n", f);
+          "hash    print the key-file line (SHA-256 hex) of a key read from stdin\n", f);
 }
 
 static void hex32(const uint8_t h[32], char out[65]) {
