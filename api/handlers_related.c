@@ -13,7 +13,7 @@
 
 static enum MHD_Result invalid(api_req *rq, const char *field, const char *message) {
     char detail[256];
-    snprintf(detail, sizeof detail, "%s: %s", field, message);
+    snprintf(detail, sizeof detail, "%.63s: %.180s", field, message);
     cJSON *errs = cJSON_CreateArray();
     cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
     return api_problem(rq, API_E_INVALID, detail, errs, NULL);
