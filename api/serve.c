@@ -34,8 +34,21 @@ int serve_main(int argc, char **argv) {
     srv.cfg = &cfg;
     int status = 1;
 
+    /* the key file first: a bad one stops the start before anything is opened */
+    if (cfg.api_key_file[0]) {
+        if (api_keys_load(cfg.api_key_file, &srv.keys, err, sizeof err) != 0) {
+            fprintf(stderr, "oigd serve: %s\n", err);
+            return 1;
+        }
+        fprintf(stderr, "oigd: API keys required on /v1 (%d key%s from %s)\n", api_keys_count(srv.keys),
+                api_keys_count(srv.keys) == 1 ? "" : "s", cfg.api_key_file);
+    } else if (strcmp(cfg.host, "127.0.0.1") != 0 && strcmp(cfg.host, "::1") != 0) {
+        fprintf(stderr, "oigd: warning: listening on %s without --api-key-file: /v1 is open to anyone who can connect\n",
+                cfg.host);
+    }
     if (store_set_open(cfg.db, &srv.stores, err, sizeof err) != STORE_OK) {
         fprintf(stderr, "oigd serve: store %s: %s\n", cfg.db, err);
+        api_keys_free(srv.keys);
         return 1;
     }
     store *st = store_set_get(srv.stores);
@@ -53,17 +66,6 @@ int serve_main(int argc, char **argv) {
             cfg.workers == 1 ? "" : "s", oig_blas_get_threads(), oig_blas_get_threads() == 1 ? "" : "s",
             config_cores(), oig_blas_config());
 
-    if (cfg.api_key_file[0]) {
-        if (api_keys_load(cfg.api_key_file, &srv.keys, err, sizeof err) != 0) {
-            fprintf(stderr, "oigd serve: %s\n", err);
-            goto out;
-        }
-        fprintf(stderr, "oigd: API keys required on /v1 (%d key%s from %s)\n", api_keys_count(srv.keys),
-                api_keys_count(srv.keys) == 1 ? "" : "s", cfg.api_key_file);
-    } else if (strcmp(cfg.host, "127.0.0.1") != 0 && strcmp(cfg.host, "::1") != 0) {
-        fprintf(stderr, "oigd: warning: listening on %s without --api-key-file: /v1 is open to anyone who can connect\n",
-                cfg.host);
-    }
     srv.metrics = api_metrics_create();
     srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
     srv.models = api_model_cache_create(8);
