@@ -17,8 +17,8 @@ FROM debian:bookworm-slim AS runtime
 COPY deploy/install-deps.sh /tmp/install-deps.sh
 RUN bash /tmp/install-deps.sh --runtime \
  && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh \
- && groupadd --system --gid 10001 oigd \
- && useradd --system --uid 10001 --gid oigd --home-dir /var/lib/oigd --no-create-home --shell /usr/sbin/nologin oigd \
+ && groupadd --gid 10001 oigd \
+ && useradd --uid 10001 --gid oigd --home-dir /var/lib/oigd --no-create-home --shell /usr/sbin/nologin oigd \
  && mkdir -p /var/lib/oigd && chown oigd:oigd /var/lib/oigd && chmod 0750 /var/lib/oigd
 COPY --from=build /build/oigd /usr/local/bin/oigd
 RUN oigd --version
