@@ -92,4 +92,24 @@ timeout 90 chromium "${flags[@]}" --user-data-dir="$(mktemp -d -p "$work")" --vi
 cp "$work/shot.png" "$SHOT"
 echo "dashboard_test: screenshot saved to $SHOT"
 curl -sf -X POST "$base/v1/jobs/$job/cancel" >/dev/null || true
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+
+# with API keys on, the page (served without a key) asks for one and shows no data
+"$BIN" key create --file "$work/keys" >/dev/null 2>&1
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$BIN" serve --listen 127.0.0.1:0 --db "$work/oigd.db" --workers 1 \
+  --api-key-file "$work/keys" 2>"$work/serve2.log" &
+pid=$!
+port=""
+for _ in $(seq 1 300); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve2.log" | head -1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "dashboard_test: oigd with keys did not start" >&2; exit 1; }
+timeout 90 chromium "${flags[@]}" --user-data-dir="$(mktemp -d -p "$work")" --virtual-time-budget=3000 \
+  --dump-dom "http://127.0.0.1:$port/" > "$work/dom2.html" 2>>"$work/chromium.log" || true
+grep -q 'id="notice"[^>]*display: block[^>]*>This server requires an API key' "$work/dom2.html" ||
+  { echo "FAIL: with keys on, the page does not ask for a key" >&2; exit 1; }
+if grep -q 'data-job-id=' "$work/dom2.html"; then echo "FAIL: jobs shown without a key" >&2; exit 1; fi
+echo "dashboard_test: with API keys on, the page asks for a key and shows no jobs"
 echo "PASS"
