@@ -751,6 +751,7 @@ int cli_train_main(int argc, char **argv) {
     if (rc != 0) {
         free(ta.tcols);
         free(ta.icols);
+        cli_related_train_free(&ta.cfg);
         return rc < 0 ? CLI_EXIT_OK : rc;
     }
     int root = 1;           /* this process writes the files (rank 0 under MPI) */
@@ -761,6 +762,7 @@ int cli_train_main(int argc, char **argv) {
         if (mpi_train_begin(&mt) != 0) {
             free(ta.tcols);
             free(ta.icols);
+            cli_related_train_free(&ta.cfg);
             return runtime_error("train", "MPI initialization failed");
         }
         mpi = mt;
@@ -877,6 +879,7 @@ out:
     oig_data_free(all);
     free(ta.tcols);
     free(ta.icols);
+    cli_related_train_free(&ta.cfg);
 #ifdef OIGD_MPI
     mpi_train_end(mpi);
 #endif

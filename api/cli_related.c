@@ -24,7 +24,7 @@ enum {
     R_ETA = 1, R_BATCH, R_MOMENTUM, R_WEIGHT_DECAY, R_B_G, R_B_MU, R_B_NU, R_COV_SHRINKAGE,
     R_CG_RIDGE, R_CG_MAXITER, R_CG_TOL, R_MIN_NORM, R_APPROX_METRIC, R_ANYTIME, R_EXITS,
     R_GRANULARITY, R_RESCALE, R_EPS_REL, R_GAMMA, R_K_RATIO, R_SVM_ITERS, R_SVM_TOL, R_CLAMP,
-    R_ALPHA_FORM, R_ORTHOGONAL_HIDDEN
+    R_ALPHA_FORM, R_ORTHOGONAL_HIDDEN, R_INIT_MODEL
 };
 
 static const struct { const char *flag, *field; int id, has_arg; } rflags[] = {
@@ -41,6 +41,7 @@ static const struct { const char *flag, *field; int id, has_arg; } rflags[] = {
     { "--svm-tol", "svm_tol", R_SVM_TOL, 1 }, { "--clamp", "clamp", R_CLAMP, 1 },
     { "--alpha-form", "alpha_form", R_ALPHA_FORM, 1 },
     { "--orthogonal-hidden", "orthogonal_hidden", R_ORTHOGONAL_HIDDEN, 1 },
+    { "--init-model", "init_model", R_INIT_MODEL, 1 },
 };
 #define NRFLAGS (sizeof rflags / sizeof rflags[0])
 
@@ -68,6 +69,35 @@ static int integer(const char *s, long lo, long hi, long *out) {
     if (errno != 0 || *end != '\0' || v < lo || v > hi) return -1;
     *out = v;
     return 0;
+}
+
+static char *slurp(const char *path, size_t *len);
+
+/* The model document at path, for --init-model; NULL with a message. */
+static oig_model *load_init_model(const char *path, char *msg, size_t cap) {
+    size_t len;
+    errno = 0;
+    char *buf = *path ? slurp(path, &len) : NULL;
+    if (buf == NULL) {
+        snprintf(msg, cap, "--init-model %.200s: %s", path, *path ? strerror(errno ? errno : EIO) : "empty path");
+        return NULL;
+    }
+    oig_model *m = NULL;
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    oig_status st = model_doc_read(buf, len, &m, &err);
+    free(buf);
+    if (st != OIG_OK) {
+        snprintf(msg, cap, "--init-model %.200s: %s%s%.200s", path, err.field, err.field[0] ? ": " : "",
+                 err.message[0] ? err.message : oig_status_name(st));
+        return NULL;
+    }
+    return m;
+}
+
+void cli_related_train_free(oig_config *cfg) {
+    oig_model_free((oig_model *)cfg->init_model);
+    cfg->init_model = NULL;
 }
 
 static int choose(const char *v, const char *const *names, int n, int *out) {
@@ -142,6 +172,13 @@ int cli_related_train_arg(int *i, int argc, char **argv, oig_config *cfg, char *
         if (choose(v, ortho, 3, &c)) want = "off, polar or expm";
         else cfg->orthogonal_hidden = (oig_orthogonal)c;
         break;
+    case R_INIT_MODEL: {
+        oig_model *m = load_init_model(v, msg, cap);
+        if (m == NULL) return -1;
+        cli_related_train_free(cfg);
+        cfg->init_model = m;
+        break;
+    }
     }
     if (want) { snprintf(msg, cap, "bad value '%.64s' for %s: %s", v ? v : "", flag, want); return -1; }
     return 1;
@@ -171,7 +208,14 @@ void cli_related_train_usage(void *stream) {
 "  --svm-iters N --svm-tol X   ngmnn decision-layer alternations and stop (5, 1e-2)\n"
 "  --clamp X                ngmnn clamp of the back-propagated targets (1e-4)\n"
 "  --alpha-form textbook|code   ngmnn sample-weight form (textbook)\n"
-"  --orthogonal-hidden off|polar|expm   keep W's weight columns orthogonal (off)\n",
+"  --orthogonal-hidden off|polar|expm   keep W's weight columns orthogonal (off)\n"
+"\n"
+"Warm start (any algorithm):\n"
+"  --init-model PATH        start from this model document's weights instead of net control:\n"
+"                           its hidden width, bypass choice and input normalization are kept\n"
+"                           (--hidden is ignored), the iteration count starts at 0 and the\n"
+"                           algorithm and options are this command's; with --orthogonal-hidden\n"
+"                           W is projected and the output weights re-solved first\n",
         (FILE *)stream);
 }
 

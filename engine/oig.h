@@ -334,6 +334,11 @@ typedef struct {
     oig_orthogonal orthogonal_hidden;   /* off; polar: W's weight columns projected after every
                                            update of W (not lm, ngmnn); expm: Riemannian steps
                                            (slnb, osgd, sgd) */
+    /* warm start (ignored when oig_train gets a resume model): training starts from this
+     * model's weights, input normalization, hidden width and bypass choice instead of net control
+     * + OWO; iterations, time and multiplies start from 0, and the algorithm, options and seed are
+     * this config's (nh is taken from the model). The caller keeps ownership. NULL: none. */
+    const oig_model *init_model;
     /* data-parallel seam */
     oig_reduce_fn reduce;
     void *reduce_ctx;

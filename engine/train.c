@@ -459,6 +459,56 @@ int trn_oig_iteration(trainer *t, int hwo, trn_fit *s) {
 
 static int algorithm_is_hwo(oig_algorithm a) { return a == OIG_ALG_HWO || a == OIG_ALG_OIG_HWO; }
 
+/* The trainer's W_o <- the model's output weights (resume and warm start). */
+static void wo_from_model(trainer *t) {
+    for (int i = 0; i < t->m; i++) {
+        memcpy(t->wo + (size_t)i * t->nu, t->mdl->woi + (size_t)i * t->n1, (size_t)t->n1 * sizeof(double));
+        memcpy(t->wo + (size_t)i * t->nu + t->n1, t->mdl->woh + (size_t)i * t->nh, (size_t)t->nh * sizeof(double));
+    }
+}
+
+/* Can cfg->init_model start a run of cfg on train? */
+static oig_status check_init_model(const oig_model *init, const oig_config *cfg,
+                                   const oig_data *train, oig_error *err) {
+    if (init->n != train->n || init->m != train->m)
+        return bad(err, "init_model", "the model's inputs and outputs do not match the data");
+    if (init->nh < 1) return bad(err, "init_model", "the model has no hidden units");
+    if (init->task != train->task)
+        return bad(err, "init_model", "the model's task (regression or classification) differs from the data's");
+    if (init->task == OIG_CLASSIFICATION && init->labels && train->labels) {
+        int same = init->nclasses == train->nclasses;
+        for (int k = 0; same && k < init->nclasses; k++)
+            same = init->labels[k] && train->labels[k] && strcmp(init->labels[k], train->labels[k]) == 0;
+        if (!same) return bad(err, "init_model", "the model's class labels differ from the data's");
+    }
+    if ((cfg->algorithm == OIG_ALG_NGMNN) != (init->hidden_rownorm != 0))
+        return bad(err, "init_model", "ngmnn continues only from an ngmnn model, and an ngmnn model "
+                   "(row-normalized hidden outputs) only with ngmnn");
+    if (cfg->algorithm == OIG_ALG_NGMNN && init->nh < train->m)
+        return bad(err, "hidden_units", "ngmnn needs at least as many hidden units as classes");
+    int anytime = (cfg->algorithm == OIG_ALG_OSGD || cfg->algorithm == OIG_ALG_SGD) &&
+                  cfg->osgd.anytime != OIG_ANYTIME_OFF;
+    if (anytime && !init->bypass)
+        return bad(err, "bypass", "anytime networks need the bypass weights; the model has none");
+    if (anytime && cfg->osgd.anytime == OIG_ANYTIME_WIDTH && (init->nh >> (cfg->osgd.exits - 1)) < 1)
+        return bad(err, "exits", "width exits need at least 2^(exits-1) hidden units");
+    return OIG_OK;
+}
+
+/* A copy of init as the start of a new run: summary and method records cleared, exits kept only
+ * for an anytime trainer (which re-solves or keeps them). */
+static oig_model *init_from(const oig_model *init, const oig_config *cfg) {
+    oig_model *mdl = oig_model_clone(init);
+    if (mdl == NULL) return NULL;
+    memset(&mdl->summary, 0, sizeof mdl->summary);
+    mdl->nmeta = 0;
+    memset(mdl->meta, 0, sizeof mdl->meta);
+    int anytime = (cfg->algorithm == OIG_ALG_OSGD || cfg->algorithm == OIG_ALG_SGD) &&
+                  cfg->osgd.anytime != OIG_ANYTIME_OFF;
+    if (!anytime) oig_model_set_exits(mdl, 0, 0, NULL);
+    return mdl;
+}
+
 oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
                      const oig_model *resume, oig_progress_fn cb, void *ud,
                      oig_model **out, oig_error *err) {
@@ -479,17 +529,25 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
     if (cfg->algorithm == OIG_ALG_NGMNN && cfg->nh < train->m)
         return bad(err, "hidden_units", "ngmnn needs at least as many hidden units as classes");
 
-    oig_model *mdl = resume ? oig_model_clone(resume) : oig_model_new(train->n, cfg->nh, train->m);
+    const oig_model *init = resume ? NULL : cfg->init_model;
+    if (init && (st = check_init_model(init, cfg, train, err)) != OIG_OK) return st;
+
+    oig_model *mdl = resume ? oig_model_clone(resume) : init ? init_from(init, cfg)
+                   : oig_model_new(train->n, cfg->nh, train->m);
     if (mdl == NULL) return OIG_ENOMEM;
     trainer t;
     if (!resume) {
-        mdl->bypass = cfg->bypass;
+        if (!init) mdl->bypass = cfg->bypass;
         mdl->algorithm = cfg->algorithm;
         mdl->summary.seed = cfg->seed;
         mdl->summary.lm_lambda = cfg->lm_lambda0;
         if (cfg->algorithm == OIG_ALG_NGMNN) { mdl->bypass = 0; mdl->hidden_rownorm = 1; }
         if ((st = oig_model_describe(mdl, train)) != OIG_OK) goto fail_model;
         rel_describe(cfg, mdl);
+        if (init) {
+            oig_model_meta_set(mdl, "init.algorithm", "%s", oig_algorithm_name(init->algorithm));
+            oig_model_meta_set(mdl, "init.iterations", "%d", init->summary.iterations);
+        }
     }
     rel_run *rel = NULL;
     if ((st = trn_init(&t, train, val, cfg, mdl)) != OIG_OK) goto fail;
@@ -501,7 +559,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
     double nval = counts[1];
     if (t.nv < 1) { st = bad(err, "data", "no training rows"); goto fail; }
 
-    if (!resume && cfg->standardize) {
+    if (!resume && !init && cfg->standardize) {
         if (fit_standardization(&t, mdl->in_mean, mdl->in_scale)) { st = OIG_EINVAL; goto fail; }
         mdl->standardized = 1;
     }
@@ -527,7 +585,22 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
     trn_fit s;
     int iteration;
     double lambda;
-    if (!resume) {
+    if (init) {
+        /* warm start: the given weights; with orthogonal_hidden the constraint holds from
+         * iteration 0 (W projected, then the output weights re-solved by OWO) */
+        wo_from_model(&t);
+        if (alg != OIG_ALG_NGMNN && cfg->orthogonal_hidden != OIG_ORTHO_OFF) {
+            if (trn_project_hidden(&t)) {
+                st = OIG_ENUMERIC;
+                snprintf(err->message, sizeof err->message, "orthogonal_hidden: projection failed");
+                goto fail;
+            }
+            if (trn_owo(&t)) { st = OIG_EINVAL; goto fail; }
+            trn_sync_model(&t);
+        }
+        iteration = 0;
+        lambda = cfg->lm_lambda0;
+    } else if (!resume) {
         if (alg != OIG_ALG_NGMNN) {
             if (net_control(&t)) { st = OIG_EINVAL; goto fail; }
             if (cfg->orthogonal_hidden != OIG_ORTHO_OFF && trn_project_hidden(&t)) {
@@ -541,15 +614,12 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         iteration = 0;
         lambda = cfg->lm_lambda0;
     } else {
-        for (int i = 0; i < t.m; i++) {
-            memcpy(t.wo + (size_t)i * t.nu, mdl->woi + (size_t)i * t.n1, (size_t)t.n1 * sizeof(double));
-            memcpy(t.wo + (size_t)i * t.nu + t.n1, mdl->woh + (size_t)i * t.nh, (size_t)t.nh * sizeof(double));
-        }
+        wo_from_model(&t);
         iteration = mdl->summary.iterations;
         lambda = mdl->summary.lm_lambda > 0 ? mdl->summary.lm_lambda : cfg->lm_lambda0;
     }
     if (rel_is_related(alg)) {
-        if ((st = rel_create(&t, resume != NULL, &rel, err)) != OIG_OK) goto fail;
+        if ((st = rel_create(&t, resume != NULL || init != NULL, &rel, err)) != OIG_OK) goto fail;
         double sse;
         if (rel_eval(rel, &t, train, &sse, &s.wrong)) { st = OIG_EINVAL; goto fail; }
         s.e = sse / t.nv;

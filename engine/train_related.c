@@ -237,7 +237,7 @@ static void heads_to_model(osgd_state *s, oig_model *mdl) {
 }
 
 /* Set up the run's kernel state after the model is initialised (net control + OWO for slnb and
- * osgd) or loaded from a checkpoint (resume). */
+ * osgd) or taken from a checkpoint or a warm-start model (resume). */
 oig_status rel_create(trainer *t, int resume, struct rel_run **out, oig_error *err) {
     const oig_config *c = t->cfg;
     oig_model *mdl = t->mdl;

@@ -601,6 +601,47 @@ START_TEST(test_osgd_priority_finite_differences) {
 }
 END_TEST
 
+/* Every exit's gradient g_k against central differences of its E_k along random directions
+ * (the last exit's reaches every hidden block; bypass2's first exit reads no hidden unit). */
+static void osgd_fd_every_exit(osgd_anytime kind, int K) {
+    oig_rng r;
+    oig_rng_seed(&r, 29);
+    int n = 5, nh = 8, m = 3, nb = 20;
+    osgd_opts o;
+    osgd_opts_init(&o);
+    osgd_state *s = osgd_net(&r, kind, K, &o, n, nh, m, nb);
+    double *x = dalloc((size_t)nb * n), *t = dalloc((size_t)nb * m);
+    slnb_data(&r, x, t, nb, n, m);
+    ck_assert_int_eq(osgd_gradients(s, x, t, nb), OIG_OK);
+    double *g = dalloc((size_t)K * s->np), *th = dalloc(s->np), *u = dalloc(s->np);
+    memcpy(g, s->g, (size_t)K * s->np * sizeof(double));
+    memcpy(th, s->theta, s->np * sizeof(double));
+    for (int trial = 0; trial < 3; trial++) {
+        randn(&r, u, s->np, 1.0);
+        double h = 1e-5, ep[OSGD_MAX_EXITS], em[OSGD_MAX_EXITS];
+        for (size_t q = 0; q < s->np; q++) s->theta[q] = th[q] + h * u[q];
+        osgd_gradients(s, x, t, nb);
+        memcpy(ep, s->exit_mse, (size_t)K * sizeof(double));
+        for (size_t q = 0; q < s->np; q++) s->theta[q] = th[q] - h * u[q];
+        osgd_gradients(s, x, t, nb);
+        memcpy(em, s->exit_mse, (size_t)K * sizeof(double));
+        for (int k = 0; k < K; k++) {
+            double fd = (ep[k] - em[k]) / (2 * h), an = dot(g + (size_t)k * s->np, u, s->np);
+            ck_assert_msg(fabs(fd - an) <= 1e-6 * (1.0 + fabs(an)), "exit %d: FD %.10g vs gradient %.10g",
+                          k + 1, fd, an);
+        }
+    }
+    free(x); free(t); free(g); free(th); free(u);
+    osgd_destroy(s);
+}
+
+START_TEST(test_osgd_every_exit_gradient_finite_differences) {
+    osgd_fd_every_exit(OSGD_ANYTIME_BYPASS2, 2);
+    osgd_fd_every_exit(OSGD_ANYTIME_WIDTH, 3);
+    osgd_fd_every_exit(OSGD_ANYTIME_OFF, 1);
+}
+END_TEST
+
 START_TEST(test_osgd_parallel_gradient_gives_zero) {
     oig_rng r;
     oig_rng_seed(&r, 24);
@@ -1580,6 +1621,7 @@ static Suite *related_suite(void) {
     tcase_add_test(b, test_osgd_rescale_norm_and_global_granularity);
     tcase_add_test(b, test_osgd_priority_first_exit_exact);
     tcase_add_test(b, test_osgd_priority_finite_differences);
+    tcase_add_test(b, test_osgd_every_exit_gradient_finite_differences);
     tcase_add_test(b, test_osgd_parallel_gradient_gives_zero);
     tcase_add_test(b, test_osgd_orthogonal_gradients_equal_sgd);
     tcase_add_test(b, test_osgd_single_exit_is_sgd);

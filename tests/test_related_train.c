@@ -2,7 +2,8 @@
  * -> identical predictions for slnb, osgd, sgd, ngmnn and a projected model; the anytime
  * property (an earlier exit costs fewer multiplies); determinism for a fixed seed; options
  * rejected with the field named (engine, REST job schema, CLI exit 2); ngmnn refusing
- * regression; orthogonal_hidden; and `oigd train/predict --exit/project` on the built binary.
+ * regression; orthogonal_hidden; the warm start from a given model (init_model, --init-model); and
+ * `oigd train/predict --exit/project` on the built binary.
  */
 #include <check.h>
 #include <math.h>
@@ -376,6 +377,114 @@ END_TEST
 
 /* ---- the binary ---- */
 
+/* ---- warm start (oig_config.init_model) ---- */
+
+static int first_cb(const oig_progress *p, void *ud) {
+    double *e = ud;
+    if (p->iteration == 0) *e = p->train_mse;
+    return OIG_CONTINUE;
+}
+
+/* A warm start reports iteration 0 at the given model's weights (same error as evaluating that
+ * model), counts iterations from 0, and takes the algorithm and method records from the config. */
+START_TEST(test_init_model_starts_from_the_given_weights) {
+    oig_config c;
+    config_for(&c, OIG_ALG_OIG_HWO);
+    c.max_iterations = 5;
+    oig_model *base = train_with(&c, 1, OIG_OK);
+    oig_data *raw = make_data(1, 300, 7);
+    double mse0, err0;
+    ck_assert_int_eq(oig_model_evaluate(base, raw, &mse0, &err0), OIG_OK);
+    oig_algorithm algs[] = { OIG_ALG_OIG_HWO, OIG_ALG_LM, OIG_ALG_SLNB, OIG_ALG_SGD, OIG_ALG_OSGD };
+    for (int i = 0; i < 5; i++) {
+        oig_config w;
+        config_for(&w, algs[i]);
+        w.nh = 3;                      /* ignored: the model's width is kept */
+        w.max_iterations = 4;
+        w.osgd.eta = 1e-3;
+        if (algs[i] == OIG_ALG_OSGD) { w.osgd.anytime = OIG_ANYTIME_WIDTH; w.osgd.exits = 2; }
+        w.init_model = base;
+        oig_data *d = make_data(1, 300, 7);
+        oig_model *m = NULL;
+        oig_error err;
+        double e_first = NAN;
+        oig_status st = oig_train(d, NULL, &w, NULL, first_cb, &e_first, &m, &err);
+        ck_assert_msg(st == OIG_OK, "%s: %s", oig_algorithm_name(algs[i]), err.message);
+        ck_assert_double_eq_tol(e_first, mse0, 1e-9 * (1 + mse0));
+        ck_assert_int_eq(m->nh, base->nh);
+        ck_assert_int_eq(m->summary.iterations, 4);
+        ck_assert_int_eq(m->algorithm, algs[i]);
+        ck_assert_str_eq(oig_model_meta_get(m, "method"), oig_algorithm_name(algs[i]));
+        ck_assert_str_eq(oig_model_meta_get(m, "init.algorithm"), "oig-hwo");
+        ck_assert_str_eq(oig_model_meta_get(m, "init.iterations"), "5");
+        ck_assert_int_eq(oig_model_exit_count(m), algs[i] == OIG_ALG_OSGD ? 2 : 1);
+        ck_assert(m->summary.train_mse <= mse0 * 1.5);
+        for (int j = 0; j < m->n; j++) ck_assert(m->in_mean[j] == base->in_mean[j]);
+        oig_model_free(m);
+        oig_data_free(d);
+    }
+    oig_data_free(raw);
+    oig_model_free(base);
+}
+END_TEST
+
+/* With orthogonal_hidden the warm start projects W first, so W is orthogonal from iteration 0. */
+START_TEST(test_init_model_with_orthogonal_hidden_projects_first) {
+    oig_config c;
+    config_for(&c, OIG_ALG_OIG_HWO);
+    oig_model *base = train_with(&c, 0, OIG_OK);
+    oig_config w;
+    config_for(&w, OIG_ALG_OIG_HWO);
+    w.max_iterations = 0;
+    w.orthogonal_hidden = OIG_ORTHO_POLAR;
+    w.init_model = base;
+    oig_model *m = train_with(&w, 0, OIG_OK);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            double s = 0;
+            for (int k = 0; k < 8; k++) s += m->w[k * 4 + a] * m->w[k * 4 + b];
+            ck_assert_double_eq_tol(s, a == b ? 1.0 : 0.0, 1e-10);
+        }
+    oig_model_free(m);
+    oig_model_free(base);
+}
+END_TEST
+
+/* A model that cannot start the run is refused with the field named. */
+START_TEST(test_init_model_mismatch_is_rejected) {
+    oig_config c;
+    config_for(&c, OIG_ALG_OIG_HWO);
+    oig_model *reg = train_with(&c, 0, OIG_OK);      /* regression, 1 output */
+    oig_config w;
+    config_for(&w, OIG_ALG_OIG_HWO);
+    w.init_model = reg;
+    oig_data *d = make_data(1, 100, 3);               /* classification, 3 outputs */
+    oig_model *m = NULL;
+    oig_error err;
+    ck_assert_int_eq(oig_train(d, NULL, &w, NULL, NULL, NULL, &m, &err), OIG_EINVAL);
+    ck_assert_str_eq(err.field, "init_model");
+    ck_assert_ptr_null(m);
+    oig_data_free(d);
+    config_for(&c, OIG_ALG_OIG_HWO);
+    c.bypass = 0;
+    oig_model *nob = train_with(&c, 0, OIG_OK);
+    config_for(&w, OIG_ALG_SGD);
+    w.osgd.anytime = OIG_ANYTIME_BYPASS2;
+    w.init_model = nob;
+    d = make_data(0, 100, 3);
+    ck_assert_int_eq(oig_train(d, NULL, &w, NULL, NULL, NULL, &m, &err), OIG_EINVAL);
+    ck_assert_str_eq(err.field, "bypass");
+    oig_data_free(d);
+    config_for(&w, OIG_ALG_NGMNN);
+    w.init_model = reg;
+    d = make_data(1, 100, 3);
+    ck_assert_int_eq(oig_train(d, NULL, &w, NULL, NULL, NULL, &m, &err), OIG_EINVAL);
+    oig_data_free(d);
+    oig_model_free(nob);
+    oig_model_free(reg);
+}
+END_TEST
+
 static int run(const char *const *argv) {
     const char *bin = getenv("OIGD_BIN");
     ck_assert_msg(bin != NULL, "OIGD_BIN is not set (run through ctest)");
@@ -434,6 +543,15 @@ START_TEST(test_cli_train_predict_exit_and_project) {
     ck_assert_int_eq(run(pjl), 0);
     const char *pjb[] = { "oigd", "project", "--model", model, "--model-out", proj, "--method", "qr", NULL };
     ck_assert_int_eq(run(pjb), 2);
+    /* fine-tune the projected model (warm start), staying orthogonal */
+    const char *ft[] = { "oigd", "train", "--data", data, "--init-model", proj, "--algorithm", "oig-hwo",
+                         "--orthogonal-hidden", "polar", "--iterations", "2", "--model-out", out, "--quiet", NULL };
+    ck_assert_int_eq(run(ft), 0);
+    const char *ftm[] = { "oigd", "train", "--data", data, "--init-model", "/nonexistent/m.json", NULL };
+    ck_assert_int_eq(run(ftm), 2);
+    const char *ftn[] = { "oigd", "train", "--data", data, "--init-model", proj, "--algorithm", "ngmnn",
+                          "--task", "classification", "--quiet", NULL };
+    ck_assert_int_ne(run(ftn), 0);
     size_t len = 0;
     f = fopen(proj, "rb");
     ck_assert_ptr_nonnull(f);
@@ -472,6 +590,9 @@ static Suite *suite(void) {
     tcase_add_test(t, test_bad_options_are_rejected_with_the_field_named);
     tcase_add_test(t, test_job_options_of_the_related_methods);
     tcase_add_test(t, test_cli_train_predict_exit_and_project);
+    tcase_add_test(t, test_init_model_starts_from_the_given_weights);
+    tcase_add_test(t, test_init_model_with_orthogonal_hidden_projects_first);
+    tcase_add_test(t, test_init_model_mismatch_is_rejected);
     suite_add_tcase(s, t);
     return s;
 }
