@@ -4,11 +4,13 @@
 # with CK_FORK=no so that every test runs inside the traced process, and traces the oigd children
 # the CLI and end-to-end tests start. Fails on any memcheck error or definitely-lost block; logs
 # are in build-vg/valgrind/. Exit 0 only when every binary passed its tests with no error.
+#   VG_BUILD=DIR build directory   OIGD_SRC=DIR build the sources found there (e.g. an export of a
+#   commit) instead of this checkout's   VG_TIMEOUT=S libcheck timeout per test (default 600)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 B=${VG_BUILD:-$ROOT/build-vg}
-cmake -S . -B "$B" -DOIGD_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+cmake -S "${OIGD_SRC:-.}" -B "$B" -DOIGD_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
 cmake --build "$B" -j"${VG_JOBS:-1}" >/dev/null || { cmake --build "$B" -j1; exit 1; }
 LOGS="$B/valgrind"
 rm -rf "$LOGS"
