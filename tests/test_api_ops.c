@@ -519,6 +519,61 @@ START_TEST(test_openapi_and_dashboard_are_served_as_embedded) {
 }
 END_TEST
 
+/* ---- documentation ------------------------------------------------------------------------ */
+
+/* Every flag `oigd serve --help` lists has a row in the README's configuration table that names
+ * its environment variable. */
+START_TEST(test_every_serve_flag_is_in_the_readme_table) {
+    char readme[512];
+    snprintf(readme, sizeof readme, "%s", __FILE__);
+    char *slash = strrchr(readme, '/');
+    ck_assert_ptr_nonnull(slash);
+    *slash = 0;
+    slash = strrchr(readme, '/');
+    ck_assert_ptr_nonnull(slash);
+    snprintf(slash, sizeof readme - (size_t)(slash - readme), "/README.md");
+    FILE *f = fopen(readme, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", readme);
+    static char text[1 << 17];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    const char *table = strstr(text, "## Configuration");
+    ck_assert_ptr_nonnull(table);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "'%s' serve --help", getenv("OIGD_BIN"));
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char help[16384];
+    size_t hn = fread(help, 1, sizeof help - 1, p);
+    pclose(p);
+    help[hn] = 0;
+    int flags = 0;
+    for (const char *l = help; (l = strstr(l, "\n  --")); l++) {
+        char flag[64], env[64];
+        ck_assert(sscanf(l + 5, "%63[a-z-]", flag) == 1);
+        /* the variable is on the flag's line or the continuation line below it */
+        const char *eol = strchr(l + 1, '\n');
+        const char *e = strstr(l, "(OIGD_");
+        const char *eol2 = eol ? strchr(eol + 1, '\n') : NULL;
+        ck_assert_msg(e && (!eol2 || e < eol2), "--%s: no environment variable in the usage", flag);
+        ck_assert(sscanf(e + 1, "%63[A-Z_]", env) == 1);
+        char row[200];
+        snprintf(row, sizeof row, "| `--%s", flag);
+        const char *r = strstr(table, row);
+        ck_assert_msg(r != NULL, "--%s has no row in the README's configuration table", flag);
+        const char *reol = strchr(r, '\n');
+        char want[80];
+        snprintf(want, sizeof want, "`%s`", env);
+        const char *v = strstr(r, want);
+        ck_assert_msg(v != NULL && (!reol || v < reol), "the README row of --%s does not name %s", flag, env);
+        flags++;
+    }
+    ck_assert_int_ge(flags, 15);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("api_ops");
     TCase *auth = tcase_create("auth");
@@ -536,6 +591,7 @@ int main(void) {
     tcase_add_checked_fixture(metrics, setup, teardown);
     tcase_add_test(metrics, test_metrics_parse_and_counters_move);
     tcase_add_test(metrics, test_openapi_and_dashboard_are_served_as_embedded);
+    tcase_add_test(metrics, test_every_serve_flag_is_in_the_readme_table);
     suite_add_tcase(s, metrics);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
