@@ -7,7 +7,7 @@ FROM debian:bookworm-slim AS build
 WORKDIR /src
 COPY deploy/install-deps.sh deploy/install-deps.sh
 # (the package lists stay: check-runtime-libs.sh asks apt-cache; this stage is discarded)
-RUN bash deploy/install-deps.sh
+RUN bash deploy/install-deps.sh --build
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
  && cmake --build /build -j"$(nproc)" --target oigd \

@@ -2,7 +2,7 @@
 # Checks that the runtime image's packages (deploy/install-deps.sh --runtime, plus what they pull
 # in, plus Debian's required base that debian:bookworm-slim ships) provide every shared library
 # the oigd binary loads, according to ldd. Run on Debian 12 where the binary was built; the
-# Dockerfile's build stage runs it, and so does .ci/run.
+# Dockerfile's build stage runs it, and so does the test suite (CTest: runtime_libraries).
 #   deploy/check-runtime-libs.sh [path/to/oigd]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -4,7 +4,7 @@
 # starts a job, loads GET / in headless chromium, and checks that the DOM lists the job and that
 # the training curve was drawn (the SVG path carries its points). Saves a screenshot.
 #   tests/browser/dashboard_test.sh [OIGD_BIN] [SCREENSHOT.png]
-# Not part of ctest (it needs chromium); .ci/run runs it after the suites.
+# Registered with CTest as `dashboard_browser`; deploy/install-deps.sh installs chromium.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-${OIGD_BIN:-build-test/oigd}}
