@@ -460,6 +460,19 @@ store_status store_dataset_exists(store *st, const char *id) {
     return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERROR;
 }
 
+/* Step a prepared list query (LIMIT limit+1), turn each row into JSON with row_fn, finalize it,
+ * and page the result (next_after set when a further row exists). */
+static store_status collect_page(store *st, sqlite3_stmt *s, cJSON *(*row_fn)(sqlite3_stmt *),
+                                 int limit, cJSON **res) {
+    cJSON *items = cJSON_CreateArray();
+    int r;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(items, row_fn(s));
+    sqlite3_finalize(s);
+    if (r != SQLITE_DONE) { set_err(st, "list"); cJSON_Delete(items); return STORE_ERROR; }
+    *res = page(items, limit, "id");
+    return STORE_OK;
+}
+
 store_status store_dataset_list(store *st, const char *after, int limit, cJSON **res) {
     *res = NULL;
     limit = clamp_limit(limit);
@@ -470,13 +483,7 @@ store_status store_dataset_list(store *st, const char *after, int limit, cJSON *
     if (!s) return STORE_ERROR;
     sqlite3_bind_int64(s, 1, seq);
     sqlite3_bind_int(s, 2, limit + 1);
-    cJSON *items = cJSON_CreateArray();
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(items, dataset_row(s));
-    sqlite3_finalize(s);
-    if (r != SQLITE_DONE) { set_err(st, "list"); cJSON_Delete(items); return STORE_ERROR; }
-    *res = page(items, limit, "id");
-    return STORE_OK;
+    return collect_page(st, s, dataset_row, limit, res);
 }
 
 store_status store_dataset_delete(store *st, const char *id) {
@@ -686,13 +693,7 @@ store_status store_job_list(store *st, const char *status, const char *after, in
     sqlite3_bind_int64(s, 1, seq);
     bind_text(s, 2, status && *status ? status : NULL);
     sqlite3_bind_int(s, 3, limit + 1);
-    cJSON *items = cJSON_CreateArray();
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(items, job_row(s));
-    sqlite3_finalize(s);
-    if (r != SQLITE_DONE) { set_err(st, "list"); cJSON_Delete(items); return STORE_ERROR; }
-    *res = page(items, limit, "id");
-    return STORE_OK;
+    return collect_page(st, s, job_row, limit, res);
 }
 
 store_status store_job_cancel(store *st, const char *id, int *was_running) {
@@ -1036,13 +1037,7 @@ store_status store_model_list(store *st, const char *after, int limit, cJSON **r
     if (!s) return STORE_ERROR;
     sqlite3_bind_int64(s, 1, seq);
     sqlite3_bind_int(s, 2, limit + 1);
-    cJSON *items = cJSON_CreateArray();
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(items, model_row(s));
-    sqlite3_finalize(s);
-    if (r != SQLITE_DONE) { set_err(st, "list"); cJSON_Delete(items); return STORE_ERROR; }
-    *res = page(items, limit, "id");
-    return STORE_OK;
+    return collect_page(st, s, model_row, limit, res);
 }
 
 store_status store_model_delete(store *st, const char *id) {
