@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -353,7 +354,7 @@ enum {
     T_TEST_INDEX, T_MODEL_OUT, T_METRICS_OUT, T_QUIET, T_TARGET_MSE, T_MAX_SECONDS, T_PATIENCE,
     T_NO_STANDARDIZE, T_NO_BYPASS, T_MD, T_SIGMAD, T_OLS_EPS, T_BIAS_GAIN, T_CLAMP_GAINS,
     T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_BLOCK_ROWS,
-    T_NO_CACHE_HIDDEN, T_BLAS_THREADS
+    T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_PROGRESS_FD
 };
 
 static const flagdef train_flags[] = {
@@ -373,7 +374,7 @@ static const flagdef train_flags[] = {
     { "--max-halvings", 1, T_MAX_HALVINGS }, { "--lm-lambda0", 1, T_LM_LAMBDA0 },
     { "--lm-max-retries", 1, T_LM_MAX_RETRIES }, { "--lm-damping", 1, T_LM_DAMPING },
     { "--block-rows", 1, T_BLOCK_ROWS }, { "--no-cache-hidden", 0, T_NO_CACHE_HIDDEN },
-    { "--blas-threads", 1, T_BLAS_THREADS },
+    { "--blas-threads", 1, T_BLAS_THREADS }, { "--progress-fd", 1, T_PROGRESS_FD },
     { NULL, 0, 0 }
 };
 
@@ -428,6 +429,9 @@ void cli_train_usage(void *stream) {
 "  --metrics-out PATH       per-iteration CSV: iteration,train_mse,val_mse,train_err,val_err,\n"
 "                           multiplies,seconds\n"
 "  --quiet                  no progress line and no summary\n"
+"  --progress-fd N          one JSON object per iteration on open descriptor N (1 = stdout):\n"
+"                           iteration, train_mse, val_mse, train_err, val_err, multiplies,\n"
+"                           seconds (null when not a number); under mpirun rank 0 writes it\n"
 "\n"
 "Exit status: 0 trained, 1 failure (file, data, training), 2 bad arguments,\n"
 "130 interrupted (the model so far is still written).\n", f);
@@ -442,6 +446,7 @@ typedef struct {
     int validation_set;
     int quiet;
     int blas_threads, blas_threads_set;
+    int progress_fd;            /* -1: none */
     oig_config cfg;
 } train_args;
 
@@ -472,6 +477,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
     oig_config_init(&ta->cfg);
     ta->cfg.algorithm = OIG_ALG_OIG_HWO;
     ta->blas_threads = default_blas_threads();
+    ta->progress_fd = -1;
     int ntargetsel = 0;
     argscan a = { argc, 1, argv };
     char bad[160];
@@ -601,6 +607,11 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             ta->blas_threads = (int)l;
             ta->blas_threads_set = 1;
             break;
+        case T_PROGRESS_FD:
+            if (parse_long(v, 1, 1000000, &l) || fcntl((int)l, F_GETFD) < 0)
+                BAD_VALUE("--progress-fd", "an open file descriptor >= 1");
+            ta->progress_fd = (int)l;
+            break;
         }
     }
 #undef BAD_VALUE
@@ -629,6 +640,7 @@ typedef struct {
     int classify;
     double last_draw;
     int drawn;
+    int progress_fd;    /* -1, or where the JSON progress lines go (stops at the first failed write) */
     void *mpi;          /* the MPI rank state when run under mpirun (OIGD_MPI builds) */
 } train_progress;
 
@@ -648,8 +660,31 @@ static void metrics_cell(FILE *f, double v, int last) {
     fputc(last ? '\n' : ',', f);
 }
 
+/* One progress record as a JSON line, written with one write(2) so that readers of a pipe
+ * never see half a line (the line is far below PIPE_BUF). */
+static void progress_line(train_progress *tp, const oig_progress *p) {
+    const double v[6] = { p->train_mse, p->val_mse, p->train_err, p->val_err, p->multiplies, p->seconds };
+    static const char *const names[6] = { "train_mse", "val_mse", "train_err", "val_err", "multiplies", "seconds" };
+    char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, "{\"iteration\":%d", p->iteration);
+    for (int k = 0; k < 6; k++) {
+        char num[40] = "null";
+        if (isfinite(v[k])) format_exact(num, sizeof num, v[k]);
+        n += (size_t)snprintf(line + n, sizeof line - n, ",\"%s\":%s", names[k], num);
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
+    if (n >= sizeof line) return;
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(tp->progress_fd, line + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { tp->progress_fd = -1; return; }
+        off += (size_t)w;
+    }
+}
+
 static int train_callback(const oig_progress *p, void *ud) {
     train_progress *tp = ud;
+    if (tp->progress_fd >= 0) progress_line(tp, p);
     if (tp->metrics && !tp->metrics_failed) {
         fprintf(tp->metrics, "%d,", p->iteration);
         metrics_cell(tp->metrics, p->train_mse, 0);
@@ -824,7 +859,8 @@ int cli_train_main(int argc, char **argv) {
     }
 
     train_progress tp = { metrics, 0, root && !ta.quiet && isatty(STDERR_FILENO),
-                          ta.cfg.max_iterations, train->task == OIG_CLASSIFICATION, 0.0, 0, mpi };
+                          ta.cfg.max_iterations, train->task == OIG_CLASSIFICATION, 0.0, 0,
+                          root ? ta.progress_fd : -1, mpi };
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;

@@ -330,6 +330,13 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
         cJSON_AddItemToArray(errs, api_error_item(0, 0, err.field, err.message));
         return api_problem(rq, API_E_INVALID, err.message, errs, NULL);
     }
+    if (spec.distributed && !rq->srv->cfg->mpi_launcher[0]) {
+        free(norm);
+        return invalid(rq, "distributed",
+                       "the daemon was started without --mpi-launcher (OIGD_MPI_LAUNCHER), so it "
+                       "cannot start MPI ranks; leave out \"distributed\" to train in the daemon, or "
+                       "restart it with e.g. --mpi-launcher 'mpirun -np 4 --hostfile FILE'");
+    }
     long long counts[STORE_JOB_NSTATUS];
     if (store_job_counts(st, counts) != STORE_OK) { free(norm); return store_failure(rq, st); }
     if (counts[0] >= rq->srv->cfg->max_queued_jobs) {

@@ -34,6 +34,15 @@ int serve_main(int argc, char **argv) {
     srv.cfg = &cfg;
     int status = 1;
 
+#ifndef OIGD_MPI
+    if (cfg.mpi_launcher[0]) {
+        fprintf(stderr, "oigd serve: --mpi-launcher needs a build with -DOIGD_MPI=ON (this oigd would "
+                "run every rank as a separate one-process training)\n");
+        return 2;
+    }
+#endif
+    if (cfg.mpi_launcher[0]) fprintf(stderr, "oigd: distributed jobs run as: %s <this oigd> train ...\n", cfg.mpi_launcher);
+
     /* the key file first: a bad one stops the start before anything is opened */
     if (cfg.api_key_file[0]) {
         if (api_keys_load(cfg.api_key_file, &srv.keys, err, sizeof err) != 0) {
@@ -70,7 +79,7 @@ int serve_main(int argc, char **argv) {
     srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
     srv.models = api_model_cache_create(8);
     if (!srv.hub || !srv.models || !srv.metrics) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
-    srv.pool = pool_create(srv.stores, srv.hub, cfg.workers, cfg.checkpoint_seconds);
+    srv.pool = pool_create_launch(srv.stores, srv.hub, cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher);
     if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
     if (api_start(&srv, err, sizeof err) != 0) { fprintf(stderr, "oigd serve: %s\n", err); goto out; }
     if (strchr(cfg.host, ':')) fprintf(stderr, "oigd: listening on [%s]:%d\n", cfg.host, srv.port);

@@ -31,7 +31,10 @@ void config_usage(const char *prog) {
            "  --max-queued-jobs N      queued jobs before 429 (OIGD_MAX_QUEUED_JOBS, default 1000)\n"
            "  --retry-after S          Retry-After of 429/503 answers (OIGD_RETRY_AFTER, default 5)\n"
            "  --api-key-file PATH      require Bearer keys whose SHA-256 hashes PATH lists\n"
-           "                           (OIGD_API_KEY_FILE, default none: no authentication)\n",
+           "                           (OIGD_API_KEY_FILE, default none: no authentication)\n"
+           "  --mpi-launcher CMD       run jobs created with \"distributed\": true as CMD oigd train ...,\n"
+           "                           e.g. 'mpirun -np 4 --hostfile FILE' (OIGD_MPI_LAUNCHER, default\n"
+           "                           none; needs a build with -DOIGD_MPI=ON; docs/mpi.md)\n",
            prog);
 }
 
@@ -96,6 +99,11 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
         snprintf(c->api_key_file, sizeof c->api_key_file, "%s", v);
         return 0;
     }
+    if (strcmp(name, "mpi-launcher") == 0) {
+        if (strlen(v) >= sizeof c->mpi_launcher) goto bad;
+        snprintf(c->mpi_launcher, sizeof c->mpi_launcher, "%s", v);
+        return 0;
+    }
     if (strcmp(name, "heartbeat-seconds") == 0) { if (parse_long(v, 1, 3600, &n)) goto bad; c->heartbeat_seconds = (int)n; return 0; }
     if (strcmp(name, "checkpoint-seconds") == 0) {
         char *end;
@@ -136,7 +144,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
         {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
         {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},
         {"OIGD_MAX_QUEUED_JOBS", "max-queued-jobs"}, {"OIGD_RETRY_AFTER", "retry-after"},
-        {"OIGD_API_KEY_FILE", "api-key-file"}};
+        {"OIGD_API_KEY_FILE", "api-key-file"}, {"OIGD_MPI_LAUNCHER", "mpi-launcher"}};
     for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
         const char *v = getenv(envs[i].env);
         if (v && *v && apply(c, envs[i].name, v, err, errlen) != 0) {

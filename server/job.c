@@ -4,6 +4,8 @@
  * it with the job's seed, resumes from the last checkpoint if any, and calls oig_train with a
  * progress callback that batches metrics rows, writes a checkpoint every few seconds in the same
  * transaction as the rows it covers, publishes to the hub, and stops on cancel or shutdown.
+ * A distributed job instead runs as a child under the MPI launcher (server/mpi_launch.c) whose
+ * progress lines take the same path, without checkpoints.
  */
 #include "job.h"
 
@@ -15,6 +17,7 @@
 #include <time.h>
 
 #include "model_doc.h"
+#include "mpi_launch.h"
 
 /* ---- the request schema ----------------------------------------------------------------- */
 
@@ -241,6 +244,9 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
         } else if (strcmp(k, "options") == 0) {
             if (!cJSON_IsObject(e)) return fail(err, k, "expected an object");
             opts = e;
+        } else if (strcmp(k, "distributed") == 0) {
+            if (!cJSON_IsBool(e)) return fail(err, k, "expected a boolean");
+            spec->distributed = cJSON_IsTrue(e);
         } else {
             return fail(err, k, "unknown field");
         }
@@ -274,6 +280,7 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
     else cJSON_AddNullToObject(o, "target_mse");
     if (c->max_seconds > 0) cJSON_AddNumberToObject(o, "max_seconds", c->max_seconds);
     else cJSON_AddNullToObject(o, "max_seconds");
+    if (spec->distributed) cJSON_AddTrueToObject(o, "distributed");   /* absent: false */
     cJSON *op = cJSON_AddObjectToObject(o, "options");
     cJSON_AddBoolToObject(op, "standardize", c->standardize);
     cJSON_AddBoolToObject(op, "bypass", c->bypass);
@@ -350,7 +357,8 @@ static int on_progress(const oig_progress *p, void *ud) {
     if (atomic_load(rs->env->cancel)) rs->stop = STOP_CANCEL;
     else if (atomic_load(rs->env->shutdown)) rs->stop = STOP_SHUTDOWN;
     double now = mono();
-    int ckpt = now - rs->last_ckpt >= rs->env->checkpoint_seconds || rs->stop == STOP_SHUTDOWN;
+    /* a distributed run reports no model: nothing to checkpoint */
+    int ckpt = p->model && (now - rs->last_ckpt >= rs->env->checkpoint_seconds || rs->stop == STOP_SHUTDOWN);
     if (rs->nbatch == BATCH_MAX || now - rs->last_flush >= FLUSH_SECONDS || ckpt || rs->stop) {
         if (flush(rs, ckpt ? p->model : NULL, p->iteration) != 0) {
             rs->stop = STOP_STORE;
@@ -389,6 +397,52 @@ static job_result requeue(const job_env *env, const char *id) {
     return JOB_REQUEUED;
 }
 
+/* A distributed job: the child `oigd train` under the MPI launcher trains on the whole dataset
+ * (it splits it with the same seed), its progress lines go through on_progress, and its model is
+ * stored like an in-process one. There is no checkpoint: every attempt starts at iteration 0, so
+ * the rows of an interrupted attempt are deleted before the job is requeued and again before it
+ * starts. */
+static job_result run_distributed(const job_env *env, const char *id, const job_spec *spec,
+                                  const oig_data *data) {
+    if (!env->mpi_launcher || !env->mpi_launcher[0]) {
+        finish(env, id, "failed", "distributed: this daemon runs without --mpi-launcher", NULL, 0);
+        return JOB_DONE;
+    }
+    if (store_job_trim_metrics(env->st, id, -1) != STORE_OK) {
+        finish(env, id, "failed", "cannot prepare the metrics history", NULL, 0);
+        return JOB_DONE;
+    }
+    if (atomic_load(env->shutdown)) return requeue(env, id);
+    fprintf(stderr, "oigd: job %s running distributed (%s, Nh %d, %d iterations)\n", id,
+            oig_algorithm_name(spec->cfg.algorithm), spec->cfg.nh, spec->cfg.max_iterations);
+    hub_publish_status(env->hub, id, "running");
+    run_state *rs = calloc(1, sizeof *rs);
+    if (!rs) { finish(env, id, "failed", "out of memory", NULL, 0); return JOB_DONE; }
+    rs->env = env;
+    rs->id = id;
+    rs->last_flush = rs->last_ckpt = mono();
+    rs->last_iteration = -1;
+    mpi_launch_req rq = {env->mpi_launcher, id, data, spec, env->cancel, env->shutdown, 5.0};
+    oig_model *out = NULL;
+    char msg[300];
+    mpi_launch_result r = mpi_launch_run(&rq, on_progress, rs, &out, msg, sizeof msg);
+    int stop = rs->stop;
+    if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;
+    int iters = out ? out->summary.iterations : rs->last_iteration;
+    free(rs);
+    job_result result = JOB_DONE;
+    if (r == MPI_LAUNCH_DONE && stop == STOP_NONE) finish(env, id, "succeeded", NULL, out, iters);
+    else if (stop == STOP_STORE) finish(env, id, "failed", "the store could not record progress", NULL, iters);
+    else if (r != MPI_LAUNCH_FAILED && atomic_load(env->cancel)) finish(env, id, "cancelled", NULL, NULL, iters);
+    else if (r != MPI_LAUNCH_FAILED && atomic_load(env->shutdown)) {
+        if (store_job_trim_metrics(env->st, id, -1) != STORE_OK)
+            fprintf(stderr, "oigd: job %s: cannot delete the interrupted attempt's metrics\n", id);
+        result = requeue(env, id);
+    } else finish(env, id, "failed", r == MPI_LAUNCH_FAILED ? msg : "the distributed run stopped", NULL, iters);
+    oig_model_free(out);
+    return result;
+}
+
 job_result job_run(const job_env *env, const char *id) {
     store *st = env->st;
     char *params = NULL, *ckdoc = NULL, dsid[STORE_ID_MAX];
@@ -422,6 +476,7 @@ job_result job_run(const job_env *env, const char *id) {
         finish(env, id, "failed", ss == STORE_NOTFOUND ? "the dataset no longer exists" : "cannot load the dataset", NULL, 0);
         goto done;
     }
+    if (spec.distributed) { result = run_distributed(env, id, &spec, data); goto done; }
     if (spec.validation_fraction > 0) os = oig_data_split(data, spec.validation_fraction, spec.cfg.seed, &train, &val);
     else { train = data; data = NULL; os = OIG_OK; }
     if (os != OIG_OK) {

@@ -13,6 +13,7 @@ typedef struct {
     char dataset_id[STORE_ID_MAX];
     oig_config cfg;
     double validation_fraction;
+    int distributed;            /* run as a child `oigd train` under the daemon's MPI launcher */
 } job_spec;
 
 /* Validate a job request (a JSON object). On success *normalized (when not NULL) receives the
@@ -27,11 +28,13 @@ typedef struct {
     atomic_int *cancel;         /* set by a cancel request for this job */
     atomic_int *shutdown;       /* set when the daemon stops */
     atomic_llong *iterations;   /* counts every iteration run (may be NULL) */
+    const char *mpi_launcher;   /* runs distributed jobs (server/mpi_launch.c); NULL or "": none */
 } job_env;
 
 typedef enum { JOB_DONE = 0, JOB_REQUEUED, JOB_ERROR } job_result;
 
 /* Run the claimed (status running) job id to a terminal status, or back to queued when the
- * daemon is stopping. Resumes from the job's checkpoint when it has one. */
+ * daemon is stopping. Resumes from the job's checkpoint when it has one. A distributed job runs
+ * under env->mpi_launcher, keeps no checkpoint and starts from iteration 0 every time. */
 job_result job_run(const job_env *env, const char *id);
 #endif

@@ -24,6 +24,7 @@ struct pool {
     store_set *ss;
     hub *hub;
     double checkpoint_seconds;
+    const char *mpi_launcher;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending;                    /* notifications not yet consumed, guarded by mu */
@@ -38,7 +39,8 @@ static void *worker_main(void *arg) {
     pool *p = slot->p;
     store *st = store_set_get(p->ss);
     if (!st) return NULL;
-    job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations};
+    job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations,
+                   p->mpi_launcher};
     while (!atomic_load(&p->shutdown)) {
         char id[STORE_ID_MAX];
         pthread_mutex_lock(&p->mu);
@@ -74,9 +76,15 @@ static void *worker_main(void *arg) {
 }
 
 pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds) {
+    return pool_create_launch(ss, h, nworkers, checkpoint_seconds, NULL);
+}
+
+pool *pool_create_launch(store_set *ss, hub *h, int nworkers, double checkpoint_seconds,
+                         const char *mpi_launcher) {
     pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->ss = ss;
+    p->mpi_launcher = mpi_launcher;
     p->hub = h;
     p->checkpoint_seconds = checkpoint_seconds;
     pthread_mutex_init(&p->mu, NULL);

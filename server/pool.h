@@ -9,6 +9,10 @@ typedef struct pool pool;
 
 /* Start nworkers threads. NULL on failure. */
 pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds);
+/* The same, with the MPI launcher that runs distributed jobs (kept by reference: it must outlive
+ * the pool; NULL or "": distributed jobs fail). */
+pool *pool_create_launch(store_set *ss, hub *h, int nworkers, double checkpoint_seconds,
+                         const char *mpi_launcher);
 /* A job was queued: wake an idle worker. */
 void pool_notify(pool *p);
 /* Ask the worker running job id to stop it; 1 when a worker of this pool runs it. */

@@ -419,6 +419,16 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"options\":{\"warp\":9}}", ds);
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
     expect_error("POST", "/v1/jobs", json, "{\"dataset_id\":\"ds_nope\"}", 24, 422);
+    /* 422: a distributed job on a daemon without --mpi-launcher, and a non-boolean flag */
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":true}", ds);
+    expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
+    http_resp dr;
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/jobs", json, body, strlen(body), 30000, &dr), 0);
+    ck_assert_ptr_nonnull(strstr(dr.body, "\"field\":\"distributed\""));
+    ck_assert_ptr_nonnull(strstr(dr.body, "--mpi-launcher"));
+    http_resp_free(&dr);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":1}", ds);
+    expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
 
     /* 409: deleting a dataset that a queued or running job uses; cancelling a finished job */
     char *job = create_job(ds, 100000000);

@@ -1,0 +1,373 @@
+/* test_mpi_serve.c -- `oigd serve --mpi-launcher`: a job created with "distributed": true runs as
+ * `mpirun -np 2 oigd train` (built only with OIGD_MPI=ON). Checks a distributed job to success
+ * (continuous metrics, live events, the model equal to an in-process job's to rounding), cancel
+ * and shutdown ending every process of the run, and failed children recorded with their message.
+ *
+ * The daemon's TMPDIR is a directory of the test, so a leftover rank is found by its path.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include "model_doc.h"
+#include "oig.h"
+#include "support_http.h"
+
+static char tdir[256], dbpath[320], jobtmp[320];
+static oigd_proc proc;
+
+static void setup(void) {
+    snprintf(tdir, sizeof tdir, "%s/oigd-mpiserve-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    snprintf(dbpath, sizeof dbpath, "%s/oigd.db", tdir);
+    snprintf(jobtmp, sizeof jobtmp, "%s/tmp", tdir);
+    ck_assert_int_eq(mkdir(jobtmp, 0700), 0);
+    setenv("TMPDIR", jobtmp, 1);            /* the daemon's job directories land here */
+    setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+    memset(&proc, 0, sizeof proc);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static void teardown(void) {
+    if (proc.pid > 0) oigd_stop(&proc, SIGKILL, 5000);
+    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The launcher of these tests: MPIEXEC (else mpirun) with 2 ranks on this small machine. Ranks
+ * of a sanitizer build skip the leak check (Open MPI's own allocations outlive MPI_Finalize). */
+static const char *launcher(void) {
+    static char l[512];
+    const char *m = getenv("MPIEXEC");
+    snprintf(l, sizeof l, "%s -np 2 --oversubscribe --allow-run-as-root --mca mpi_yield_when_idle 1 "
+             "-x ASAN_OPTIONS=detect_leaks=0", m && *m ? m : "mpirun");
+    return l;
+}
+
+static void start(const char *mpi_launcher) {
+    const char *extra[] = {"--workers", "1", "--checkpoint-seconds", "0.2",
+                           mpi_launcher ? "--mpi-launcher" : NULL, mpi_launcher, NULL};
+    ck_assert_msg(oigd_start(tdir, dbpath, extra, &proc) == 0, "oigd serve did not start (log %s)", proc.log);
+}
+
+/* Processes whose command line mentions the daemon's job temp directory: the ranks and mpirun
+ * (read from /proc, so that no helper process of the check matches itself). */
+static int leftover_processes(void) {
+    char want[400];
+    snprintf(want, sizeof want, "%s/oigd-job-", jobtmp);
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], buf[8192];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++) if (buf[i] == 0) buf[i] = ' ';
+        buf[n] = 0;
+        if (strstr(buf, want)) found = 1;
+    }
+    closedir(d);
+    return found;
+}
+
+static int wait_no_processes(int timeout_ms) {
+    long long deadline = support_now_ms() + timeout_ms;
+    while (leftover_processes()) {
+        if (support_now_ms() > deadline) return 0;
+        usleep(50000);
+    }
+    return 1;
+}
+
+/* ---- HTTP helpers ---------------------------------------------------------------------------- */
+
+static cJSON *request_json(const char *method, const char *path, const char *body, int expect_status) {
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, method, path, body ? "Content-Type: application/json\r\n" : NULL,
+                                  body, body ? strlen(body) : 0, 30000, &r), 0);
+    ck_assert_msg(r.status == expect_status, "%s %s: status %d, body %s", method, path, r.status, r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    return j;
+}
+
+static const char *jstr(cJSON *o, const char *k) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* rows rows of y = sin(2a) + bc; rows > 2 x 2048 / 0.9 gives both ranks a block of rows. */
+static char *upload_dataset(int rows) {
+    size_t cap = (size_t)rows * 80 + 64, n;
+    char *b = malloc(cap);
+    n = (size_t)snprintf(b, cap, "a,b,c,y\n");
+    unsigned s = 12345;
+    for (int i = 0; i < rows; i++) {
+        double v[3];
+        for (int k = 0; k < 3; k++) { s = s * 1103515245u + 12345u; v[k] = ((s >> 8) % 20001) / 10000.0 - 1.0; }
+        n += (size_t)snprintf(b + n, cap - n, "%.6f,%.6f,%.6f,%.6f\n", v[0], v[1], v[2], sin(2 * v[0]) + v[1] * v[2]);
+    }
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets?name=sine", "Content-Type: text/csv\r\n",
+                                  b, n, 30000, &r), 0);
+    free(b);
+    ck_assert_msg(r.status == 201, "upload: %d %s", r.status, r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    char *id = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    return id;
+}
+
+static char *create_job(const char *ds, int iterations, int distributed) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":5,\"max_iterations\":%d,"
+             "\"seed\":7,\"validation_fraction\":0.1%s}", ds, iterations, distributed ? ",\"distributed\":true" : "");
+    cJSON *j = request_json("POST", "/v1/jobs", body, 202);
+    char *id = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    return id;
+}
+
+static cJSON *wait_status(const char *id, const char *want, int timeout_ms) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    long long deadline = support_now_ms() + timeout_ms;
+    for (;;) {
+        cJSON *j = request_json("GET", path, NULL, 200);
+        const char *s = jstr(j, "status");
+        if (s && strstr(want, s)) return j;
+        ck_assert_msg(support_now_ms() < deadline, "job %s still %s", id, s);
+        cJSON_Delete(j);
+        usleep(100000);
+    }
+}
+
+static void wait_iteration(const char *id, int it, int timeout_ms) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    long long deadline = support_now_ms() + timeout_ms;
+    for (;;) {
+        cJSON *j = request_json("GET", path, NULL, 200);
+        cJSON *v = cJSON_GetObjectItem(j, "iteration");
+        int cur = cJSON_IsNumber(v) ? v->valueint : -1;
+        ck_assert_msg(strcmp(jstr(j, "status"), "failed") != 0, "job failed: %s", jstr(j, "error"));
+        cJSON_Delete(j);
+        if (cur >= it) return;
+        ck_assert_msg(support_now_ms() < deadline, "job %s stuck at iteration %d", id, cur);
+        usleep(50000);
+    }
+}
+
+/* The stored metrics rows, checked to run 0, 1, 2, ... without gaps or duplicates. */
+static int metrics_continuous(const char *id) {
+    int next = 0;
+    for (;;) {
+        char path[160];
+        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?after=%d&limit=5000", id, next - 1);
+        cJSON *j = request_json("GET", path, NULL, 200);
+        cJSON *arr = cJSON_GetObjectItem(j, "metrics"), *m;
+        int n = 0;
+        cJSON_ArrayForEach(m, arr) {
+            ck_assert_int_eq(cJSON_GetObjectItem(m, "iteration")->valueint, next);
+            next++;
+            n++;
+        }
+        int more = !cJSON_IsNull(cJSON_GetObjectItem(j, "next_after"));
+        cJSON_Delete(j);
+        if (!more || n == 0) break;
+    }
+    return next;
+}
+
+static oig_model *job_model(cJSON *job) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/models/%s", jstr(job, "model_id"));
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    oig_model *m = NULL;
+    oig_error err;
+    ck_assert_int_eq(model_doc_read(r.body, r.len, &m, &err), OIG_OK);
+    http_resp_free(&r);
+    return m;
+}
+
+/* max |a - b| / max |a| over W, W_oi, W_oh and the normalization. */
+static double model_diff(const oig_model *a, const oig_model *b) {
+    ck_assert_int_eq(a->n, b->n);
+    ck_assert_int_eq(a->nh, b->nh);
+    ck_assert_int_eq(a->m, b->m);
+    const double *pa[5] = { a->w, a->woi, a->woh, a->in_mean, a->in_scale };
+    const double *pb[5] = { b->w, b->woi, b->woh, b->in_mean, b->in_scale };
+    size_t len[5] = { (size_t)a->nh * (a->n + 1), (size_t)a->m * (a->n + 1), (size_t)a->m * a->nh,
+                      (size_t)a->n, (size_t)a->n };
+    double dmax = 0, amax = 0;
+    for (int k = 0; k < 5; k++)
+        for (size_t i = 0; i < len[k]; i++) {
+            dmax = fmax(dmax, fabs(pa[k][i] - pb[k][i]));
+            amax = fmax(amax, fabs(pa[k][i]));
+        }
+    return amax > 0 ? dmax / amax : dmax;
+}
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+START_TEST(distributed_job_matches_in_process) {
+    start(launcher());
+    char *ds = upload_dataset(4600);
+    char *dj = create_job(ds, 25, 1);
+    cJSON *job = wait_status(dj, "succeeded|failed|cancelled", 300000);
+    ck_assert_msg(strcmp(jstr(job, "status"), "succeeded") == 0, "distributed job: %s (%s)",
+                  jstr(job, "status"), jstr(job, "error"));
+    ck_assert_int_eq(cJSON_GetObjectItem(job, "iteration")->valueint, 25);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(job, "distributed")));
+    ck_assert_int_eq(metrics_continuous(dj), 26);
+    oig_model *md = job_model(job);
+    cJSON_Delete(job);
+    ck_assert_int_eq(md->summary.iterations, 25);
+
+    /* the same request trained in the daemon */
+    char *ij = create_job(ds, 25, 0);
+    job = wait_status(ij, "succeeded|failed|cancelled", 300000);
+    ck_assert_str_eq(jstr(job, "status"), "succeeded");
+    oig_model *mi = job_model(job);
+    cJSON_Delete(job);
+    double d = model_diff(mi, md);
+    ck_assert_msg(d <= 1e-9, "distributed and in-process models differ by %g (relative)", d);
+    ck_assert_int_eq(metrics_continuous(ij), 26);
+    oig_model_free(md);
+    oig_model_free(mi);
+    ck_assert(wait_no_processes(5000));
+    free(ij);
+    free(dj);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
+START_TEST(cancel_and_shutdown_end_the_mpi_job) {
+    start(launcher());
+    char *ds = upload_dataset(4600);
+    char *job = create_job(ds, 100000000, 1);
+    wait_iteration(job, 3, 120000);
+    ck_assert_msg(leftover_processes(), "no process of the running job found");
+
+    /* live progress reaches the event stream */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/jobs/%s/events", job);
+    http_resp ev;
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 1500, &ev), 0);
+    ck_assert_int_eq(ev.status, 200);
+    ck_assert_ptr_nonnull(strstr(ev.body, "event: progress"));
+    http_resp_free(&ev);
+
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
+    cJSON_Delete(request_json("POST", path, NULL, 202));
+    cJSON *j = wait_status(job, "cancelled|failed|succeeded", 30000);
+    ck_assert_str_eq(jstr(j, "status"), "cancelled");
+    cJSON_Delete(j);
+    ck_assert_msg(wait_no_processes(10000), "processes of the cancelled job remain");
+    int n = metrics_continuous(job);
+    ck_assert_int_ge(n, 4);
+
+    /* shutdown: the run ends, the job goes back to queued without the attempt's metrics */
+    char *job2 = create_job(ds, 100000000, 1);
+    wait_iteration(job2, 2, 120000);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 60000), 0);
+    ck_assert_msg(wait_no_processes(10000), "processes of the interrupted job remain");
+    start(NULL);                            /* no launcher now: the requeued job fails, clearly */
+    j = wait_status(job2, "failed|succeeded|cancelled", 30000);
+    ck_assert_str_eq(jstr(j, "status"), "failed");
+    ck_assert_ptr_nonnull(strstr(jstr(j, "error"), "--mpi-launcher"));
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "attempts")->valueint, 2);
+    cJSON_Delete(j);
+    ck_assert_int_eq(metrics_continuous(job2), 0);
+    free(job2);
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
+START_TEST(failed_child_fails_the_job) {
+    /* a launcher that fails at once, without a word */
+    start("false");
+    char *ds = upload_dataset(300);
+    char *job = create_job(ds, 10, 1);
+    cJSON *j = wait_status(job, "failed|succeeded|cancelled", 30000);
+    ck_assert_str_eq(jstr(j, "status"), "failed");
+    ck_assert_msg(strstr(jstr(j, "error"), "exit status 1") != NULL, "error: %s", jstr(j, "error"));
+    cJSON_Delete(j);
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+
+    /* a real run that oigd train refuses: 300 rows are one block, too few for 2 ranks */
+    start(launcher());
+    ds = upload_dataset(300);
+    job = create_job(ds, 10, 1);
+    j = wait_status(job, "failed|succeeded|cancelled", 120000);
+    ck_assert_str_eq(jstr(j, "status"), "failed");
+    ck_assert_msg(strstr(jstr(j, "error"), "oigd train") != NULL && strstr(jstr(j, "error"), "block") != NULL,
+                  "error: %s", jstr(j, "error"));
+    cJSON_Delete(j);
+    ck_assert(wait_no_processes(5000));
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
+START_TEST(distributed_without_launcher_is_422) {
+    start(NULL);
+    char *ds = upload_dataset(50);
+    char body[256];
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":true}", ds);
+    cJSON *j = request_json("POST", "/v1/jobs", body, 422);
+    cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0);
+    ck_assert_str_eq(jstr(e, "field"), "distributed");
+    ck_assert_ptr_nonnull(strstr(jstr(j, "detail"), "--mpi-launcher"));
+    cJSON_Delete(j);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("mpi_serve");
+    TCase *tc = tcase_create("mpi_serve");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, distributed_without_launcher_is_422);
+    tcase_add_test(tc, failed_child_fails_the_job);
+    tcase_add_test(tc, distributed_job_matches_in_process);
+    tcase_add_test(tc, cancel_and_shutdown_end_the_mpi_job);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
