@@ -26,7 +26,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# a free port: let the kernel pick, read it from the daemon's startup line
+# a free port: let the kernel pick, read it from the daemon's startup line (the log exists before
+# the daemon starts, so the first read cannot race the background redirection)
+: > "$work/serve.log"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$BIN" serve --listen 127.0.0.1:0 --db "$work/oigd.db" --workers 1 \
   2>"$work/serve.log" &
 pid=$!
