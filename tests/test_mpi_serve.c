@@ -1,10 +1,8 @@
-/* test_mpi_serve.c -- `oigd serve --mpi-launcher`: a job created with "distributed": true runs as
- * `mpirun -np 2 oigd train` (built only with OIGD_MPI=ON). Checks a distributed job to success
- * (continuous metrics, live events, the model equal to an in-process job's to rounding), cancel
- * and shutdown ending every process of the run, and failed children recorded with their message.
- *
- * The daemon's TMPDIR is a directory of the test, so a leftover rank is found by its path.
- */
+/* test_mpi_serve.c -- `oigd serve --mpi-launcher` with "distributed": true jobs under `mpirun -np 2`
+ * (built only with OIGD_MPI=ON): success with continuous metrics, live events and a model equal to
+ * the in-process job's to rounding (regression; classes with a quoted label and options), cancel
+ * and shutdown ending every process of the run (the daemon's TMPDIR is the test's, so leftovers
+ * are found by path), failed children recorded with their message, and 422 without a launcher. */
 #include <check.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -263,6 +261,62 @@ START_TEST(distributed_job_matches_in_process) {
 }
 END_TEST
 
+/* Classification with a quoted label, another algorithm and non-default options: the exported
+ * file gives the child the same classes in the same order, and the flags the same options. */
+START_TEST(distributed_classification_with_options) {
+    start(launcher());
+    int rows = 4600;
+    size_t cap = (size_t)rows * 80 + 64, n;
+    char *b = malloc(cap);
+    n = (size_t)snprintf(b, cap, "a,b,c,kind\n");
+    unsigned s = 777;
+    for (int i = 0; i < rows; i++) {
+        double v[3];
+        for (int k = 0; k < 3; k++) { s = s * 1103515245u + 12345u; v[k] = ((s >> 8) % 20001) / 10000.0 - 1.0; }
+        double y = sin(2 * v[0]) + v[1] * v[2];
+        n += (size_t)snprintf(b + n, cap - n, "%.6f,%.6f,%.6f,%s\n", v[0], v[1], v[2],
+                              y > 0.4 ? "high" : y < -0.4 ? "\"low, \"\"neg\"\"\"" : "mid");
+    }
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets?name=cls&task=classification",
+                                  "Content-Type: text/csv\r\n", b, n, 30000, &r), 0);
+    free(b);
+    ck_assert_msg(r.status == 201, "upload: %d %s", r.status, r.body);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    char ds[64];
+    snprintf(ds, sizeof ds, "%s", jstr(j, "id"));
+    cJSON_Delete(j);
+    oig_model *m[2];
+    for (int dist = 1; dist >= 0; dist--) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"dataset_id\":\"%s\",\"algorithm\":\"hwo\",\"hidden_units\":4,\"max_iterations\":12,"
+                 "\"seed\":11,\"validation_fraction\":0.05,\"options\":{\"bypass\":false,\"md\":0.4,"
+                 "\"max_halvings\":5,\"sigmad\":0.9}%s}", ds, dist ? ",\"distributed\":true" : "");
+        j = request_json("POST", "/v1/jobs", body, 202);
+        char id[64];
+        snprintf(id, sizeof id, "%s", jstr(j, "id"));
+        cJSON_Delete(j);
+        j = wait_status(id, "succeeded|failed|cancelled", 300000);
+        ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "job: %s", jstr(j, "error"));
+        m[dist] = job_model(j);
+        cJSON_Delete(j);
+        ck_assert_int_eq(metrics_continuous(id), 13);
+    }
+    ck_assert_int_eq(m[0]->nclasses, 3);
+    ck_assert_int_eq(m[1]->nclasses, 3);
+    for (int k = 0; k < 3; k++) ck_assert_str_eq(m[0]->labels[k], m[1]->labels[k]);
+    ck_assert_int_eq(m[0]->bypass, m[1]->bypass);
+    ck_assert_int_eq(m[1]->bypass, 0);
+    double d = model_diff(m[0], m[1]);
+    ck_assert_msg(d <= 1e-9, "distributed and in-process models differ by %g (relative)", d);
+    oig_model_free(m[0]);
+    oig_model_free(m[1]);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
 START_TEST(cancel_and_shutdown_end_the_mpi_job) {
     start(launcher());
     char *ds = upload_dataset(4600);
@@ -359,6 +413,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, distributed_without_launcher_is_422);
     tcase_add_test(tc, failed_child_fails_the_job);
     tcase_add_test(tc, distributed_job_matches_in_process);
+    tcase_add_test(tc, distributed_classification_with_options);
     tcase_add_test(tc, cancel_and_shutdown_end_the_mpi_job);
     suite_add_tcase(s, tc);
     return s;
