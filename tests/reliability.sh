@@ -4,7 +4,8 @@
 # valgrind memcheck. "quick" (the default, for CI: about 10 minutes on 2 cores) runs short
 # versions; "full" runs the figures of docs/RELIABILITY.md (about 25 minutes). PARTS picks a subset
 # of: fuzz crash faults load valgrind. Builds oigd unsanitized in build-rel/ (plus build-fuzz/ and
-# build-vg/ for their parts). Exit 0 only when every part passed.
+# build-vg/ for their parts); OIGD_SRC=DIR builds the sources found there instead (e.g. an export
+# of a commit). Exit 0 only when every part passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,15 +13,15 @@ MODE=${1:-quick}
 shift || true
 PARTS=${*:-fuzz crash faults load valgrind}
 case $MODE in
-quick) FUZZ_S=10; ROUNDS=3; LOAD_S=10; export LOAD_ITERATIONS=${LOAD_ITERATIONS:-4000}
+quick) FUZZ_S=10; ROUNDS=3; LOAD_S=10; export LOAD_ITERATIONS=${LOAD_ITERATIONS:-40000}
        VG_TESTS="test_engine_data test_api_router test_api_model_doc test_server_store" ;;
 full)  FUZZ_S=60; ROUNDS=20; LOAD_S=60; VG_TESTS="" ;;
 *) echo "usage: $0 [quick|full] [fuzz crash faults load valgrind]"; exit 2 ;;
 esac
 export OPENBLAS_NUM_THREADS=1
 
-B=$ROOT/build-rel
-cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+B=${REL_BUILD:-$ROOT/build-rel}
+cmake -S "${OIGD_SRC:-.}" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
     cmake --build "$B" -j"${JOBS:-2}" --target oigd >/dev/null || { echo "build failed"; exit 1; }
 mkdir -p "$B/reliability"
 cc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Itests tests/reliability/crash_test.c \
