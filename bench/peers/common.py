@@ -36,6 +36,8 @@ def base_parser(desc):
     ap.add_argument("--summary", help="JSON summary to write (also printed on stdout)")
     ap.add_argument("--first-trace", type=float, default=0.01, help="first trace time (s)")
     ap.add_argument("--trace-factor", type=float, default=1.08, help="geometric spacing of trace times")
+    ap.add_argument("--pred-out", help="CSV of the final model's test-row predictions (classification: "
+                    "the predicted label; regression: the outputs on the original scale)")
     return ap
 
 
@@ -140,6 +142,16 @@ class Tracer:
             self._add([t] + row)
         if self.f:
             self.f.close()
+        if getattr(self.a, "pred_out", None):
+            with open(self.a.pred_out, "w") as f:
+                if self.cls:
+                    f.write("class\n")
+                    for c in np.argmax(yte, axis=1):
+                        f.write("%s\n" % self.s.labels[int(c)])
+                else:
+                    f.write(",".join("y%d" % i for i in range(yte.shape[1])) + "\n")
+                    for yrow in yte:
+                        f.write(",".join("%.10g" % v for v in yrow) + "\n")
         best = min(self.rows, key=lambda r: r[2])
         summ = {
             "tool": tool, "dataset": self.s.name, "split": getattr(self.a, "split", 0),
