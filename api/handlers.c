@@ -359,6 +359,14 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
             }
         }
     }
+    if (spec.init_model_id[0]) {
+        /* the warm-start model must exist and fit the dataset now, not fail the job later */
+        const char *why = api_init_model_check(st, spec.init_model_id, spec.dataset_id, &spec.cfg);
+        if (why) {
+            free(norm);
+            return invalid(rq, "init_model_id", why);
+        }
+    }
     cJSON *res = NULL;
     store_status rc = store_job_insert(st, spec.dataset_id, norm, oig_algorithm_name(spec.cfg.algorithm),
                                        spec.cfg.nh, spec.cfg.max_iterations, &res);

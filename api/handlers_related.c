@@ -1,6 +1,7 @@
 /* handlers_related.c -- POST /v1/models/{id}/project: a new stored model whose hidden weights
  * are projected onto orthogonal ones (engine oig_model_project), with the distance moved and
- * the errors before and after recorded in its metadata. Error replies go through api_problem.
+ * the errors before and after recorded in its metadata; and the submission-time check of a
+ * job's warm-start model. Error replies go through api_problem.
  */
 #include "handlers_related.h"
 
@@ -17,6 +18,46 @@ static enum MHD_Result invalid(api_req *rq, const char *field, const char *messa
     cJSON *errs = cJSON_CreateArray();
     cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
     return api_problem(rq, API_E_INVALID, detail, errs, NULL);
+}
+
+const char *api_init_model_check(store *st, const char *model_id, const char *dataset_id,
+                                 const oig_config *cfg) {
+    char *doc = NULL;
+    store_status rc = store_model_doc(st, model_id, &doc);
+    if (rc == STORE_NOTFOUND) return "no model with that id";
+    if (rc != STORE_OK) return "the model cannot be read";
+    oig_model *m = NULL;
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    oig_status os = model_doc_read(doc, strlen(doc), &m, &err);
+    free(doc);
+    if (os != OIG_OK) return "the model cannot be read";
+    const char *why = NULL;
+    cJSON *ds = NULL;
+    if (store_dataset_get(st, dataset_id, &ds) == STORE_OK) {
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(ds, "inputs");
+        const cJSON *out = cJSON_GetObjectItemCaseSensitive(ds, "outputs");
+        const cJSON *task = cJSON_GetObjectItemCaseSensitive(ds, "task");
+        const cJSON *classes = cJSON_GetObjectItemCaseSensitive(ds, "classes");
+        int cls = cJSON_IsString(task) && strcmp(task->valuestring, "classification") == 0;
+        if (!cJSON_IsNumber(in) || !cJSON_IsNumber(out) || in->valueint != m->n || out->valueint != m->m)
+            why = "the model's inputs and outputs do not match the dataset";
+        else if (cls != (m->task == OIG_CLASSIFICATION))
+            why = "the model's task (regression or classification) differs from the dataset's";
+        else if (cls && cJSON_IsArray(classes) && m->labels) {
+            int same = cJSON_GetArraySize(classes) == m->nclasses;
+            for (int k = 0; same && k < m->nclasses; k++) {
+                const cJSON *c = cJSON_GetArrayItem(classes, k);
+                same = cJSON_IsString(c) && strcmp(c->valuestring, m->labels[k]) == 0;
+            }
+            if (!same) why = "the model's class labels differ from the dataset's";
+        }
+        cJSON_Delete(ds);
+    }
+    if (!why && (cfg->algorithm == OIG_ALG_NGMNN) != (m->hidden_rownorm != 0))
+        why = "ngmnn continues only from an ngmnn model, and an ngmnn model only with ngmnn";
+    oig_model_free(m);
+    return why;
 }
 
 static void add_num_or_null(cJSON *o, const char *name, double v) {

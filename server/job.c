@@ -247,11 +247,17 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
         } else if (strcmp(k, "distributed") == 0) {
             if (!cJSON_IsBool(e)) return fail(err, k, "expected a boolean");
             spec->distributed = cJSON_IsTrue(e);
+        } else if (strcmp(k, "init_model_id") == 0) {
+            if (!cJSON_IsString(e) || !*e->valuestring || strlen(e->valuestring) >= STORE_ID_MAX)
+                return fail(err, k, "expected a model id");
+            snprintf(spec->init_model_id, sizeof spec->init_model_id, "%s", e->valuestring);
         } else {
             return fail(err, k, "unknown field");
         }
     }
     if (!have_ds) return fail(err, "dataset_id", "required");
+    if (spec->init_model_id[0] && spec->distributed)
+        return fail(err, "init_model_id", "a distributed job cannot start from a stored model");
     if (opts && parse_options(opts, c, err) != OIG_OK) return OIG_EINVAL;
     oig_error ce;
     memset(&ce, 0, sizeof ce);
@@ -281,6 +287,7 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
     if (c->max_seconds > 0) cJSON_AddNumberToObject(o, "max_seconds", c->max_seconds);
     else cJSON_AddNullToObject(o, "max_seconds");
     if (spec->distributed) cJSON_AddTrueToObject(o, "distributed");   /* absent: false */
+    if (spec->init_model_id[0]) cJSON_AddStringToObject(o, "init_model_id", spec->init_model_id);
     cJSON *op = cJSON_AddObjectToObject(o, "options");
     cJSON_AddBoolToObject(op, "standardize", c->standardize);
     cJSON_AddBoolToObject(op, "bypass", c->bypass);
@@ -445,9 +452,9 @@ static job_result run_distributed(const job_env *env, const char *id, const job_
 
 job_result job_run(const job_env *env, const char *id) {
     store *st = env->st;
-    char *params = NULL, *ckdoc = NULL, dsid[STORE_ID_MAX];
+    char *params = NULL, *ckdoc = NULL, *initdoc = NULL, dsid[STORE_ID_MAX];
     oig_data *data = NULL, *train = NULL, *val = NULL;
-    oig_model *resume = NULL, *out = NULL;
+    oig_model *resume = NULL, *out = NULL, *init = NULL;
     job_result result = JOB_DONE;
     char msg[300];
     oig_error err;
@@ -506,6 +513,20 @@ job_result job_run(const job_env *env, const char *id) {
         goto done;
     }
     if (atomic_load(env->shutdown)) { result = requeue(env, id); goto done; }
+    if (!resume && spec.init_model_id[0]) {
+        /* warm start: the stored model's weights (a checkpoint, when there is one, wins) */
+        ss = store_model_doc(st, spec.init_model_id, &initdoc);
+        if (ss != STORE_OK) {
+            finish(env, id, "failed", ss == STORE_NOTFOUND ? "the init model no longer exists"
+                                                           : "cannot load the init model", NULL, 0);
+            goto done;
+        }
+        if (model_doc_read(initdoc, strlen(initdoc), &init, &err) != OIG_OK) {
+            finish(env, id, "failed", "the init model cannot be read", NULL, 0);
+            goto done;
+        }
+        spec.cfg.init_model = init;
+    }
 
     if (resume) fprintf(stderr, "oigd: job %s running (resumed from iteration %d)\n", id, ck_iter);
     else fprintf(stderr, "oigd: job %s running (%s, Nh %d, %d iterations)\n", id,
@@ -540,6 +561,8 @@ job_result job_run(const job_env *env, const char *id) {
 done:
     oig_model_free(out);
     oig_model_free(resume);
+    oig_model_free(init);
+    free(initdoc);
     oig_data_free(train);
     oig_data_free(val);
     oig_data_free(data);

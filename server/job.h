@@ -14,6 +14,7 @@ typedef struct {
     oig_config cfg;
     double validation_fraction;
     int distributed;            /* run as a child `oigd train` under the daemon's MPI launcher */
+    char init_model_id[STORE_ID_MAX];   /* warm start from this stored model ("" = none) */
 } job_spec;
 
 /* Validate a job request (a JSON object). On success *normalized (when not NULL) receives the
@@ -34,7 +35,8 @@ typedef struct {
 typedef enum { JOB_DONE = 0, JOB_REQUEUED, JOB_ERROR } job_result;
 
 /* Run the claimed (status running) job id to a terminal status, or back to queued when the
- * daemon is stopping. Resumes from the job's checkpoint when it has one. A distributed job runs
+ * daemon is stopping. Resumes from the job's checkpoint when it has one; otherwise a job with
+ * init_model_id starts from that stored model's weights (oig_config.init_model). A distributed job runs
  * under env->mpi_launcher, keeps no checkpoint and starts from iteration 0 every time. */
 job_result job_run(const job_env *env, const char *id);
 #endif

@@ -5,7 +5,8 @@
  * "exit"), and POST /v1/models/{id}/project (201 with Location, a new stored model whose W is
  * semi-orthogonal and whose metadata records the projection; with a dataset the errors before,
  * after projection and after OWO; 404 for an unknown model, 422 naming the field for a bad
- * method, an unknown dataset or a model with exits).
+ * method, an unknown dataset or a model with exits), and a job warm-started from a stored model
+ * ("init_model_id": iteration 0 at that model's weights; 422 for an unknown or unfit model).
  */
 #include <check.h>
 #include <ftw.h>
@@ -248,6 +249,69 @@ START_TEST(test_project_a_stored_model) {
 }
 END_TEST
 
+/* A job with "init_model_id" starts from that stored model: iteration 0 reports the model's own
+ * training error, the new model keeps its width and records where it started; an unknown or
+ * unfit model is 422 naming init_model_id at submission. */
+START_TEST(test_job_warm_started_from_a_stored_model) {
+    char *ds = upload(), body[512], path[160];
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":6,"
+             "\"max_iterations\":4,\"seed\":2}", ds);
+    char *base = train(body);
+    snprintf(path, sizeof path, "/v1/models/%s/project", base);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\"}", ds);
+    cJSON *j = request_json("POST", path, body, 201, NULL, 0);
+    char *proj = strdup(jstr(j, "id"));
+    double mse_reowo = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "projection"), "mse_reowo")->valuedouble;
+    cJSON_Delete(j);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"slnb\",\"hidden_units\":2,"
+             "\"max_iterations\":3,\"init_model_id\":\"%s\",\"options\":{\"orthogonal_hidden\":\"polar\"}}", ds, proj);
+    j = request_json("POST", "/v1/jobs", body, 202, NULL, 0);
+    char jobid[64];
+    snprintf(jobid, sizeof jobid, "%s", jstr(j, "id"));
+    cJSON_Delete(j);
+    long long deadline = support_now_ms() + 60000;
+    char jpath[128];
+    snprintf(jpath, sizeof jpath, "/v1/jobs/%s", jobid);
+    for (;;) {
+        j = request_json("GET", jpath, NULL, 200, NULL, 0);
+        const char *st = jstr(j, "status");
+        if (st && strcmp(st, "succeeded") == 0) break;
+        ck_assert_msg(st && strcmp(st, "failed") != 0 && support_now_ms() < deadline, "warm job: %s", st);
+        cJSON_Delete(j);
+        usleep(50000);
+    }
+    char *mid = strdup(jstr(j, "model_id"));
+    cJSON_Delete(j);
+    oig_model *m = fetch_model(mid);
+    ck_assert_int_eq(m->nh, 6);
+    ck_assert_int_eq(m->algorithm, OIG_ALG_SLNB);
+    ck_assert_str_eq(oig_model_meta_get(m, "init.algorithm"), "oig-hwo");
+    ck_assert_int_eq(m->summary.iterations, 3);
+    oig_model_free(m);
+    /* iteration 0 of the metrics is the projected model after its OWO re-solve */
+    snprintf(jpath, sizeof jpath, "/v1/jobs/%s/metrics", jobid);
+    j = request_json("GET", jpath, NULL, 200, NULL, 0);
+    cJSON *rows = cJSON_IsArray(j) ? j : cJSON_GetObjectItem(j, "metrics");
+    ck_assert_ptr_nonnull(rows);
+    cJSON *r0 = cJSON_GetArrayItem(rows, 0);
+    ck_assert_int_eq(cJSON_GetObjectItem(r0, "iteration")->valueint, 0);
+    double e0 = cJSON_GetObjectItem(r0, "train_mse")->valuedouble;
+    ck_assert_double_eq_tol(e0, mse_reowo, 1e-9 * (1 + mse_reowo));
+    cJSON_Delete(j);
+    /* refused at submission */
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"init_model_id\":\"nope\"}", ds);
+    expect_invalid("/v1/jobs", body, "init_model_id");
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"init_model_id\":7}", ds);
+    expect_invalid("/v1/jobs", body, "init_model_id");
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":true,\"init_model_id\":\"%s\"}", ds, proj);
+    expect_invalid("/v1/jobs", body, "init_model_id");
+    free(mid);
+    free(proj);
+    free(base);
+    free(ds);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("api_related_e2e");
     TCase *tc = tcase_create("daemon");
@@ -255,6 +319,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_predict_from_every_exit_of_an_anytime_model);
     tcase_add_test(tc, test_project_a_stored_model);
+    tcase_add_test(tc, test_job_warm_started_from_a_stored_model);
     suite_add_tcase(s, tc);
     return s;
 }
