@@ -334,8 +334,8 @@ static void remove_dir(const char *dir) {
         char p[1200];
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
+            int k = snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (k > 0 && (size_t)k < sizeof p) unlink(p);
         }
         closedir(d);
     }
