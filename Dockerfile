@@ -9,7 +9,7 @@ COPY deploy/install-deps.sh deploy/install-deps.sh
 # (the package lists stay: check-runtime-libs.sh asks apt-cache; this stage is discarded)
 RUN bash deploy/install-deps.sh --build
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build /build -j"$(nproc)" --target oigd \
  && bash deploy/check-runtime-libs.sh /build/oigd
 

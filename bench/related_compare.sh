@@ -37,7 +37,7 @@ if [ -n "${OIGD_BUILD:-}" ]; then
   BUILD=$OIGD_BUILD
 else
   BUILD=$ROOT/bench/work/build-related
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$BUILD" -j2 --target oigd >/dev/null
 fi
 OIGD=$BUILD/oigd

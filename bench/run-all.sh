@@ -24,7 +24,7 @@ while (($#)); do
 done
 mkdir -p "$OUT"
 if [ ! -x "$OIGD" ]; then
-    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release > /dev/null &&
+    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null &&
         cmake --build "$root/build" -j1 --target oigd > /dev/null || echo "oigd build failed" >&2
 fi
 { echo "# Benchmark machine"; echo; /usr/bin/python3 "$here/lib/machine.py"
