@@ -6,6 +6,7 @@
  * numerics live in engine/, the model document in server/model_doc.c.
  */
 #include "cli.h"
+#include "textfmt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -59,29 +60,6 @@ static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The shortest of %.15g/%.16g/%.17g that reads back as exactly d (buf >= 32 bytes). */
-static void format_exact(char *buf, size_t cap, double d) {
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return;
-    }
-}
-
-/* Write s as one CSV field, quoted when it holds a comma, quote, line break or edge blank. */
-static void csv_field(FILE *f, const char *s) {
-    size_t n = strlen(s);
-    int quote = n > 0 && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]));
-    for (const char *p = s; *p && !quote; p++)
-        if (*p == ',' || *p == '"' || *p == '\n' || *p == '\r') quote = 1;
-    if (!quote) { fputs(s, f); return; }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
 }
 
 /* Read a whole file into a malloc'd, NUL-terminated buffer. Regular files are read in one
@@ -654,7 +632,7 @@ static void on_sigint(int sig) {
 static void metrics_cell(FILE *f, double v, int last) {
     if (isfinite(v)) {
         char b[40];
-        format_exact(b, sizeof b, v);
+        fmt_double_exact(b, sizeof b, v);
         fputs(b, f);
     }
     fputc(last ? '\n' : ',', f);
@@ -669,7 +647,7 @@ static void progress_line(train_progress *tp, const oig_progress *p) {
     size_t n = (size_t)snprintf(line, sizeof line, "{\"iteration\":%d", p->iteration);
     for (int k = 0; k < 6; k++) {
         char num[40] = "null";
-        if (isfinite(v[k])) format_exact(num, sizeof num, v[k]);
+        if (isfinite(v[k])) fmt_double_exact(num, sizeof num, v[k]);
         n += (size_t)snprintf(line + n, sizeof line - n, ",\"%s\":%s", names[k], num);
     }
     n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
@@ -1162,8 +1140,8 @@ static void predict_write(FILE *f, const oig_model *m, const double *y, const in
     char name[32];
     for (int i = 0; i < m->m; i++) {
         if (i) fputc(',', f);
-        if (classify) csv_field(f, m->labels[i]);
-        else if (m->target_names && m->ntarget_names == m->m) csv_field(f, m->target_names[i]);
+        if (classify) fmt_csv_field(f, m->labels[i]);
+        else if (m->target_names && m->ntarget_names == m->m) fmt_csv_field(f, m->target_names[i]);
         else { snprintf(name, sizeof name, "y%d", i + 1); fputs(name, f); }
     }
     if (classify) fputs(",class", f);
@@ -1172,10 +1150,10 @@ static void predict_write(FILE *f, const oig_model *m, const double *y, const in
     for (size_t p = 0; p < nrows; p++) {
         for (int i = 0; i < m->m; i++) {
             if (i) fputc(',', f);
-            format_exact(b, sizeof b, y[p * (size_t)m->m + (size_t)i]);
+            fmt_double_exact(b, sizeof b, y[p * (size_t)m->m + (size_t)i]);
             fputs(b, f);
         }
-        if (classify) { fputc(',', f); csv_field(f, m->labels[cls[p]]); }
+        if (classify) { fputc(',', f); fmt_csv_field(f, m->labels[cls[p]]); }
         fputc('\n', f);
     }
 }

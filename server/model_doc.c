@@ -6,6 +6,7 @@
  * frees everything it built when any check fails. No I/O here: text in, text out.
  */
 #include "model_doc.h"
+#include "textfmt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,11 +28,7 @@
 static cJSON *num_item(double d) {
     if (!isfinite(d)) return cJSON_CreateNull();
     char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, d);
-        double back = strtod(buf, NULL);
-        if (memcmp(&back, &d, sizeof d) == 0) break;
-    }
+    fmt_double_exact(buf, sizeof buf, d);
     cJSON *it = cJSON_CreateRaw(buf);
     if (it != NULL) it->valuedouble = d;
     return it;
@@ -506,10 +503,7 @@ static oig_status read_related(const cJSON *doc, oig_model *mdl, oig_error *err)
             if (c->string == NULL || strlen(c->string) >= sizeof mdl->meta[0].key)
                 return fail(err, OIG_EINVAL, "metadata", "a 'metadata' key is too long");
             if (cJSON_IsNumber(c)) {
-                for (int prec = 15; prec <= 17; prec++) {
-                    snprintf(val, sizeof val, "%.*g", prec, c->valuedouble);
-                    if (strtod(val, NULL) == c->valuedouble) break;
-                }
+                fmt_double_exact(val, sizeof val, c->valuedouble);
             } else if (cJSON_IsBool(c)) snprintf(val, sizeof val, "%s", cJSON_IsTrue(c) ? "true" : "false");
             else if (cJSON_IsString(c) && strlen(c->valuestring) < sizeof val) snprintf(val, sizeof val, "%s", c->valuestring);
             else return fail(err, OIG_EINVAL, "metadata", "'metadata.%.32s' must be a number, boolean or short string", c->string);

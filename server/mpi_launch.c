@@ -5,6 +5,7 @@
  * not touch the store: the caller records progress and results.
  */
 #include "mpi_launch.h"
+#include "textfmt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,33 +36,10 @@ static double mono(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The shortest of %.15g..%.17g that reads back as d. */
-static void exact(char *buf, size_t cap, double d) {
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return;
-    }
-}
-
 /* ---- the data file ------------------------------------------------------------------------ */
 
-/* One CSV field, quoted when it holds a comma, quote, line break or an edge blank. */
-static void csv_field(FILE *f, const char *s) {
-    size_t n = strlen(s);
-    int quote = n == 0 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t';
-    for (const char *p = s; *p && !quote; p++)
-        if (*p == ',' || *p == '"' || *p == '\n' || *p == '\r') quote = 1;
-    if (!quote) { fputs(s, f); return; }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void name_field(FILE *f, char **names, int count, int k, const char *prefix) {
-    if (names && k < count && names[k] && names[k][0]) { csv_field(f, names[k]); return; }
+    if (names && k < count && names[k] && names[k][0]) { fmt_csv_field(f, names[k]); return; }
     fprintf(f, "%s%d", prefix, k + 1);
 }
 
@@ -84,16 +62,16 @@ static int write_csv(const oig_data *d, const char *path, char *msg, size_t cap)
     char num[40];
     for (size_t p = 0; p < d->nrows; p++) {
         for (int j = 0; j < d->n; j++) {
-            exact(num, sizeof num, d->x[p * (size_t)d->n + (size_t)j]);
+            fmt_double_exact(num, sizeof num, d->x[p * (size_t)d->n + (size_t)j]);
             if (j) fputc(',', f);
             fputs(num, f);
         }
         if (cls) {
             fputc(',', f);
-            csv_field(f, d->labels[d->cls[p]]);
+            fmt_csv_field(f, d->labels[d->cls[p]]);
         } else {
             for (int k = 0; k < d->m; k++) {
-                exact(num, sizeof num, d->t[p * (size_t)d->m + (size_t)k]);
+                fmt_double_exact(num, sizeof num, d->t[p * (size_t)d->m + (size_t)k]);
                 fputc(',', f);
                 fputs(num, f);
             }
@@ -128,7 +106,7 @@ static void add(argv_b *a, const char *s) {
 
 static void add_num(argv_b *a, const char *flag, double d) {
     char b[40];
-    exact(b, sizeof b, d);
+    fmt_double_exact(b, sizeof b, d);
     add(a, flag);
     add(a, b);
 }
