@@ -262,7 +262,7 @@ static int open_stream(const char *path) {
     char head[256];
     int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
     ck_assert_int_eq((int)send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    char buf[1024];
+    char buf[1024] = "";
     size_t got = 0;
     long long deadline = support_now_ms() + 10000;
     while (got < sizeof buf - 1 && !strstr(buf, "\r\n\r\n")) {
