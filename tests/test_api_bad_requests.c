@@ -267,7 +267,7 @@ static const bad_request table[] = {
     {"header line without a colon", NULL, NULL, NULL, NULL, 400,
      "GET /v1/datasets HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n"},
     {"garbage request line (closed unanswered)", NULL, NULL, NULL, NULL, 0, "GARBAGE\r\n\r\n"},
-    {"binary request line (closed unanswered)", NULL, NULL, NULL, NULL, 0, "\x16\x03\x01\x02\x00\x01\r\n\r\n"},
+    {"binary request line (closed unanswered)", NULL, NULL, NULL, NULL, 0, "\x16\x03\x01\x02\x10\x01\r\n\r\n"},
     {"header of 200 KiB", NULL, NULL, NULL, NULL, 431, "@HUGEHEADER"},
 };
 #define NROWS ((int)(sizeof table / sizeof table[0]))
@@ -306,7 +306,7 @@ static char *raw_request(const char *raw, size_t *len) {
         size_t chunk = 16384, nchunks = MAX_BODY / chunk + 2;
         b = malloc(512 + nchunks * (chunk + 16));
         size_t o = (size_t)sprintf(b, "POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-                                      "Transfer-Encoding: chunked\r\n\r\n");
+                                      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
         for (size_t i = 0; i < nchunks; i++) {
             o += (size_t)sprintf(b + o, "%zx\r\n", chunk);
             memset(b + o, '1', chunk);
