@@ -121,10 +121,22 @@ static void fixture_model(store *st, int classify, char out[STORE_ID_MAX]) {
 }
 
 static void fixtures(void);
+static char dir[] = "/tmp/oigd-fuzz-XXXXXX";
+
+/* The temporary database goes when the fuzzer exits (libFuzzer ends with exit()). */
+static void remove_dir(void) {
+    static const char *const files[] = {"oigd.db", "oigd.db-wal", "oigd.db-shm"};
+    char p[128];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
 
 static void setup(void) {
-    char dir[] = "/tmp/oigd-fuzz-XXXXXX";
     if (!mkdtemp(dir)) abort();
+    atexit(remove_dir);
     char db[128], err[256];
     snprintf(db, sizeof db, "%s/oigd.db", dir);
     char *argv[] = {"oigd", "--db", db, "--workers", "1", NULL};

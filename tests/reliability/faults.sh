@@ -33,7 +33,7 @@ start() {
 stop() {   # stop [SIGNAL]: stop the daemon, STATUS = its exit status
     [ -n "$PID" ] || return 0
     kill -"${1:-TERM}" "$PID" 2>/dev/null
-    wait "$PID"; STATUS=$?
+    wait "$PID" 2>/dev/null; STATUS=$?
     PID=""
 }
 alive() { [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200 ]; }
