@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what oigd needs to build, test and run, from Debian 12's packages.
 # One source of truth: .ci/run, deploy/run.sh and the Dockerfile's build stage all call it.
-#   deploy/install-deps.sh            build + test dependencies (the tests drive headless chromium
-#                                     and run the Open MPI build)
+#   deploy/install-deps.sh            build + test dependencies (the tests drive headless chromium,
+#                                     run the Open MPI build, fuzz with clang, load with wrk and
+#                                     check memory with valgrind)
 #   deploy/install-deps.sh --build    build dependencies only (the Dockerfile's build stage)
 #   deploy/install-deps.sh --runtime  only the shared libraries the oigd binary loads
 #   deploy/install-deps.sh --list-runtime | --list-build   print a package list, install nothing
@@ -13,7 +14,7 @@ set -euo pipefail
 runtime=(libopenblas0-pthread liblapacke libmicrohttpd12 libcjson1 libsqlite3-0 ca-certificates)
 build=(build-essential cmake pkg-config git curl sqlite3
        libopenblas-dev liblapacke-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev check)
-test=(chromium fonts-dejavu-core libopenmpi-dev openmpi-bin)
+test=(chromium fonts-dejavu-core libopenmpi-dev openmpi-bin clang libclang-rt-14-dev valgrind wrk python3)
 
 mpi_runtime=(openmpi-bin)
 mpi_build=(libopenmpi-dev openmpi-bin)
