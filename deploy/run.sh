@@ -4,7 +4,7 @@
 # Extra arguments go to `oigd serve` (see `oigd serve --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 exec ./build/oigd serve "$@"
