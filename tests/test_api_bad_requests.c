@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "support_http.h"
+#include "support_tmp.h"
 
 #define MAX_BODY 65536
 
@@ -25,11 +26,6 @@
 static char tdir[256], dbpath[320];
 static oigd_proc proc;
 static char id_ds[64], id_job[64], id_model[64];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
 
 static cJSON *call(const char *method, const char *path, const char *ctype, const char *body, int expect) {
     char hdr[128] = "";
@@ -50,8 +46,7 @@ static void copy_id(cJSON *j, char *out) {
 }
 
 static void setup(void) {
-    snprintf(tdir, sizeof tdir, "%s/oigd-bad-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    ck_assert_int_eq(support_tmpdir(tdir, sizeof tdir, "bad"), 0);
     snprintf(dbpath, sizeof dbpath, "%s/oigd.db", tdir);
     const char *extra[] = {"--max-body", "65536", "--workers", "1", NULL};
     ck_assert_msg(oigd_start(tdir, dbpath, extra, &proc) == 0, "oigd serve did not start (log %s)", proc.log);
@@ -91,7 +86,7 @@ static void teardown(void) {
         if (f) fclose(f);
         _exit(EXIT_FAILURE);
     }
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    support_rmtree(tdir);
 }
 
 /* Everything a request could change, as one string. */

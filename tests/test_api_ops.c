@@ -17,25 +17,20 @@
 
 #include "api.h"
 #include "support_http.h"
+#include "support_tmp.h"
 
 static char tdir[256], dbpath[320];
 static oigd_proc proc;
 
 static void setup(void) {
-    snprintf(tdir, sizeof tdir, "%s/oigd-ops-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    ck_assert_int_eq(support_tmpdir(tdir, sizeof tdir, "ops"), 0);
     snprintf(dbpath, sizeof dbpath, "%s/oigd.db", tdir);
     memset(&proc, 0, sizeof proc);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void) {
     if (proc.pid > 0) oigd_stop(&proc, SIGKILL, 5000);
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    support_rmtree(tdir);
 }
 
 static void start(const char *const *extra) {

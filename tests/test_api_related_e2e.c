@@ -20,26 +20,21 @@
 #include "model_doc.h"
 #include "oig.h"
 #include "support_http.h"
+#include "support_tmp.h"
 
 static char tdir[256], dbpath[320];
 static oigd_proc proc;
 
 static void setup(void) {
-    snprintf(tdir, sizeof tdir, "%s/oigd-rel-e2e-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    ck_assert_int_eq(support_tmpdir(tdir, sizeof tdir, "rel-e2e"), 0);
     snprintf(dbpath, sizeof dbpath, "%s/oigd.db", tdir);
     memset(&proc, 0, sizeof proc);
     ck_assert_msg(oigd_start(tdir, dbpath, NULL, &proc) == 0, "oigd serve did not start (log %s)", proc.log);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void) {
     if (proc.pid > 0) ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 20000), 0);
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    support_rmtree(tdir);
 }
 
 /* ---- helpers ---- */

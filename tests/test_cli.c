@@ -19,23 +19,18 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_tmp.h"
 
 static char tdir[256];
 
 /* ---- fixtures and helpers ----------------------------------------------------------------- */
 
 static void setup(void) {
-    snprintf(tdir, sizeof tdir, "%s/oigd-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
+    ck_assert_int_eq(support_tmpdir(tdir, sizeof tdir, "cli"), 0);
 }
 
 static void teardown(void) {
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    support_rmtree(tdir);
 }
 
 /* tdir/name in a static rotating buffer (a test uses far fewer than 64 paths). */

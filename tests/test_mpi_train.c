@@ -18,25 +18,20 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_tmp.h"
 
 #define AGREE 1e-10         /* relative agreement required between process counts */
 
 static char tdir[256];
 
 static void setup(void) {
-    snprintf(tdir, sizeof tdir, "%s/oigd-mpi-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    ck_assert_int_eq(support_tmpdir(tdir, sizeof tdir, "mpi"), 0);
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
-
-static void teardown(void) { nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static void teardown(void) { support_rmtree(tdir); }
 
 static const char *tpath(const char *name) {
     static char bufs[32][512];

@@ -17,6 +17,7 @@
 #include "job.h"
 #include "model_doc.h"
 #include "oig.h"
+#include "support_tmp.h"
 
 /* ---- fixtures ---- */
 
@@ -502,9 +503,9 @@ static int run(const char *const *argv) {
 }
 
 START_TEST(test_cli_train_predict_exit_and_project) {
-    char dir[] = "/tmp/oigd-rel-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char data[128], model[128], proj[128], out[128];
+    char dir[256];
+    ck_assert_int_eq(support_tmpdir(dir, sizeof dir, "rel"), 0);
+    char data[320], model[320], proj[320], out[320];
     snprintf(data, sizeof data, "%s/d.csv", dir);
     snprintf(model, sizeof model, "%s/m.json", dir);
     snprintf(proj, sizeof proj, "%s/p.json", dir);
@@ -564,8 +565,7 @@ START_TEST(test_cli_train_predict_exit_and_project) {
     ck_assert_str_eq(oig_model_meta_get(m, "projection.method"), "lie");
     oig_model_free(m);
     free(buf);
-    unlink(data); unlink(model); unlink(proj); unlink(out);
-    rmdir(dir);
+    support_rmtree(dir);
 }
 END_TEST
 

@@ -13,27 +13,22 @@
 
 #include "model_doc.h"
 #include "store.h"
+#include "support_tmp.h"
 
 static char tdir[256], dbpath[300];
 static store *st;
 
 static void setup(void) {
-    snprintf(tdir, sizeof tdir, "%s/oigd-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    ck_assert_int_eq(support_tmpdir(tdir, sizeof tdir, "store"), 0);
     snprintf(dbpath, sizeof dbpath, "%s/t.db", tdir);
     char err[256];
     ck_assert_int_eq(store_open(dbpath, &st, err, sizeof err), STORE_OK);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static void teardown(void) {
     store_close(st);
     st = NULL;
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    support_rmtree(tdir);
 }
 
 /* A 4-row, 2-input, 1-output regression dataset built by hand. */
