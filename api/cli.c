@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -722,13 +723,57 @@ static void print_summary(const char *path, size_t ntrain, size_t nval, const oi
            s->safeguards.lm_rejections);
 }
 
+/* The training data file: a regular file is mapped read-only, and the parser's release
+ * callback drops the pages it is done with, so that only a window of the text stays resident
+ * beside the matrix being filled; anything else (a pipe) is read into memory. */
+typedef struct {
+    char *buf;
+    size_t len;
+    int mapped;
+} data_file;
+
+static int data_file_open(const char *path, data_file *df, char *msg, size_t cap) {
+    memset(df, 0, sizeof *df);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+        (uintmax_t)sb.st_size < MAX_FILE_BYTES) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            close(fd);
+            df->buf = p;
+            df->len = (size_t)sb.st_size;
+            df->mapped = 1;
+            return 0;
+        }
+    }
+    if (fd >= 0) close(fd);
+    return read_file(path, &df->buf, &df->len, msg, cap);   /* reports the error, if any */
+}
+
+static void data_file_close(data_file *df) {
+    if (df->mapped) munmap(df->buf, df->len);
+    else free(df->buf);
+    df->buf = NULL;
+}
+
+/* oig_parse_opts.release: drop the whole pages inside [from, from+len) from this process; they
+ * read back from the file if the parser comes back to them. */
+static void data_file_release(const char *from, size_t len, void *ctx) {
+    (void)ctx;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1);
+    uintptr_t b = ((uintptr_t)from + len) & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 /* Split *all into train and validation by index files, by a seeded fraction, or not at all. */
 static int train_split(const train_args *ta, oig_data **all, oig_data **train, oig_data **val) {
     *train = NULL;
     *val = NULL;
     if (ta->train_index) {
-        const char *files[2] = { ta->train_index, ta->test_index };
-        oig_data **parts[2] = { train, val };
+        /* the test rows are copied out first; the training rows are then kept in place */
+        const char *files[2] = { ta->test_index, ta->train_index };
         for (int k = 0; k < 2; k++) {
             char *buf, msg[512];
             size_t len, *idx = NULL, count = 0;
@@ -739,21 +784,19 @@ static int train_split(const train_args *ta, oig_data **all, oig_data **train, o
             oig_status st = oig_parse_index_list(buf, len, (*all)->nrows, &idx, &count, &err);
             free(buf);
             if (st != OIG_OK) return report_engine_error("train", files[k], st, &err);
-            st = oig_data_select_rows(*all, idx, count, parts[k]);
+            st = k == 0 ? oig_data_select_rows(*all, idx, count, val)
+                        : oig_data_take_rows(*all, idx, count);
             free(idx);
             if (st != OIG_OK)
                 return runtime_error("train", "%s: selecting rows: %s", files[k], oig_status_name(st));
         }
-        return 0;
-    }
-    if (ta->validation > 0.0) {
-        oig_status st = oig_data_split(*all, ta->validation, ta->cfg.seed, train, val);
+    } else if (ta->validation > 0.0) {
+        oig_status st = oig_data_split_inplace(*all, ta->validation, ta->cfg.seed, val);
         if (st != OIG_OK)
             return runtime_error("train", "%s: cannot hold out %g of %zu rows: %s", ta->data,
                                  ta->validation, (*all)->nrows, oig_status_name(st));
-        return 0;
     }
-    *train = *all;          /* no validation: train on everything, in place */
+    *train = *all;          /* the training rows, in place */
     *all = NULL;
     return 0;
 }
@@ -785,8 +828,7 @@ int cli_train_main(int argc, char **argv) {
 #endif
     oig_blas_set_threads(ta.blas_threads);
 
-    char *buf = NULL, msg[512];
-    size_t len;
+    char msg[512];
     oig_data *all = NULL, *train = NULL, *val = NULL;
     oig_model *model = NULL;
     FILE *metrics = NULL;
@@ -800,6 +842,8 @@ int cli_train_main(int argc, char **argv) {
 #ifdef OIGD_MPI
     if (mpi) {
         /* each rank reads the file but converts only its own blocks of rows (api/mpi_train.c) */
+        char *buf = NULL;
+        size_t len;
         int ok = read_file(ta.data, &buf, &len, msg, sizeof msg) == 0;
         if (ok) {
             mpi_train_source src = { ta.data, buf, len, ta.popts, ta.train_index, ta.test_index,
@@ -807,7 +851,6 @@ int cli_train_main(int argc, char **argv) {
             ok = mpi_train_load(mpi, &src, &train, &val, &ntrain, &nval, msg, sizeof msg) == 0;
         }
         free(buf);
-        buf = NULL;
         if (!mpi_train_all_ok(mpi, ok)) {
             if (mpi_train_should_report(mpi, ok || strstr(msg, "another rank") != NULL))
                 runtime_error("train", "%s", msg);
@@ -817,10 +860,12 @@ int cli_train_main(int argc, char **argv) {
     } else
 #endif
     {
-        if (read_file(ta.data, &buf, &len, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
-        st = oig_data_parse(buf, len, &ta.popts, &all, &err);
-        free(buf);
-        buf = NULL;
+        data_file df;
+        if (data_file_open(ta.data, &df, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
+        oig_parse_opts po = ta.popts;
+        if (df.mapped) po.release = data_file_release;
+        st = oig_data_parse(df.buf, df.len, &po, &all, &err);
+        data_file_close(&df);
         if (st != OIG_OK) { report_engine_error("train", ta.data, st, &err); goto out; }
         if (train_split(&ta, &all, &train, &val) != 0) goto out;
         ntrain = train->nrows;

@@ -492,6 +492,14 @@ static oig_status resolve_columns(const oig_parse_opts *o, int K, char *const *n
 
 /* ---- the parser ---------------------------------------------------------------------------- */
 
+/* Tell the caller, every RELEASE_STEP bytes, that the parser is done with buf[*released, pos). */
+#define RELEASE_STEP ((size_t)8 << 20)
+static void release_behind(const oig_parse_opts *o, const char *buf, size_t *released, size_t pos) {
+    if (o->release == NULL || pos < *released + RELEASE_STEP) return;
+    o->release(buf + *released, pos - *released, o->release_ctx);
+    *released = pos;
+}
+
 static int guess_csv(const char *b, size_t len) {
     size_t i = 0;
     for (;;) {                                  /* first non-blank line */
@@ -584,9 +592,11 @@ oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opt
     size_t data_pos = has_header ? lx.pos : 0, data_line = has_header ? lx.line : 1;
     if (!has_header) { lx.pos = 0; lx.line = 1; }
     size_t nrows = 0, first_line = 0;
+    size_t released = 0;
     for (;;) {
         if ((st = lex_record(&lx, &got, err)) != OIG_OK) goto fail;
         if (!got) break;
+        release_behind(&o, buf, &released, lx.pos);
         if (nrows == 0) first_line = lx.rec_line;
         if (lx.nf != K) {
             st = fail(err, OIG_EPARSE, lx.rec_line, (lx.nf < K ? lx.nf : K) + 1, NULL,
@@ -638,8 +648,10 @@ oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opt
 
     /* pass 2: convert the used cells */
     lx.pos = data_pos; lx.line = data_line;
+    released = data_pos;
     int climit = o.max_columns;
     for (size_t p = 0; p < nrows; p++) {
+        release_behind(&o, buf, &released, lx.pos);
         if ((st = lex_record(&lx, &got, err)) != OIG_OK) goto fail;
         double *xr = d->x + p * (size_t)n;
         double *tr = classify ? NULL : d->t + p * (size_t)m;
@@ -893,21 +905,19 @@ static uint64_t rng_below(oig_rng *rng, uint64_t bound) {
  * permutation go to *val, the rest to *train. Each part keeps the rows in their original
  * order (ascending indices), so only membership depends on the seed. When round(frac*nrows)
  * is 0, *val is NULL. */
-oig_status oig_data_split(const oig_data *d, double frac, uint64_t seed,
-                          oig_data **train, oig_data **val) {
-    if (train == NULL || val == NULL) return OIG_EINVAL;
-    *train = NULL;
-    *val = NULL;
-    if (d == NULL || d->nrows == 0 || !(frac >= 0.0 && frac < 1.0)) return OIG_EINVAL;
-    size_t nr = d->nrows;
+/* The row sets of a seeded split of nr rows: *part (nt rows, ascending) for training and
+ * *vpart (nv = round(frac*nr) rows, ascending) for validation. Both arrays are malloc'd. */
+static oig_status split_indices(size_t nr, double frac, uint64_t seed, size_t **part, size_t *nt,
+                                size_t **vpart, size_t *nv) {
+    *part = NULL; *vpart = NULL; *nt = 0; *nv = 0;
+    if (nr == 0 || !(frac >= 0.0 && frac < 1.0)) return OIG_EINVAL;
     double want = floor(frac * (double)nr + 0.5);
     size_t nval = want >= (double)nr ? nr : (size_t)want;
     if (nval >= nr) return OIG_EINVAL;
     size_t *perm = malloc(nr * sizeof *perm);
     unsigned char *inval = calloc(nr, 1);
-    size_t *part = malloc(nr * sizeof *part);
-    oig_status st = OIG_ENOMEM;
-    if (!perm || !inval || !part) goto out;
+    size_t *tr = malloc(nr * sizeof *tr);
+    if (!perm || !inval || !tr) { free(perm); free(inval); free(tr); return OIG_ENOMEM; }
     oig_rng rng;
     oig_rng_seed(&rng, seed);
     for (size_t i = 0; i < nr; i++) perm[i] = i;
@@ -916,16 +926,102 @@ oig_status oig_data_split(const oig_data *d, double frac, uint64_t seed,
         size_t tmp = perm[i]; perm[i] = perm[j]; perm[j] = tmp;
     }
     for (size_t i = 0; i < nval; i++) inval[perm[i]] = 1;
-    size_t nt = 0, nv = 0;
-    for (size_t i = 0; i < nr; i++) if (!inval[i]) part[nt++] = i;
-    for (size_t i = 0; i < nr; i++) if (inval[i]) perm[nv++] = i;
-    if ((st = oig_data_select_rows(d, part, nt, train)) != OIG_OK) goto out;
-    if (nv > 0 && (st = oig_data_select_rows(d, perm, nv, val)) != OIG_OK) {
+    for (size_t i = 0; i < nr; i++) if (!inval[i]) tr[(*nt)++] = i;
+    for (size_t i = 0; i < nr; i++) if (inval[i]) perm[(*nv)++] = i;
+    free(inval);
+    *part = tr;
+    *vpart = perm;
+    return OIG_OK;
+}
+
+oig_status oig_data_split(const oig_data *d, double frac, uint64_t seed,
+                          oig_data **train, oig_data **val) {
+    if (train == NULL || val == NULL) return OIG_EINVAL;
+    *train = NULL;
+    *val = NULL;
+    if (d == NULL) return OIG_EINVAL;
+    size_t *part, *vpart, nt, nv;
+    oig_status st = split_indices(d->nrows, frac, seed, &part, &nt, &vpart, &nv);
+    if (st != OIG_OK) return st;
+    if ((st = oig_data_select_rows(d, part, nt, train)) == OIG_OK && nv > 0 &&
+        (st = oig_data_select_rows(d, vpart, nv, val)) != OIG_OK) {
         oig_data_free(*train);
         *train = NULL;
     }
+    free(part); free(vpart);
+    return st;
+}
+
+oig_status oig_data_split_inplace(oig_data *d, double frac, uint64_t seed, oig_data **val) {
+    if (val == NULL) return OIG_EINVAL;
+    *val = NULL;
+    if (d == NULL) return OIG_EINVAL;
+    size_t *part, *vpart, nt, nv;
+    oig_status st = split_indices(d->nrows, frac, seed, &part, &nt, &vpart, &nv);
+    if (st != OIG_OK) return st;
+    if (nv > 0) st = oig_data_select_rows(d, vpart, nv, val);
+    if (st == OIG_OK && (st = oig_data_take_rows(d, part, nt)) != OIG_OK) {
+        oig_data_free(*val);
+        *val = NULL;
+    }
+    free(part); free(vpart);
+    return st;
+}
+
+/* Swap rows a and b of every per-row array of d. */
+static void swap_rows(oig_data *d, size_t a, size_t b, double *tmp) {
+    size_t n = (size_t)d->n, m = (size_t)d->m;
+    memcpy(tmp, d->x + a * n, n * sizeof(double));
+    memcpy(d->x + a * n, d->x + b * n, n * sizeof(double));
+    memcpy(d->x + b * n, tmp, n * sizeof(double));
+    if (d->t && m) {
+        memcpy(tmp, d->t + a * m, m * sizeof(double));
+        memcpy(d->t + a * m, d->t + b * m, m * sizeof(double));
+        memcpy(d->t + b * m, tmp, m * sizeof(double));
+    }
+    if (d->cls) { int c = d->cls[a]; d->cls[a] = d->cls[b]; d->cls[b] = c; }
+}
+
+/* Slot k receives original row idx[k], by swaps that track where each original row went:
+ * O(k) row moves and 16 bytes per row of bookkeeping instead of a second copy of the data. */
+oig_status oig_data_take_rows(oig_data *d, const size_t *idx, size_t k) {
+    if (d == NULL || idx == NULL || k == 0 || k > d->nrows) return OIG_EINVAL;
+    size_t nr = d->nrows;
+    size_t *where = malloc(nr * sizeof *where), *who = malloc(nr * sizeof *who);
+    size_t width = (size_t)(d->n > d->m ? d->n : d->m);
+    double *tmp = malloc((width ? width : 1) * sizeof(double));
+    unsigned char *seen = calloc(nr, 1);
+    oig_status st = OIG_ENOMEM;
+    if (!where || !who || !tmp || !seen) goto out;
+    st = OIG_EINVAL;
+    for (size_t i = 0; i < k; i++) {
+        if (idx[i] >= nr || seen[idx[i]]) goto out;
+        seen[idx[i]] = 1;
+    }
+    for (size_t i = 0; i < nr; i++) { where[i] = i; who[i] = i; }
+    for (size_t s = 0; s < k; s++) {
+        size_t from = where[idx[s]];
+        if (from == s) continue;
+        swap_rows(d, s, from, tmp);
+        size_t displaced = who[s];
+        who[s] = idx[s]; where[idx[s]] = s;
+        who[from] = displaced; where[displaced] = from;
+    }
+    d->nrows = k;
+    /* give the rows beyond k back; a failed shrink keeps the larger block, which is harmless */
+    double *x = realloc(d->x, k * (size_t)d->n * sizeof(double));
+    if (x) d->x = x;
+    if (d->t && d->m) {
+        double *t = realloc(d->t, k * (size_t)d->m * sizeof(double));
+        if (t) d->t = t;
+    }
+    if (d->cls) {
+        int *c = realloc(d->cls, k * sizeof(int));
+        if (c) d->cls = c;
+    }
+    st = OIG_OK;
 out:
-    free(perm); free(inval); free(part);
+    free(where); free(who); free(tmp); free(seen);
     return st;
 }
 

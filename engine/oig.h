@@ -74,6 +74,12 @@ typedef struct {
     size_t max_cells;           /* 0 = no limit */
     int one_class_ok;           /* classification: accept a class column with a single label
                                    (a slice of a file, recoded later with the file's labels) */
+    /* Optional: called as the parser finishes with a stretch of buf, bytes [from, from+len), in
+     * each of its two passes (the second pass reads the data rows again, so buf must read back
+     * the same afterwards: a private file mapping whose pages the caller drops qualifies). Lets a
+     * caller keep only a window of a large file resident. NULL: never called. */
+    void (*release)(const char *from, size_t len, void *ctx);
+    void *release_ctx;
 } oig_parse_opts;
 
 #define OIG_DEFAULT_MAX_COLUMNS 100000
@@ -110,6 +116,15 @@ oig_status oig_data_select_rows(const oig_data *d, const size_t *idx, size_t k, 
  * gives *val = NULL. */
 oig_status oig_data_split(const oig_data *d, double frac, uint64_t seed,
                           oig_data **train, oig_data **val);
+
+/* The same split, in place: d keeps the training rows (in their order, memory shrunk), *val
+ * receives a copy of the validation rows (NULL when none). Peak memory is d plus the validation
+ * rows, not twice d. */
+oig_status oig_data_split_inplace(oig_data *d, double frac, uint64_t seed, oig_data **val);
+
+/* Keep only rows idx[0..k-1] of d, in that order (distinct indices), in place, and shrink its
+ * memory. On error d is unchanged. */
+oig_status oig_data_take_rows(oig_data *d, const size_t *idx, size_t k);
 
 void oig_data_free(oig_data *d);
 

@@ -732,6 +732,88 @@ START_TEST(test_opts_init_defaults) {
 }
 END_TEST
 
+/* In place, take_rows leaves exactly what select_rows copies, for a shuffled subset. */
+START_TEST(test_take_rows_in_place_equals_select_rows) {
+    for (int classify = 0; classify < 2; classify++) {
+        oig_data *d = ramp(50, classify), *copy;
+        size_t idx[20];
+        for (int i = 0; i < 20; i++) idx[i] = (size_t)((i * 37 + 11) % 50);   /* distinct, shuffled */
+        ck_assert_int_eq(oig_data_select_rows(d, idx, 20, &copy), OIG_OK);
+        ck_assert_int_eq(oig_data_take_rows(d, idx, 20), OIG_OK);
+        ck_assert_uint_eq(d->nrows, 20);
+        ck_assert_mem_eq(d->x, copy->x, 20 * sizeof(double) * (size_t)d->n);
+        ck_assert_mem_eq(d->t, copy->t, 20 * sizeof(double) * (size_t)d->m);
+        if (classify) ck_assert_mem_eq(d->cls, copy->cls, 20 * sizeof(int));
+        oig_data_free(copy);
+        oig_data_free(d);
+    }
+}
+END_TEST
+
+START_TEST(test_take_rows_rejects_duplicates_and_leaves_data_unchanged) {
+    oig_data *d = ramp(10, 0);
+    double before[10];
+    memcpy(before, d->x, sizeof before);
+    size_t dup[] = { 3, 1, 3 }, out[] = { 2, 10 };
+    ck_assert_int_eq(oig_data_take_rows(d, dup, 3), OIG_EINVAL);
+    ck_assert_int_eq(oig_data_take_rows(d, out, 2), OIG_EINVAL);
+    ck_assert_uint_eq(d->nrows, 10);
+    ck_assert_mem_eq(d->x, before, sizeof before);
+    oig_data_free(d);
+}
+END_TEST
+
+START_TEST(test_split_inplace_matches_split) {
+    oig_data *d = ramp(101, 1), *tr, *va, *va2;
+    ck_assert_int_eq(oig_data_split(d, 0.3, 42, &tr, &va), OIG_OK);
+    ck_assert_int_eq(oig_data_split_inplace(d, 0.3, 42, &va2), OIG_OK);
+    ck_assert_uint_eq(d->nrows, tr->nrows);
+    ck_assert_uint_eq(va2->nrows, va->nrows);
+    ck_assert_mem_eq(d->x, tr->x, tr->nrows * sizeof(double));
+    ck_assert_mem_eq(d->cls, tr->cls, tr->nrows * sizeof(int));
+    ck_assert_mem_eq(va2->x, va->x, va->nrows * sizeof(double));
+    ck_assert_mem_eq(va2->t, va->t, va->nrows * sizeof(double) * (size_t)va->m);
+    oig_data_free(tr); oig_data_free(va); oig_data_free(va2); oig_data_free(d);
+}
+END_TEST
+
+typedef struct { size_t calls, last_end, total, restarts; const char *base; } release_log;
+
+static void record_release(const char *from, size_t len, void *ctx) {
+    release_log *r = ctx;
+    size_t start = (size_t)(from - r->base);
+    if (r->calls > 0 && start < r->last_end) r->restarts++;     /* the second pass begins */
+    r->last_end = start + len;
+    r->total += len;
+    r->calls++;
+}
+
+/* The release callback walks forward through the buffer in each of the two passes and changes
+ * nothing in the result. */
+START_TEST(test_parse_release_reports_consumed_stretches) {
+    size_t nrows = 600000, cap = nrows * 40 + 64, off = 0;
+    char *buf = malloc(cap);
+    off += (size_t)sprintf(buf, "a,b,c\n");
+    for (size_t p = 0; p < nrows; p++) off += (size_t)sprintf(buf + off, "%zu.25,%zu,-%zu.5\n", p, p % 97, p % 13);
+    oig_parse_opts o;
+    oig_parse_opts_init(&o);
+    oig_data *plain = NULL, *with = NULL;
+    oig_error e;
+    ck_assert_int_eq(oig_data_parse(buf, off, &o, &plain, &e), OIG_OK);
+    release_log r = { 0, 0, 0, 0, buf };
+    o.release = record_release;
+    o.release_ctx = &r;
+    ck_assert_int_eq(oig_data_parse(buf, off, &o, &with, &e), OIG_OK);
+    ck_assert_uint_ge(r.calls, 2);                  /* > 8 MiB: at least one per pass */
+    ck_assert_uint_eq(r.restarts, 1);               /* forward in each pass, back once */
+    ck_assert_uint_le(r.last_end, off);
+    ck_assert_uint_ge(r.total, off);                /* both passes together cover most of it */
+    ck_assert_mem_eq(plain->x, with->x, nrows * 2 * sizeof(double));
+    ck_assert_mem_eq(plain->t, with->t, nrows * sizeof(double));
+    oig_data_free(plain); oig_data_free(with); free(buf);
+}
+END_TEST
+
 static Suite *data_suite(void) {
     Suite *s = suite_create("engine_data");
     TCase *c = tcase_create("csv");
@@ -797,6 +879,10 @@ static Suite *data_suite(void) {
     tcase_add_test(c, test_index_list_parses_separators);
     tcase_add_test(c, test_index_list_rejects_out_of_range);
     tcase_add_test(c, test_index_list_rejects_junk_and_duplicates);
+    tcase_add_test(c, test_take_rows_in_place_equals_select_rows);
+    tcase_add_test(c, test_take_rows_rejects_duplicates_and_leaves_data_unchanged);
+    tcase_add_test(c, test_split_inplace_matches_split);
+    tcase_add_test(c, test_parse_release_reports_consumed_stretches);
     suite_add_tcase(s, c);
     return s;
 }
