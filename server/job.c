@@ -484,8 +484,10 @@ job_result job_run(const job_env *env, const char *id) {
         goto done;
     }
     if (spec.distributed) { result = run_distributed(env, id, &spec, data); goto done; }
-    if (spec.validation_fraction > 0) os = oig_data_split(data, spec.validation_fraction, spec.cfg.seed, &train, &val);
-    else { train = data; data = NULL; os = OIG_OK; }
+    /* the training rows stay in the loaded copy; only the validation rows are copied out */
+    os = spec.validation_fraction > 0 ? oig_data_split_inplace(data, spec.validation_fraction, spec.cfg.seed, &val)
+                                      : OIG_OK;
+    if (os == OIG_OK) { train = data; data = NULL; }
     if (os != OIG_OK) {
         snprintf(msg, sizeof msg, "cannot split the dataset: %s", oig_status_name(os));
         finish(env, id, "failed", msg, NULL, 0);
