@@ -17,6 +17,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_api.h"
 #include "support_http.h"
 #include "support_tmp.h"
 
@@ -41,36 +42,14 @@ static void start(const char *const *extra) {
 /* ---- helpers ------------------------------------------------------------------------------ */
 
 /* 200 rows of y = sin(2 a) + b c over three inputs. */
-static char *regression_csv(size_t *len) {
-    size_t cap = 200 * 80 + 64;
-    char *b = malloc(cap);
-    size_t n = (size_t)snprintf(b, cap, "a,b,c,y\n");
-    unsigned s = 12345;
-    for (int i = 0; i < 200; i++) {
-        double v[3];
-        for (int k = 0; k < 3; k++) { s = s * 1103515245u + 12345u; v[k] = ((s >> 8) % 20001) / 10000.0 - 1.0; }
-        n += (size_t)snprintf(b + n, cap - n, "%.6f,%.6f,%.6f,%.6f\n", v[0], v[1], v[2], sin(2 * v[0]) + v[1] * v[2]);
-    }
-    *len = n;
-    return b;
-}
+static char *regression_csv(size_t *len) { return api_sine_csv(200, 12345, len); }
 
 static cJSON *request_json(const char *method, const char *path, const char *ctype, const char *body,
                            int expect_status) {
-    http_resp r;
-    char hdr[128] = "";
-    if (ctype) snprintf(hdr, sizeof hdr, "Content-Type: %s\r\n", ctype);
-    ck_assert_int_eq(http_request(proc.port, method, path, hdr, body, body ? strlen(body) : 0, 30000, &r), 0);
-    ck_assert_msg(r.status == expect_status, "%s %s: status %d, body %s", method, path, r.status, r.body);
-    cJSON *j = cJSON_Parse(r.body);
-    http_resp_free(&r);
-    return j;
+    return api_json(proc.port, method, path, ctype, body, expect_status, NULL, 0);
 }
 
-static const char *jstr(cJSON *o, const char *k) {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+static const char *jstr(cJSON *o, const char *k) { return api_jstr(o, k); }
 
 static char *upload_dataset(void) {
     size_t len;
@@ -115,15 +94,7 @@ static cJSON *get_job(const char *id) {
 
 /* Poll until the job's status is one of want ("a|b"), or timeout; returns the job. */
 static cJSON *wait_status(const char *id, const char *want, int timeout_ms) {
-    long long deadline = support_now_ms() + timeout_ms;
-    for (;;) {
-        cJSON *j = get_job(id);
-        const char *s = jstr(j, "status");
-        if (s && strstr(want, s)) return j;
-        ck_assert_msg(support_now_ms() < deadline, "job %s still %s", id, s);
-        cJSON_Delete(j);
-        usleep(50000);
-    }
+    return api_wait_status(proc.port, id, want, timeout_ms, 50);
 }
 
 /* Poll until the job has recorded at least iteration it. */

@@ -19,6 +19,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_api.h"
 #include "support_http.h"
 #include "support_tmp.h"
 
@@ -41,21 +42,13 @@ static void teardown(void) {
 
 static cJSON *request_json(const char *method, const char *path, const char *body, int expect_status,
                            char *location, size_t loclen) {
-    http_resp r;
-    const char *hdr = body ? "Content-Type: application/json\r\n" : NULL;
-    ck_assert_int_eq(http_request(proc.port, method, path, hdr, body, body ? strlen(body) : 0, 30000, &r), 0);
-    ck_assert_msg(r.status == expect_status, "%s %s: status %d, body %s", method, path, r.status, r.body);
-    if (location) ck_assert_int_eq(http_header(&r, "Location", location, loclen), 0);
-    cJSON *j = cJSON_Parse(r.body);
-    http_resp_free(&r);
+    cJSON *j = api_json(proc.port, method, path, body ? "application/json" : NULL, body, expect_status,
+                        location, loclen);
     ck_assert_ptr_nonnull(j);
     return j;
 }
 
-static const char *jstr(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+static const char *jstr(const cJSON *o, const char *k) { return api_jstr(o, k); }
 
 /* A 422 problem naming field. */
 static void expect_invalid(const char *path, const char *body, const char *field) {
@@ -68,15 +61,8 @@ static void expect_invalid(const char *path, const char *body, const char *field
 
 /* 240 rows, 3 inputs, y = sin(2 a) + b c. */
 static char *upload(void) {
-    size_t cap = 240 * 80 + 64, n;
-    char *csv = malloc(cap);
-    n = (size_t)snprintf(csv, cap, "a,b,c,y\n");
-    unsigned s = 4242;
-    for (int i = 0; i < 240; i++) {
-        double v[3];
-        for (int k = 0; k < 3; k++) { s = s * 1103515245u + 12345u; v[k] = ((s >> 8) % 20001) / 10000.0 - 1.0; }
-        n += (size_t)snprintf(csv + n, cap - n, "%.6f,%.6f,%.6f,%.6f\n", v[0], v[1], v[2], sin(2 * v[0]) + v[1] * v[2]);
-    }
+    size_t n;
+    char *csv = api_sine_csv(240, 4242, &n);
     http_resp r;
     ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets?name=rel", "Content-Type: text/csv\r\n",
                                   csv, n, 30000, &r), 0);

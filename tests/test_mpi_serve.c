@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include "model_doc.h"
 #include "oig.h"
+#include "support_api.h"
 #include "support_http.h"
 #include "support_tmp.h"
 
@@ -91,31 +92,15 @@ static int wait_no_processes(int timeout_ms) {
 /* ---- HTTP helpers ---------------------------------------------------------------------------- */
 
 static cJSON *request_json(const char *method, const char *path, const char *body, int expect_status) {
-    http_resp r;
-    ck_assert_int_eq(http_request(proc.port, method, path, body ? "Content-Type: application/json\r\n" : NULL,
-                                  body, body ? strlen(body) : 0, 30000, &r), 0);
-    ck_assert_msg(r.status == expect_status, "%s %s: status %d, body %s", method, path, r.status, r.body);
-    cJSON *j = cJSON_Parse(r.body);
-    http_resp_free(&r);
-    return j;
+    return api_json(proc.port, method, path, body ? "application/json" : NULL, body, expect_status, NULL, 0);
 }
 
-static const char *jstr(cJSON *o, const char *k) {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+static const char *jstr(cJSON *o, const char *k) { return api_jstr(o, k); }
 
 /* rows rows of y = sin(2a) + bc; rows > 2 x 2048 / 0.9 gives both ranks a block of rows. */
 static char *upload_dataset(int rows) {
-    size_t cap = (size_t)rows * 80 + 64, n;
-    char *b = malloc(cap);
-    n = (size_t)snprintf(b, cap, "a,b,c,y\n");
-    unsigned s = 12345;
-    for (int i = 0; i < rows; i++) {
-        double v[3];
-        for (int k = 0; k < 3; k++) { s = s * 1103515245u + 12345u; v[k] = ((s >> 8) % 20001) / 10000.0 - 1.0; }
-        n += (size_t)snprintf(b + n, cap - n, "%.6f,%.6f,%.6f,%.6f\n", v[0], v[1], v[2], sin(2 * v[0]) + v[1] * v[2]);
-    }
+    size_t n;
+    char *b = api_sine_csv(rows, 12345, &n);
     http_resp r;
     ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets?name=sine", "Content-Type: text/csv\r\n",
                                   b, n, 30000, &r), 0);
@@ -140,17 +125,7 @@ static char *create_job(const char *ds, int iterations, int distributed) {
 }
 
 static cJSON *wait_status(const char *id, const char *want, int timeout_ms) {
-    char path[128];
-    snprintf(path, sizeof path, "/v1/jobs/%s", id);
-    long long deadline = support_now_ms() + timeout_ms;
-    for (;;) {
-        cJSON *j = request_json("GET", path, NULL, 200);
-        const char *s = jstr(j, "status");
-        if (s && strstr(want, s)) return j;
-        ck_assert_msg(support_now_ms() < deadline, "job %s still %s", id, s);
-        cJSON_Delete(j);
-        usleep(100000);
-    }
+    return api_wait_status(proc.port, id, want, timeout_ms, 100);
 }
 
 static void wait_iteration(const char *id, int it, int timeout_ms) {

@@ -1,0 +1,21 @@
+/* support_api.h -- JSON requests against a running oigd for end-to-end suites: one request with
+ * its expected status, a job polled to a status, and the seeded regression CSV the suites upload.
+ * Linked into every test binary; failures are libcheck assertions. */
+#ifndef OIGD_SUPPORT_API_H
+#define OIGD_SUPPORT_API_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+/* METHOD PATH with an optional body and, when ctype is given, that Content-Type; asserts the status; returns the parsed body (NULL when it is not JSON).
+ * When location is given, the Location header is asserted and copied there. */
+cJSON *api_json(int port, const char *method, const char *path, const char *ctype, const char *body,
+                int expect_status, char *location, size_t loclen);
+/* The string member k of o, or NULL. */
+const char *api_jstr(const cJSON *o, const char *k);
+/* Poll GET /v1/jobs/ID until its status is one of want ("a|b"); asserts timeout_ms is not passed. */
+cJSON *api_wait_status(int port, const char *id, const char *want, int timeout_ms, int poll_ms);
+/* rows rows of "a,b,c,y" with y = sin(2a) + bc, inputs from a seeded generator; malloc'd. */
+char *api_sine_csv(int rows, unsigned seed, size_t *len);
+
+#endif
