@@ -473,17 +473,26 @@ static store_status collect_page(store *st, sqlite3_stmt *s, cJSON *(*row_fn)(sq
     return STORE_OK;
 }
 
-store_status store_dataset_list(store *st, const char *after, int limit, cJSON **res) {
+/* One page of a table listed in creation order after the row with id `after`; sql selects the
+ * row_fn columns WHERE seq > ?1 ORDER BY seq LIMIT ?2. */
+static store_status list_after(store *st, const char *table, const char *sql,
+                               cJSON *(*row_fn)(sqlite3_stmt *), const char *after, int limit,
+                               cJSON **res) {
     *res = NULL;
     limit = clamp_limit(limit);
     sqlite3_int64 seq;
-    store_status rc = after_seq(st, "datasets", after, &seq);
+    store_status rc = after_seq(st, table, after, &seq);
     if (rc != STORE_OK) return rc;
-    sqlite3_stmt *s = prep(st, "SELECT " DS_COLS " FROM datasets WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    sqlite3_stmt *s = prep(st, sql);
     if (!s) return STORE_ERROR;
     sqlite3_bind_int64(s, 1, seq);
     sqlite3_bind_int(s, 2, limit + 1);
-    return collect_page(st, s, dataset_row, limit, res);
+    return collect_page(st, s, row_fn, limit, res);
+}
+
+store_status store_dataset_list(store *st, const char *after, int limit, cJSON **res) {
+    return list_after(st, "datasets", "SELECT " DS_COLS " FROM datasets WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                      dataset_row, after, limit, res);
 }
 
 store_status store_dataset_delete(store *st, const char *id) {
@@ -1028,16 +1037,8 @@ store_status store_model_get(store *st, const char *id, cJSON **res) {
 }
 
 store_status store_model_list(store *st, const char *after, int limit, cJSON **res) {
-    *res = NULL;
-    limit = clamp_limit(limit);
-    sqlite3_int64 seq;
-    store_status rc = after_seq(st, "models", after, &seq);
-    if (rc != STORE_OK) return rc;
-    sqlite3_stmt *s = prep(st, "SELECT " MODEL_COLS " FROM models WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-    if (!s) return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, seq);
-    sqlite3_bind_int(s, 2, limit + 1);
-    return collect_page(st, s, model_row, limit, res);
+    return list_after(st, "models", "SELECT " MODEL_COLS " FROM models WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                      model_row, after, limit, res);
 }
 
 store_status store_model_delete(store *st, const char *id) {
