@@ -71,15 +71,16 @@ int serve_main(int argc, char **argv) {
     if (requeued) fprintf(stderr, ", %d interrupted job%s requeued\n", requeued, requeued == 1 ? "" : "s");
 
     oig_blas_set_threads(cfg.blas_threads);
-    fprintf(stderr, "oigd: %d worker%s x %d BLAS thread%s (%d cores; %s)\n", cfg.workers,
-            cfg.workers == 1 ? "" : "s", oig_blas_get_threads(), oig_blas_get_threads() == 1 ? "" : "s",
-            config_cores(), oig_blas_config());
+    fprintf(stderr, "oigd: %d worker%s at nice %d x %d BLAS thread%s (%d cores; %s)\n", cfg.workers,
+            cfg.workers == 1 ? "" : "s", cfg.train_nice, oig_blas_get_threads(),
+            oig_blas_get_threads() == 1 ? "" : "s", config_cores(), oig_blas_config());
 
     srv.metrics = api_metrics_create();
     srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
     srv.models = api_model_cache_create(8);
     if (!srv.hub || !srv.models || !srv.metrics) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
-    srv.pool = pool_create_launch(srv.stores, srv.hub, cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher);
+    pool_options popt = { cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher, cfg.train_nice };
+    srv.pool = pool_create(srv.stores, srv.hub, &popt);
     if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
     if (api_start(&srv, err, sizeof err) != 0) { fprintf(stderr, "oigd serve: %s\n", err); goto out; }
     if (strchr(cfg.host, ':')) fprintf(stderr, "oigd: listening on [%s]:%d\n", cfg.host, srv.port);

@@ -20,6 +20,8 @@ void config_usage(const char *prog) {
            "  --db PATH                SQLite database (OIGD_DB, default ./oigd.db)\n"
            "  --workers N              training threads (OIGD_WORKERS, default cores/2, at least 1)\n"
            "  --blas-threads N         OpenBLAS threads (OIGD_BLAS_THREADS, default 1)\n"
+           "  --train-nice N           nice value of training threads, 0-19, so that requests are\n"
+           "                           served first (OIGD_TRAIN_NICE, default 10)\n"
            "  --max-body BYTES         request body limit (OIGD_MAX_BODY, default 67108864)\n"
            "  --http-threads N         HTTP thread pool (OIGD_HTTP_THREADS, default cores)\n"
            "  --max-connections N      (OIGD_MAX_CONNECTIONS, default 512)\n"
@@ -86,6 +88,7 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
     }
     if (strcmp(name, "workers") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->workers = (int)n; return 0; }
     if (strcmp(name, "blas-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->blas_threads = (int)n; return 0; }
+    if (strcmp(name, "train-nice") == 0) { if (parse_long(v, 0, 19, &n)) goto bad; c->train_nice = (int)n; return 0; }
     if (strcmp(name, "max-body") == 0) { if (parse_long(v, 1024, 1L << 40, &n)) goto bad; c->max_body = (size_t)n; return 0; }
     if (strcmp(name, "http-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->http_threads = (int)n; return 0; }
     if (strcmp(name, "max-connections") == 0) { if (parse_long(v, 4, 100000, &n)) goto bad; c->max_connections = (int)n; return 0; }
@@ -124,6 +127,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
     int cores = config_cores();
     parse_listen(c, "127.0.0.1:8080", err, errlen);
     snprintf(c->db, sizeof c->db, "./oigd.db");
+    c->train_nice = 10;
     c->max_body = 64u << 20;
     c->http_threads = cores;
     c->max_connections = 512;
@@ -139,7 +143,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
 
     static const struct { const char *env, *name; } envs[] = {
         {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
-        {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_MAX_BODY", "max-body"},
+        {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_TRAIN_NICE", "train-nice"}, {"OIGD_MAX_BODY", "max-body"},
         {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
         {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
         {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},

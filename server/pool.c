@@ -3,12 +3,16 @@
  * each slot's cancel flag is atomic so the runner reads it without the mutex. */
 #include "pool.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "job.h"
 
@@ -25,6 +29,7 @@ struct pool {
     hub *hub;
     double checkpoint_seconds;
     const char *mpi_launcher;
+    int nice;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending;                    /* notifications not yet consumed, guarded by mu */
@@ -34,9 +39,24 @@ struct pool {
     pool_slot *slots;
 };
 
+/* Training is batch work and request handling is not: a worker lowers its own priority (Linux
+ * keeps a nice value per thread, and processes it forks, such as an MPI launcher, inherit it)
+ * and declares itself CPU-bound (SCHED_BATCH), so that on busy cores the HTTP threads run first
+ * and prediction latency does not follow the training load. On idle cores training still gets
+ * all the CPU. */
+static void worker_lower_priority(int nice) {
+    if (nice <= 0) return;
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
+        fprintf(stderr, "oigd: worker: cannot switch to SCHED_BATCH\n");
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0)
+        fprintf(stderr, "oigd: worker: cannot set nice %d: %s\n", nice, strerror(errno));
+}
+
 static void *worker_main(void *arg) {
     pool_slot *slot = arg;
     pool *p = slot->p;
+    worker_lower_priority(p->nice);
     store *st = store_set_get(p->ss);
     if (!st) return NULL;
     job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations,
@@ -75,18 +95,15 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds) {
-    return pool_create_launch(ss, h, nworkers, checkpoint_seconds, NULL);
-}
-
-pool *pool_create_launch(store_set *ss, hub *h, int nworkers, double checkpoint_seconds,
-                         const char *mpi_launcher) {
+pool *pool_create(store_set *ss, hub *h, const pool_options *opt) {
+    int nworkers = opt->workers;
     pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->ss = ss;
-    p->mpi_launcher = mpi_launcher;
+    p->mpi_launcher = opt->mpi_launcher;
     p->hub = h;
-    p->checkpoint_seconds = checkpoint_seconds;
+    p->checkpoint_seconds = opt->checkpoint_seconds;
+    p->nice = opt->nice;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->shutdown, 0);

@@ -7,12 +7,16 @@
 
 typedef struct pool pool;
 
-/* Start nworkers threads. NULL on failure. */
-pool *pool_create(store_set *ss, hub *h, int nworkers, double checkpoint_seconds);
-/* The same, with the MPI launcher that runs distributed jobs (kept by reference: it must outlive
- * the pool; NULL or "": distributed jobs fail). */
-pool *pool_create_launch(store_set *ss, hub *h, int nworkers, double checkpoint_seconds,
-                         const char *mpi_launcher);
+typedef struct {
+    int workers;                /* threads; 0 = none (jobs stay queued) */
+    double checkpoint_seconds;  /* checkpoint interval of a running job */
+    const char *mpi_launcher;   /* runs distributed jobs; kept by reference, must outlive the
+                                 * pool; NULL or "": distributed jobs fail */
+    int nice;                   /* nice value of the worker threads (0 = as the daemon) */
+} pool_options;
+
+/* Start the workers. NULL on failure. */
+pool *pool_create(store_set *ss, hub *h, const pool_options *opt);
 /* A job was queued: wake an idle worker. */
 void pool_notify(pool *p);
 /* Ask the worker running job id to stop it; 1 when a worker of this pool runs it. */

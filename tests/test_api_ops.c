@@ -3,6 +3,8 @@
  * stay open, `oigd key create`), limits (each one answers its status, 429/503 with Retry-After,
  * and changes nothing), GET /metrics (every line parses; counters move; route labels are
  * templates) and GET /openapi.json served as embedded. */
+#include <dirent.h>
+#include <sched.h>
 #include <check.h>
 #include <ftw.h>
 #include <signal.h>
@@ -349,6 +351,61 @@ START_TEST(test_limit_flags_reject_bad_values) {
     ck_assert_int_ne(oigd_start(tdir, dbpath, extra, &proc), 0);
     const char *extra2[] = {"--max-queued-jobs", "lots", NULL};
     ck_assert_int_ne(oigd_start(tdir, dbpath, extra2, &proc), 0);
+    const char *extra3[] = {"--train-nice", "20", NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra3, &proc), 0);
+}
+END_TEST
+
+/* ---- scheduling --------------------------------------------------------------------------- */
+
+/* The threads of proc.pid with this nice value and scheduling policy (fields 19 and 41 of
+ * /proc/PID/task/TID/stat, counted after the parenthesised command name); nice -1 counts every
+ * thread. */
+static int threads_at(int nice, int policy) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)proc.pid);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[384], line[1024];
+        snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;                   /* the thread ended meanwhile */
+        size_t n = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[n] = 0;
+        const char *p = strrchr(line, ')');
+        ck_assert_ptr_nonnull(p);
+        long field[48] = {0};
+        int k = 3;                          /* p + 2 is field 3, the state */
+        for (p += 2; *p && k < 48; k++) {
+            if (k > 3) field[k] = strtol(p, NULL, 10);
+            p = strchr(p, ' ');
+            if (!p) break;
+            p++;
+        }
+        found += nice < 0 || (field[19] == nice && field[41] == policy);
+    }
+    closedir(d);
+    return found;
+}
+
+START_TEST(test_training_threads_yield_to_requests) {
+    const char *extra[] = {"--workers", "1", "--train-nice", "7", NULL};
+    start(extra);
+    ck_assert_int_eq(threads_at(7, SCHED_BATCH), 1);    /* the worker, from its start */
+    char *ds = upload(NULL, 30, 3, 201);
+    char *job = make_job(NULL, ds, ",\"max_iterations\":25,\"seed\":2", 202, NULL);
+    wait_status(NULL, job, "succeeded");
+    ck_assert_int_eq(threads_at(7, SCHED_BATCH), 1);
+    /* the main thread and the HTTP threads keep the daemon's priority */
+    ck_assert_int_ge(threads_at(0, SCHED_OTHER), 2);
+    ck_assert_int_eq(threads_at(7, SCHED_BATCH) + threads_at(0, SCHED_OTHER), threads_at(-1, 0));
+    free(ds);
+    free(job);
 }
 END_TEST
 
@@ -581,6 +638,7 @@ int main(void) {
     tcase_add_checked_fixture(limits, setup, teardown);
     tcase_add_test(limits, test_each_limit_answers_its_status_and_changes_nothing);
     tcase_add_test(limits, test_limit_flags_reject_bad_values);
+    tcase_add_test(limits, test_training_threads_yield_to_requests);
     suite_add_tcase(s, limits);
     TCase *metrics = tcase_create("metrics");
     tcase_add_checked_fixture(metrics, setup, teardown);

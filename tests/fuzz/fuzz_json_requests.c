@@ -145,7 +145,8 @@ static void setup(void) {
     if (store_set_open(db, &srv.stores, err, sizeof err) != STORE_OK) { fprintf(stderr, "store: %s\n", err); abort(); }
     srv.hub = hub_create(8, 15);
     srv.models = api_model_cache_create(4);
-    srv.pool = pool_create(srv.stores, srv.hub, 0, 1.0);   /* no workers: jobs stay queued */
+    pool_options popt = { .workers = 0, .checkpoint_seconds = 1.0 };   /* jobs stay queued */
+    srv.pool = pool_create(srv.stores, srv.hub, &popt);
     if (!srv.hub || !srv.models || !srv.pool) abort();
     fixtures();
     if (sqlite3_open_v2(db, &side, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) abort();
