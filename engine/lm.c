@@ -1,9 +1,26 @@
 /* lm.c -- the Levenberg-Marquardt comparator (spec section 7): Gauss-Newton over all weights
- * W, W_oi and W_oh with damping lambda, no OWO step.
+ * W, W_oi and W_oh with damping lambda, no OWO step; optionally with Bayesian regularization.
  *
  * The Jacobian is never held whole: its rows for a chunk of patterns are formed and folded into
  * H = (2/Nv) J^T J (dsyrk) and g = (2/Nv) J^T e (dgemv), then (H + lambda D) delta = g is solved by
  * Cholesky (LAPACKE_dposv).
+ *
+ * Bayesian regularization (MacKay 1992, in the Gauss-Newton form of Foresee and Hagan 1997 that
+ * MATLAB's trainbr uses, with MacKay's one prior per layer) minimizes
+ * F = beta E_D + sum_l alpha_l E_W,l with E_D = SSE/2 and E_W,l = w_l'C w_l/2 over layer l's
+ * weights. Divided by beta Nv/2 this is E + sum_l rho_l w_l'C w_l with rho_l = alpha_l / (beta Nv),
+ * so a step solves (H + 2 rho C + lambda D) delta = g - 2 rho C w (rho per weight, by its layer)
+ * and is kept when it lowers E + sum_l rho_l w_l'C w_l. After each kept step the evidence
+ * re-estimates the hyperparameters:
+ *   gamma_l = k_l - 2 rho_l tr_l(C (H + 2 rho C)^-1)     (layer l's well-determined weights),
+ *   alpha_l = gamma_l / w_l'C w_l,   beta = (Nv M - sum_l gamma_l - (nw - k)) / SSE,
+ * where k_l counts layer l's penalized weights (k = k_0 + k_1). One prior per layer, not one for
+ * all: the output weights that OWO's start leaves are large, and a single alpha sized by them
+ * would leave the hidden weights nearly free. C is diagonal: 1 on the
+ * hidden weights, 1/s_i^2 on the weights into output i (s_i = the training targets' standard
+ * deviation, so that the prior sees outputs in standardized units, as trainbr sees targets
+ * mapped to [-1, 1]), and 0 on every threshold: thresholds are not decayed (the output
+ * threshold carries the targets' mean).
  */
 #include "trainer.h"
 
@@ -110,6 +127,41 @@ static int lm_normal_equations(trainer *t, double *h, double *g, double *jrows, 
     return 0;
 }
 
+/* The penalty's diagonal C (nw, in the weight layout of pack()) from the training targets'
+ * scales: one pass for sum t and sum t^2 per output, into the 2M doubles after C. 0, or -1 when
+ * a reduction failed. */
+static int lm_penalty_diagonal(trainer *t, double *c) {
+    int m = t->m, n = t->n, n1 = t->n1, nh = t->nh, k = nwoi(t);
+    double *acc = c + t->lm_nw;
+    memset(acc, 0, 2 * (size_t)m * sizeof(double));
+    const oig_data *d = t->train;
+    trn_sums sums = { { acc }, { 2 * (size_t)m }, 1 };
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
+        const double *tt = d->t + p0 * (size_t)m;
+        for (size_t p = 0; p < b; p++)
+            for (int i = 0; i < m; i++) {
+                acc[i] += tt[p * m + i];
+                acc[m + i] += tt[p * m + i] * tt[p * m + i];
+            }
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
+    }
+    if (trn_sums_finish(t, &sums, d)) return -1;
+    double *inv_var = acc;       /* acc[i] becomes 1/s_i^2 */
+    for (int i = 0; i < m; i++) {
+        double mean = acc[i] / t->nv, var = acc[m + i] / t->nv - mean * mean;
+        inv_var[i] = var > 1e-12 * (1.0 + mean * mean) ? 1.0 / var : 1.0;   /* constant: 1 */
+    }
+    size_t o = 0;
+    for (int r = 0; r < nh; r++)
+        for (int j = 0; j < n1; j++) c[o++] = j == n ? 0.0 : 1.0;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < k; j++) c[o++] = (k == n1 && j < n) ? inv_var[i] : 0.0;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < nh; j++) c[o++] = inv_var[i];
+    return 0;
+}
+
 oig_status lm_alloc(trainer *t) {
     size_t nw = lm_nw(t);
     size_t chunk = (2u << 20) / ((size_t)t->m * nw);
@@ -124,29 +176,98 @@ oig_status lm_alloc(trainer *t) {
     t->lm_w0 = malloc(nw * sizeof(double));
     t->lm_wt = malloc(nw * sizeof(double));
     t->lm_jrows = malloc(chunk * (size_t)t->m * nw * sizeof(double));
-    if (!t->lm_h || !t->lm_a || !t->lm_g || !t->lm_delta || !t->lm_w0 || !t->lm_wt || !t->lm_jrows)
+    if (t->cfg->lm_regularization == OIG_LM_REG_BAYESIAN)
+        t->lm_c = malloc((nw + 2 * (size_t)t->m) * sizeof(double));
+    if (!t->lm_h || !t->lm_a || !t->lm_g || !t->lm_delta || !t->lm_w0 || !t->lm_wt || !t->lm_jrows ||
+        (t->cfg->lm_regularization == OIG_LM_REG_BAYESIAN && !t->lm_c))
         return OIG_ENOMEM;
     return OIG_OK;
 }
 
-oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oig_error *err) {
+/* The prior has one decay per layer (MacKay's groups): weights [0, Nh(N+1)) feed the hidden
+ * units, the rest feed the outputs. */
+static int lm_layer(const trainer *t, size_t j) { return j >= (size_t)t->nh * t->n1; }
+
+/* sum_j rho_layer(j) c_j w_j^2 */
+static double lm_penalty(const trainer *t, const double *rho, const double *w) {
+    double s[2] = {0.0, 0.0};
+    for (size_t j = 0; j < t->lm_nw; j++) s[lm_layer(t, j)] += t->lm_c[j] * w[j] * w[j];
+    return rho[0] * s[0] + rho[1] * s[1];
+}
+
+double lm_evidence(size_t nw, size_t nhid, const double *h, const double *c, const double *w,
+                   double sse, double nres, double nv, double rho[2], double *a) {
+    double k[2] = {0.0, 0.0}, wcw[2] = {0.0, 0.0}, gamma[2], mults = 0.0;
+    for (size_t j = 0; j < nw; j++) {
+        k[j >= nhid] += c[j] > 0;
+        wcw[j >= nhid] += c[j] * w[j] * w[j];
+    }
+    if (!(sse > 0)) return mults;
+    gamma[0] = k[0];             /* rho = 0: every penalized weight is determined by the data */
+    gamma[1] = k[1];
+    if (rho[0] > 0 || rho[1] > 0) {
+        /* tr(C M^-1) per layer, M = H + 2 rho C = U'U: (M^-1)_jj = |row j of U^-1|^2 */
+        double tr[2] = {0.0, 0.0};
+        memcpy(a, h, nw * nw * sizeof(double));
+        for (size_t j = 0; j < nw; j++) a[j * nw + j] += 2.0 * rho[j >= nhid] * c[j];
+        lapack_int n = (lapack_int)nw;
+        double nwd = (double)nw;
+        mults = 2.0 * nwd * nwd * nwd / 3;
+        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, a, n) != 0 ||
+            LAPACKE_dtrtri(LAPACK_ROW_MAJOR, 'U', 'N', n, a, n) != 0)
+            return mults;
+        for (size_t j = 0; j < nw; j++) {
+            if (c[j] == 0) continue;
+            double s = 0.0;
+            for (size_t l = j; l < nw; l++) s += a[j * nw + l] * a[j * nw + l];
+            tr[j >= nhid] += c[j] * s;
+        }
+        for (int g = 0; g < 2; g++) {
+            gamma[g] = k[g] - 2.0 * rho[g] * tr[g];
+            if (gamma[g] < 0) gamma[g] = 0;
+        }
+    }
+    double dof = nres - gamma[0] - gamma[1] - ((double)nw - k[0] - k[1]);
+    if (dof < 1.0) dof = 1.0;    /* more determined weights than residuals: the noise floor */
+    double beta = dof / sse;
+    for (int g = 0; g < 2; g++)
+        if (k[g] > 0 && wcw[g] > 0) rho[g] = gamma[g] / wcw[g] / (beta * nv);
+    return mults;
+}
+
+oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, double decay[2],
+                        oig_error *err) {
     size_t nw = t->lm_nw;
     double *h = t->lm_h, *a = t->lm_a, *g = t->lm_g, *delta = t->lm_delta;
     double *w0 = t->lm_w0, *wt = t->lm_wt;
+    const double *c = t->lm_c;   /* NULL: no regularization */
     double sse, wr;
+    if (c && !t->lm_c_ready) {
+        if (lm_penalty_diagonal(t, t->lm_c)) goto fail;
+        t->lm_c_ready = 1;
+    }
     if (lm_normal_equations(t, h, g, t->lm_jrows, t->lm_chunk, &sse, &wr)) goto fail;
     double e0 = sse / t->nv;
     *e = e0;
     *wrong = wr;
     pack(t, w0);
+    double none[2] = {0.0, 0.0};
+    const double *rho = c ? decay : none;
+    int decayed = rho[0] > 0 || rho[1] > 0;
+    double f0 = e0 + (decayed ? lm_penalty(t, rho, w0) : 0.0);
     double nwd = (double)nw;
     for (int tries = 0; tries <= t->cfg->lm_max_retries; tries++) {
         memcpy(a, h, nw * nw * sizeof(double));
+        memcpy(delta, g, nw * sizeof(double));
         for (size_t i = 0; i < nw; i++) {
             double dmp = t->cfg->lm_damping == OIG_LM_DAMP_DIAG ? h[i * nw + i] : 1.0;
             a[i * nw + i] += *lambda * (dmp > 0 ? dmp : 1.0);
+            if (decayed) {
+                double r = rho[lm_layer(t, i)] * c[i];
+                a[i * nw + i] += 2.0 * r;
+                delta[i] -= 2.0 * r * w0[i];
+            }
         }
-        memcpy(delta, g, nw * sizeof(double));
         lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)nw, 1, a, (lapack_int)nw,
                                         delta, 1);
         t->multiplies += nwd * nwd * nwd / 3 + t->nv * ((double)t->nh * t->n1 + (double)t->m * t->nu);
@@ -156,11 +277,15 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oi
             double sse_t, wr_t;
             if (trn_eval(t, t->train, 0, &sse_t, &wr_t)) goto fail;
             double et = sse_t / t->nv;
-            if (isfinite(et) && et < e0) {
+            double ft = et + (decayed ? lm_penalty(t, rho, wt) : 0.0);
+            if (isfinite(ft) && ft < f0) {
                 *e = et;
                 *wrong = wr_t;
                 *lambda /= 10.0;
                 if (*lambda < 1e-20) *lambda = 1e-20;
+                if (c)
+                    t->multiplies += lm_evidence(nw, (size_t)t->nh * t->n1, h, c, wt, sse_t,
+                                                 t->nv * t->m, t->nv, decay, a);
                 trn_sync_model(t);
                 return OIG_OK;
             }

@@ -169,6 +169,9 @@ typedef struct {
     double multiplies;       /* cumulative, spec section 8 */
     double seconds;          /* cumulative training time */
     double lm_lambda;        /* LM damping at the end (resume continues from it) */
+    double lm_decay[2];      /* LM with Bayesian regularization: the weight decays of the hidden
+                                and the output layer at the end (resume continues from them);
+                                0 otherwise */
     uint64_t seed;
     char stop_reason[32];    /* "max_iterations", "target_mse", "max_seconds", "patience", "stopped" */
     oig_safeguards safeguards;
@@ -270,6 +273,9 @@ typedef int (*oig_reduce_pieces_fn)(double *pieces, size_t npieces, size_t n, in
                                     double *out, void *ctx);
 
 typedef enum { OIG_LM_DAMP_IDENTITY = 0, OIG_LM_DAMP_DIAG = 1 } oig_lm_damping;
+/* LM's objective: E alone, or E + rho w'Cw with rho re-estimated after every step by MacKay's
+ * evidence framework in its Gauss-Newton form (Bayesian regularization; docs/engine.md). */
+typedef enum { OIG_LM_REG_NONE = 0, OIG_LM_REG_BAYESIAN = 1 } oig_lm_regularization;
 
 /* Options of the related methods (related_methods.md A3, B3, C3, D3); defaults in
  * oig_config_init. */
@@ -339,6 +345,7 @@ typedef struct {
     double lm_lambda0;       /* default 0.01 */
     int lm_max_retries;      /* lambda raises per iteration (default 10) */
     oig_lm_damping lm_damping;   /* default identity */
+    oig_lm_regularization lm_regularization;   /* default none */
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
     int cache_hidden;        /* 1 (default): keep the hidden outputs of every training row between
                                 passes when they fit max(64 MiB, 0.4 x the data's bytes); 0: never */

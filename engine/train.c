@@ -32,6 +32,7 @@ void oig_config_init(oig_config *c) {
     c->lm_lambda0 = 0.01;
     c->lm_max_retries = 10;
     c->lm_damping = OIG_LM_DAMP_IDENTITY;
+    c->lm_regularization = OIG_LM_REG_NONE;
     c->block_rows = 2048;
     c->cache_hidden = 1;
     /* related methods: spec related_methods.md A3, B3, C3, D3 */
@@ -98,6 +99,8 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if (!(c->lm_lambda0 > 0) || !isfinite(c->lm_lambda0)) return bad(err, "lm_lambda0", "must be a finite number > 0");
     if (c->lm_max_retries < 0 || c->lm_max_retries > 100) return bad(err, "lm_max_retries", "must be between 0 and 100");
     if (c->lm_damping != OIG_LM_DAMP_IDENTITY && c->lm_damping != OIG_LM_DAMP_DIAG) return bad(err, "lm_damping", "must be identity or diag");
+    if (c->lm_regularization != OIG_LM_REG_NONE && c->lm_regularization != OIG_LM_REG_BAYESIAN)
+        return bad(err, "lm_regularization", "must be none or bayesian");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
     if (check_related(c, err) != OIG_OK) return OIG_EINVAL;
@@ -171,7 +174,7 @@ void trn_free(trainer *t) {
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
     free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
-    free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows);
+    free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows); free(t->lm_c);
     free(t->ocache);
     free(t->cs_buf); free(t->cs_total);
 }
@@ -541,6 +544,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         mdl->algorithm = cfg->algorithm;
         mdl->summary.seed = cfg->seed;
         mdl->summary.lm_lambda = cfg->lm_lambda0;
+        mdl->summary.lm_decay[0] = mdl->summary.lm_decay[1] = 0.0;
         if (cfg->algorithm == OIG_ALG_NGMNN) { mdl->bypass = 0; mdl->hidden_rownorm = 1; }
         if ((st = oig_model_describe(mdl, train)) != OIG_OK) goto fail_model;
         rel_describe(cfg, mdl);
@@ -584,7 +588,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
 
     trn_fit s;
     int iteration;
-    double lambda;
+    double lambda, decay[2] = {0.0, 0.0};   /* LM's damping and per-layer weight decays */
     if (init) {
         /* warm start: the given weights; with orthogonal_hidden the constraint holds from
          * iteration 0 (W projected, then the output weights re-solved by OWO) */
@@ -617,6 +621,8 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         wo_from_model(&t);
         iteration = mdl->summary.iterations;
         lambda = mdl->summary.lm_lambda > 0 ? mdl->summary.lm_lambda : cfg->lm_lambda0;
+        for (int g = 0; g < 2; g++)
+            decay[g] = mdl->summary.lm_decay[g] > 0 ? mdl->summary.lm_decay[g] : 0.0;
     }
     if (rel_is_related(alg)) {
         if ((st = rel_create(&t, resume != NULL || init != NULL, &rel, err)) != OIG_OK) goto fail;
@@ -653,6 +659,8 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
         sum->train_err = pr.train_err; sum->val_err = pr.val_err;
         sum->multiplies = pr.multiplies; sum->seconds = pr.seconds;
         sum->lm_lambda = lambda;
+        for (int g = 0; g < 2; g++)
+            sum->lm_decay[g] = cfg->lm_regularization == OIG_LM_REG_BAYESIAN ? decay[g] : 0.0;
         if (!isfinite(s.e)) {
             st = OIG_ENUMERIC;
             snprintf(err->message, sizeof err->message, "training error became %g at iteration %d", s.e, iteration);
@@ -691,7 +699,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
             break;
         }
         case OIG_ALG_LM: {
-            oig_status ls = lm_iteration(&t, &s.e, &s.wrong, &lambda, err);
+            oig_status ls = lm_iteration(&t, &s.e, &s.wrong, &lambda, decay, err);
             if (ls != OIG_OK) { st = ls; goto fail; }
             break;
         }

@@ -46,6 +46,9 @@ typedef struct {
     double *lm_h, *lm_a;     /* nw x nw: J^T J, and the damped copy being factored */
     double *lm_g, *lm_delta, *lm_w0, *lm_wt;   /* nw */
     double *lm_jrows;        /* (lm_chunk*M) x nw: Jacobian rows of a chunk of patterns */
+    double *lm_c;            /* nw: the penalty's diagonal C (Bayesian regularization), filled
+                                at the first iteration; NULL otherwise */
+    int lm_c_ready;
 
     /* Hidden outputs o_p of every training row at the current W, reused by the passes that
      * follow a change of W (OWO, evaluation, the next iteration's Hessian or E2 pass). NULL
@@ -147,7 +150,19 @@ int trn_project_hidden(trainer *t);
 oig_status lm_alloc(trainer *t);
 
 /* One Levenberg-Marquardt iteration over all weights (lm.c). *e is E at entry and receives E
- * at exit, *wrong the misclassified count there; *lambda is the damping, updated. */
-oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, oig_error *err);
+ * at exit, *wrong the misclassified count there; *lambda is the damping, updated. With
+ * Bayesian regularization the step lowers E + rho w'Cw with one rho per layer, decay[0] for the
+ * hidden layer's weights and decay[1] for the output layer's, which are then re-estimated (0 on
+ * the first iteration: an unregularized step). */
+oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, double decay[2],
+                        oig_error *err);
+/* The evidence's re-estimate of the two decays (lm.c): h is the nw x nw Gauss-Newton Hessian of E
+ * (row-major, full), c the penalty's diagonal, weights [0, nhid) the hidden layer's, w the
+ * weights and sse their summed squared error over nres residuals of nv patterns. rho[2] is
+ * updated in place (a layer's decay is kept when its estimate is undefined; both are kept on a
+ * perfect fit or when H + 2 rho C is not positive definite); a is nw x nw scratch. Returns the
+ * multiplies spent. */
+double lm_evidence(size_t nw, size_t nhid, const double *h, const double *c, const double *w,
+                   double sse, double nres, double nv, double rho[2], double *a);
 
 #endif

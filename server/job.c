@@ -198,6 +198,11 @@ static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err
             else if (cJSON_IsString(e) && strcmp(e->valuestring, "diag") == 0) c->lm_damping = OIG_LM_DAMP_DIAG;
             else return fail(err, field, "expected \"identity\" or \"diag\"");
         }
+        else if (strcmp(k, "lm_regularization") == 0) {
+            if (cJSON_IsString(e) && strcmp(e->valuestring, "none") == 0) c->lm_regularization = OIG_LM_REG_NONE;
+            else if (cJSON_IsString(e) && strcmp(e->valuestring, "bayesian") == 0) c->lm_regularization = OIG_LM_REG_BAYESIAN;
+            else return fail(err, field, "expected \"none\" or \"bayesian\"");
+        }
         else return fail(err, field, "unknown option");
     }
     return OIG_OK;
@@ -301,6 +306,8 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
     cJSON_AddNumberToObject(op, "lm_lambda0", c->lm_lambda0);
     cJSON_AddNumberToObject(op, "lm_max_retries", c->lm_max_retries);
     cJSON_AddStringToObject(op, "lm_damping", c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
+    cJSON_AddStringToObject(op, "lm_regularization",
+                            c->lm_regularization == OIG_LM_REG_BAYESIAN ? "bayesian" : "none");
     cJSON_AddNumberToObject(op, "patience", c->patience);
     related_normalized(op, c);
     *normalized = cJSON_PrintUnformatted(o);

@@ -123,6 +123,8 @@ static cJSON *training_to_cjson(const oig_summary *s) {
     reason[sizeof reason - 1] = '\0';
     bad |= cJSON_AddStringToObject(t, "stop_reason", reason) == NULL;
     bad |= add_num(t, "lm_lambda", s->lm_lambda);
+    bad |= add_num(t, "lm_decay_hidden", s->lm_decay[0]);
+    bad |= add_num(t, "lm_decay_output", s->lm_decay[1]);
     if (sg != NULL) {
         bad |= add_int(sg, "olf_halvings", (double)s->safeguards.olf_halvings);
         bad |= add_int(sg, "oig_halvings", (double)s->safeguards.oig_halvings);
@@ -414,6 +416,17 @@ static oig_status read_training(const cJSON *doc, oig_summary *s, oig_error *err
         (st = get_double(t, "seconds", "training.seconds", 1, &s->seconds, err)) != OIG_OK ||
         (st = get_double(t, "lm_lambda", "training.lm_lambda", 1, &s->lm_lambda, err)) != OIG_OK)
         return st;
+    /* the decays came with Bayesian regularization: documents written before have none */
+    static const char *const decays[2][2] = { { "lm_decay_hidden", "training.lm_decay_hidden" },
+                                              { "lm_decay_output", "training.lm_decay_output" } };
+    for (int g = 0; g < 2; g++) {
+        const cJSON *decay;
+        if ((st = member(t, decays[g][0], decays[g][1], 1, &decay, err)) != OIG_OK) return st;
+        s->lm_decay[g] = 0.0;
+        if (decay != NULL &&
+            (st = get_double(t, decays[g][0], decays[g][1], 1, &s->lm_decay[g], err)) != OIG_OK)
+            return st;
+    }
 
     if ((st = member(t, "seed", "training.seed", 0, &seed, err)) != OIG_OK) return st;
     if (cJSON_IsString(seed) && seed->valuestring != NULL) {

@@ -167,6 +167,8 @@ char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *da
     add_num(&a, "--lm-lambda0", c->lm_lambda0);
     add_int(&a, "--lm-max-retries", c->lm_max_retries);
     add(&a, "--lm-damping"); add(&a, c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
+    add(&a, "--lm-regularization");
+    add(&a, c->lm_regularization == OIG_LM_REG_BAYESIAN ? "bayesian" : "none");
     static const char *const ortho[] = { "off", "polar", "expm" };
     add(&a, "--orthogonal-hidden"); add(&a, ortho[c->orthogonal_hidden]);
     if (c->algorithm == OIG_ALG_SLNB) {

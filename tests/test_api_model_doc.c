@@ -76,6 +76,8 @@ static oig_model *make_model(oig_task task) {
     s->multiplies = 123456789012345.0;
     s->seconds = 1.0 / 3.0;
     s->lm_lambda = 0.01;
+    s->lm_decay[0] = 1.0 / 7.0;
+    s->lm_decay[1] = 2.5e-300;
     s->seed = 18446744073709551557ull;     /* above 2^53: written as a string */
     snprintf(s->stop_reason, sizeof s->stop_reason, "max_iterations");
     s->safeguards.olf_halvings = 1;
@@ -186,6 +188,8 @@ START_TEST(test_round_trip_is_bit_identical) {
     ck_assert(same_metric(b->multiplies, a->multiplies));
     ck_assert(same_metric(b->seconds, a->seconds));
     ck_assert(same_metric(b->lm_lambda, a->lm_lambda));
+    ck_assert(same_metric(b->lm_decay[0], a->lm_decay[0]));
+    ck_assert(same_metric(b->lm_decay[1], a->lm_decay[1]));
     ck_assert(b->seed == a->seed);
     ck_assert_str_eq(b->stop_reason, a->stop_reason);
     ck_assert(memcmp(&b->safeguards, &a->safeguards, sizeof a->safeguards) == 0);
@@ -385,6 +389,27 @@ START_TEST(test_rejects_missing_safeguard_count) {
 }
 END_TEST
 
+/* Documents written before Bayesian regularization have no decays: they read as 0. A decay
+ * that is there must be a number. */
+START_TEST(test_decays_are_optional_but_typed) {
+    cJSON *doc = valid_tree(OIG_REGRESSION);
+    cJSON_DeleteItemFromObject(path2(doc, "training", NULL), "lm_decay_hidden");
+    cJSON_DeleteItemFromObject(path2(doc, "training", NULL), "lm_decay_output");
+    char *text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    oig_model *out = NULL;
+    oig_error err;
+    ck_assert_int_eq(model_doc_read(text, strlen(text), &out, &err), OIG_OK);
+    ck_assert_double_eq(out->summary.lm_decay[0], 0.0);
+    ck_assert_double_eq(out->summary.lm_decay[1], 0.0);
+    oig_model_free(out);
+    free(text);
+    doc = valid_tree(OIG_REGRESSION);
+    cJSON_ReplaceItemInObject(path2(doc, "training", NULL), "lm_decay_output", cJSON_CreateString("0.1"));
+    expect_refused(doc, OIG_EINVAL, "training.lm_decay_output");
+}
+END_TEST
+
 START_TEST(test_rejects_wrong_types) {
     cJSON *doc = valid_tree(OIG_REGRESSION);
     const char *field = NULL;
@@ -528,6 +553,7 @@ static Suite *model_doc_suite(void) {
     tcase_add_loop_test(tc, test_rejects_missing_member, 0,
                         (int)(sizeof required / sizeof required[0]));
     tcase_add_test(tc, test_rejects_missing_safeguard_count);
+    tcase_add_test(tc, test_decays_are_optional_but_typed);
     tcase_add_loop_test(tc, test_rejects_wrong_types, 0, 12);
     tcase_add_test(tc, test_rejects_class_count_not_matching_outputs);
     tcase_add_test(tc, test_rejects_classes_in_regression);

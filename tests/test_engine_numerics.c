@@ -567,11 +567,12 @@ static int snap_at(const oig_progress *p, void *ud) {
 
 /* A run resumed from its iteration-k state reaches the same weights as an uninterrupted run. */
 START_TEST(test_resume_from_checkpoint_matches_uninterrupted_run) {
-    oig_algorithm algs[] = {OIG_ALG_OIG_HWO, OIG_ALG_LM};
-    for (int a = 0; a < 2; a++) {
+    oig_algorithm algs[] = {OIG_ALG_OIG_HWO, OIG_ALG_LM, OIG_ALG_LM};
+    for (int a = 0; a < 3; a++) {
         oig_config c;
         oig_config_init(&c);
         c.algorithm = algs[a]; c.nh = NH; c.max_iterations = 12;
+        if (a == 2) c.lm_regularization = OIG_LM_REG_BAYESIAN;   /* the decays resume too */
         oig_data d1, d2;
         make_data(&d1, 17);
         make_data(&d2, 17);
@@ -589,6 +590,100 @@ START_TEST(test_resume_from_checkpoint_matches_uninterrupted_run) {
         oig_model_free(full); oig_model_free(resumed); oig_model_free(sn.snap);
         free(d1.x); free(d1.t); free(d2.x); free(d2.t);
     }
+}
+END_TEST
+
+/* The evidence's re-estimate against the formulas with A^-1 from LU (dgetrf/dgetri) on a random
+ * SPD H, a penalty with unpenalized weights in both layers, and nonzero decays; then rho = 0,
+ * where every penalized weight counts as determined (gamma_l = k_l). */
+START_TEST(test_lm_evidence_matches_formulas_with_lu_inverse) {
+    enum { NW = 9, NHID = 5, NB = 12 };
+    oig_rng r;
+    oig_rng_seed(&r, 41);
+    double b[NB * NW], h[NW * NW], w[NW], scratch[NW * NW];
+    const double c[NW] = {1, 1, 0, 1, 1, 0.5, 0, 2, 0.25};
+    for (int i = 0; i < NB * NW; i++) b[i] = oig_rng_normal(&r);
+    for (int i = 0; i < NW; i++) w[i] = oig_rng_normal(&r);
+    for (int i = 0; i < NW; i++)
+        for (int j = 0; j < NW; j++) {
+            double s = i == j ? 0.1 : 0.0;
+            for (int p = 0; p < NB; p++) s += b[p * NW + i] * b[p * NW + j];
+            h[i * NW + j] = s;
+        }
+    const double sse = 3.7, nres = 40, nv = 20, rho0[2] = {0.01, 0.03};
+
+    double minv[NW * NW];
+    lapack_int ipiv[NW];
+    memcpy(minv, h, sizeof minv);
+    for (int j = 0; j < NW; j++) minv[j * NW + j] += 2.0 * rho0[j >= NHID] * c[j];
+    ck_assert_int_eq(LAPACKE_dgetrf(LAPACK_ROW_MAJOR, NW, NW, minv, NW, ipiv), 0);
+    ck_assert_int_eq(LAPACKE_dgetri(LAPACK_ROW_MAJOR, NW, minv, NW, ipiv), 0);
+    double k[2] = {0, 0}, wcw[2] = {0, 0}, tr[2] = {0, 0};
+    for (int j = 0; j < NW; j++) {
+        k[j >= NHID] += c[j] > 0;
+        wcw[j >= NHID] += c[j] * w[j] * w[j];
+        tr[j >= NHID] += c[j] * minv[j * NW + j];
+    }
+    double gamma0 = k[0] - 2 * rho0[0] * tr[0], gamma1 = k[1] - 2 * rho0[1] * tr[1];
+    double beta = (nres - gamma0 - gamma1 - (NW - k[0] - k[1])) / sse;
+    double want[2] = {gamma0 / wcw[0] / (beta * nv), gamma1 / wcw[1] / (beta * nv)};
+    double rho[2] = {rho0[0], rho0[1]};
+    ck_assert_double_gt(lm_evidence(NW, NHID, h, c, w, sse, nres, nv, rho, scratch), 0);
+    for (int g = 0; g < 2; g++)
+        ck_assert_msg(fabs(rho[g] - want[g]) <= 1e-12 * want[g], "rho[%d] = %.17g, want %.17g", g,
+                      rho[g], want[g]);
+
+    double zero[2] = {0.0, 0.0};
+    lm_evidence(NW, NHID, h, c, w, sse, nres, nv, zero, scratch);
+    beta = (nres - NW) / sse;
+    ck_assert(fabs(zero[0] - k[0] / wcw[0] / (beta * nv)) <= 1e-12 * zero[0]);
+    ck_assert(fabs(zero[1] - k[1] / wcw[1] / (beta * nv)) <= 1e-12 * zero[1]);
+}
+END_TEST
+
+/* An overparameterized net (Nh = 12, 64 weights) on 40 noisy rows: plain LM fits the noise;
+ * Bayesian regularization stops short of it and predicts fresh rows better. */
+static void noisy_sine(oig_data *d, int rows, double noise, uint64_t seed) {
+    oig_rng r;
+    oig_rng_seed(&r, seed);
+    memset(d, 0, sizeof *d);
+    d->nrows = (size_t)rows; d->n = 3; d->m = 1;
+    d->x = malloc(sizeof(double) * rows * 3);
+    d->t = malloc(sizeof(double) * rows);
+    for (int p = 0; p < rows; p++) {
+        for (int j = 0; j < 3; j++) d->x[p * 3 + j] = oig_rng_normal(&r);
+        d->t[p] = 2.0 + sin(1.5 * d->x[p * 3]) + noise * oig_rng_normal(&r);
+    }
+}
+
+START_TEST(test_lm_bayesian_regularization_fits_less_noise) {
+    double train_mse[2], val_mse[2];
+    for (int bayes = 0; bayes < 2; bayes++) {
+        oig_data tr, va;
+        noisy_sine(&tr, 40, 0.3, 5);
+        noisy_sine(&va, 400, 0.0, 6);
+        oig_config c;
+        oig_config_init(&c);
+        c.algorithm = OIG_ALG_LM; c.nh = 12; c.max_iterations = 200;
+        c.lm_regularization = bayes ? OIG_LM_REG_BAYESIAN : OIG_LM_REG_NONE;
+        oig_model *m = NULL;
+        ck_assert_int_eq(oig_train(&tr, &va, &c, NULL, NULL, NULL, &m, NULL), OIG_OK);
+        train_mse[bayes] = m->summary.train_mse;
+        val_mse[bayes] = m->summary.val_mse;
+        if (bayes) {
+            ck_assert_double_gt(m->summary.lm_decay[0], 0);
+            ck_assert_double_gt(m->summary.lm_decay[1], 0);
+        } else {
+            ck_assert_double_eq(m->summary.lm_decay[0], 0);
+            ck_assert_double_eq(m->summary.lm_decay[1], 0);
+        }
+        oig_model_free(m);
+        free(tr.x); free(tr.t); free(va.x); free(va.t);
+    }
+    /* the noise variance is 0.09: plain LM goes well below it, the regularized fit does not */
+    ck_assert_msg(train_mse[0] < 0.02, "plain LM train MSE %g", train_mse[0]);
+    ck_assert_msg(train_mse[1] > 0.04, "regularized train MSE %g", train_mse[1]);
+    ck_assert_msg(val_mse[1] < 0.5 * val_mse[0], "val MSE regularized %g, plain %g", val_mse[1], val_mse[0]);
 }
 END_TEST
 
@@ -702,6 +797,8 @@ static Suite *numerics_suite(void) {
     TCase *tr = tcase_create("training");
     tcase_set_timeout(tr, 120);
     tcase_add_test(tr, test_lm_decreases_error);
+    tcase_add_test(tr, test_lm_evidence_matches_formulas_with_lu_inverse);
+    tcase_add_test(tr, test_lm_bayesian_regularization_fits_less_noise);
     tcase_add_test(tr, test_every_trainer_is_monotone_on_the_toy_problem);
     tcase_add_test(tr, test_training_is_deterministic);
     tcase_add_test(tr, test_hidden_output_cache_changes_nothing);
