@@ -37,7 +37,7 @@ PEERS = os.path.join(BENCH, "peers")
 BUDGET = {"yacht": 5, "bostonHousing": 5, "energy": 5, "concrete": 5, "breast_cancer": 5,
           "digits": 10, "power-plant": 20, "naval-propulsion-plant": 20,
           "protein-tertiary-structure": 40}
-OIGD_TOOLS = ["oigd-oig-hwo", "oigd-oig-hwo-nobypass", "oigd-lm"]
+OIGD_TOOLS = ["oigd-oig-hwo", "oigd-oig-hwo-nobypass", "oigd-lm", "oigd-lm-bayes"]
 PEER_TOOLS = ["torch-adam-full", "torch-adam-mb128", "torch-lbfgs", "sklearn-lbfgs",
               "sklearn-adam-default", "sklearn-adam-patient", "scipy-lm", "fann-rprop"]
 
@@ -71,13 +71,15 @@ def tool_cmd(ctx, tool, seed, budget, threads, trace, summary, lr=None):
     if tool.startswith("oigd"):
         cmd = [ctx.a.oigd, "train", "--data", f["data"], "--format", f["format"],
                "--input-columns", f["input_columns"], "--target-columns", f["target_columns"],
-               "--task", f["task"], "--algorithm", "lm" if tool == "oigd-lm" else "oig-hwo",
+               "--task", f["task"], "--algorithm", "lm" if tool.startswith("oigd-lm") else "oig-hwo",
                "--hidden", str(ctx.nh),
                "--iterations", "1000000", "--seed", str(seed), "--train-index", f["train_index"],
                "--test-index", f["test_index"], "--max-seconds", "%g" % budget,
                "--blas-threads", str(threads), "--metrics-out", trace + ".metrics.csv"]
         if tool.endswith("nobypass"):
             cmd.append("--no-bypass")
+        if tool == "oigd-lm-bayes":
+            cmd += ["--lm-regularization", "bayesian"]
         return cmd
     common = ["--dataset", ctx.name, "--split", "0", "--hidden", str(ctx.nh), "--budget",
               "%g" % budget, "--threads", str(threads), "--seed", str(seed), "--trace", trace,
