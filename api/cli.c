@@ -332,7 +332,7 @@ enum {
     T_TASK, T_ALGORITHM, T_HIDDEN, T_ITERATIONS, T_SEED, T_VALIDATION, T_TRAIN_INDEX,
     T_TEST_INDEX, T_MODEL_OUT, T_METRICS_OUT, T_QUIET, T_TARGET_MSE, T_MAX_SECONDS, T_PATIENCE,
     T_NO_STANDARDIZE, T_NO_BYPASS, T_MD, T_SIGMAD, T_OLS_EPS, T_BIAS_GAIN, T_CLAMP_GAINS,
-    T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_LM_REGULARIZATION, T_BLOCK_ROWS,
+    T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_LM_REGULARIZATION, T_LM_UPDATE, T_BLOCK_ROWS,
     T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_PROGRESS_FD
 };
 
@@ -352,7 +352,7 @@ static const flagdef train_flags[] = {
     { "--clamp-gains", 0, T_CLAMP_GAINS }, { "--oig-ridge", 1, T_OIG_RIDGE },
     { "--max-halvings", 1, T_MAX_HALVINGS }, { "--lm-lambda0", 1, T_LM_LAMBDA0 },
     { "--lm-max-retries", 1, T_LM_MAX_RETRIES }, { "--lm-damping", 1, T_LM_DAMPING },
-    { "--lm-regularization", 1, T_LM_REGULARIZATION },
+    { "--lm-regularization", 1, T_LM_REGULARIZATION }, { "--lm-update", 1, T_LM_UPDATE },
     { "--block-rows", 1, T_BLOCK_ROWS }, { "--no-cache-hidden", 0, T_NO_CACHE_HIDDEN },
     { "--blas-threads", 1, T_BLAS_THREADS }, { "--progress-fd", 1, T_PROGRESS_FD },
     { NULL, 0, 0 }
@@ -402,6 +402,7 @@ void cli_train_usage(void *stream) {
 "  --lm-damping identity|diag   LM: damping matrix (default identity)\n"
 "  --lm-regularization none|bayesian   LM: Bayesian regularization, a weight decay\n"
 "                           re-estimated every step (default none)\n"
+"  --lm-update tenfold|gain LM: lambda /10 and x10 (default), or by the gain ratio\n"
 "  --block-rows N           rows per BLAS block (default 2048)\n"
 "  --no-cache-hidden        recompute the hidden outputs each pass instead of keeping them\n"
 "  --blas-threads N         OpenBLAS threads (default: the number of online CPUs)\n"
@@ -443,7 +444,7 @@ static const char *config_flag(const char *field) {
         { "clamp_gains", "--clamp-gains" }, { "oig_ridge", "--oig-ridge" },
         { "max_halvings", "--max-halvings" }, { "lm_lambda0", "--lm-lambda0" },
         { "lm_max_retries", "--lm-max-retries" }, { "lm_damping", "--lm-damping" },
-        { "lm_regularization", "--lm-regularization" },
+        { "lm_regularization", "--lm-regularization" }, { "lm_update", "--lm-update" },
         { "block_rows", "--block-rows" }, { "cache_hidden", "--no-cache-hidden" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -584,6 +585,11 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             if (strcmp(v, "none") == 0) ta->cfg.lm_regularization = OIG_LM_REG_NONE;
             else if (strcmp(v, "bayesian") == 0) ta->cfg.lm_regularization = OIG_LM_REG_BAYESIAN;
             else BAD_VALUE("--lm-regularization", "none or bayesian");
+            break;
+        case T_LM_UPDATE:
+            if (strcmp(v, "tenfold") == 0) ta->cfg.lm_update = OIG_LM_UPDATE_TENFOLD;
+            else if (strcmp(v, "gain") == 0) ta->cfg.lm_update = OIG_LM_UPDATE_GAIN;
+            else BAD_VALUE("--lm-update", "tenfold or gain");
             break;
         case T_BLOCK_ROWS:
             if (parse_long(v, 1, 1L << 30, &l)) BAD_VALUE("--block-rows", "an integer from 1 to 2^30");

@@ -3,7 +3,12 @@
  *
  * The Jacobian is never held whole: its rows for a chunk of patterns are formed and folded into
  * H = (2/Nv) J^T J (dsyrk) and g = (2/Nv) J^T e (dgemv), then (H + lambda D) delta = g is solved by
- * Cholesky (LAPACKE_dposv).
+ * Cholesky (LAPACKE_dposv). lambda moves tenfold as spec 7 says (/10 after a kept step, x10 and
+ * re-solve after a rejected one) or, with lm_update=gain, by Nielsen's rule: after a kept step
+ * lambda x max(1/3, 1 - (2r - 1)^3), r = the actual reduction over the quadratic model's; after
+ * a rejected one lambda x nu, nu doubling from 2 over consecutive rejections. Tenfold steps
+ * overshoot and undershoot in turn (one rejection per iteration once lambda is small); the gain
+ * rule follows how well the model predicts.
  *
  * Bayesian regularization (MacKay 1992, in the Gauss-Newton form of Foresee and Hagan 1997 that
  * MATLAB's trainbr uses, with MacKay's one prior per layer) minimizes
@@ -235,6 +240,28 @@ double lm_evidence(size_t nw, size_t nhid, const double *h, const double *c, con
     return mults;
 }
 
+/* D_ii of the damping term lambda D: 1, or H_ii (diag damping; 1 where H_ii is not positive). */
+static double lm_damping_weight(const trainer *t, size_t i) {
+    if (t->cfg->lm_damping != OIG_LM_DAMP_DIAG) return 1.0;
+    double hii = t->lm_h[i * t->lm_nw + i];
+    return hii > 0 ? hii : 1.0;
+}
+
+/* The reduction of E + sum_l rho_l w_l'C w_l that the quadratic model predicts for the step delta
+ * solved from (H + 2 rho C + lambda D) delta = rhs, rhs = g - 2 rho C w0:
+ * rhs'delta - delta'(H + 2 rho C)delta/2 = delta'(rhs + lambda D delta)/2. */
+static double lm_predicted_reduction(const trainer *t, const double *rho, const double *w0,
+                                     const double *delta, double lambda) {
+    size_t nw = t->lm_nw;
+    const double *g = t->lm_g, *c = t->lm_c;
+    double s = 0.0;
+    for (size_t i = 0; i < nw; i++) {
+        double r = c ? rho[lm_layer(t, i)] * c[i] : 0.0;
+        s += delta[i] * (g[i] - 2.0 * r * w0[i] + lambda * lm_damping_weight(t, i) * delta[i]);
+    }
+    return 0.5 * s;
+}
+
 oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, double decay[2],
                         oig_error *err) {
     size_t nw = t->lm_nw;
@@ -256,12 +283,13 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
     int decayed = rho[0] > 0 || rho[1] > 0;
     double f0 = e0 + (decayed ? lm_penalty(t, rho, w0) : 0.0);
     double nwd = (double)nw;
+    int gain_update = t->cfg->lm_update == OIG_LM_UPDATE_GAIN;
+    double nu = 2.0;             /* gain update: the growth of lambda over consecutive failures */
     for (int tries = 0; tries <= t->cfg->lm_max_retries; tries++) {
         memcpy(a, h, nw * nw * sizeof(double));
         memcpy(delta, g, nw * sizeof(double));
         for (size_t i = 0; i < nw; i++) {
-            double dmp = t->cfg->lm_damping == OIG_LM_DAMP_DIAG ? h[i * nw + i] : 1.0;
-            a[i * nw + i] += *lambda * (dmp > 0 ? dmp : 1.0);
+            a[i * nw + i] += *lambda * lm_damping_weight(t, i);
             if (decayed) {
                 double r = rho[lm_layer(t, i)] * c[i];
                 a[i * nw + i] += 2.0 * r;
@@ -281,7 +309,14 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
             if (isfinite(ft) && ft < f0) {
                 *e = et;
                 *wrong = wr_t;
-                *lambda /= 10.0;
+                double pred = gain_update ? lm_predicted_reduction(t, rho, w0, delta, *lambda) : 0.0;
+                if (pred > 0) {
+                    /* Nielsen: lambda x max(1/3, 1 - (2 r - 1)^3), r = actual / predicted */
+                    double q = 2.0 * (f0 - ft) / pred - 1.0, f = 1.0 - q * q * q;
+                    *lambda *= f > 1.0 / 3.0 ? f : 1.0 / 3.0;
+                } else {
+                    *lambda /= 10.0;
+                }
                 if (*lambda < 1e-20) *lambda = 1e-20;
                 if (c)
                     t->multiplies += lm_evidence(nw, (size_t)t->nh * t->n1, h, c, wt, sse_t,
@@ -291,7 +326,12 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
             }
         }
         t->mdl->summary.safeguards.lm_rejections++;
-        *lambda *= 10.0;
+        if (gain_update) {
+            *lambda *= nu;
+            nu *= 2.0;
+        } else {
+            *lambda *= 10.0;
+        }
         if (*lambda > 1e20) *lambda = 1e20;
     }
     /* no trial lowered E: keep the weights; the larger lambda carries to the next iteration */

@@ -276,6 +276,9 @@ typedef enum { OIG_LM_DAMP_IDENTITY = 0, OIG_LM_DAMP_DIAG = 1 } oig_lm_damping;
 /* LM's objective: E alone, or E + rho w'Cw with rho re-estimated after every step by MacKay's
  * evidence framework in its Gauss-Newton form (Bayesian regularization; docs/engine.md). */
 typedef enum { OIG_LM_REG_NONE = 0, OIG_LM_REG_BAYESIAN = 1 } oig_lm_regularization;
+/* How LM moves lambda: tenfold (spec 7: /10 on success, x10 on failure) or by the gain ratio of
+ * the actual to the predicted reduction (Nielsen 1999; docs/engine.md). */
+typedef enum { OIG_LM_UPDATE_TENFOLD = 0, OIG_LM_UPDATE_GAIN = 1 } oig_lm_update;
 
 /* Options of the related methods (related_methods.md A3, B3, C3, D3); defaults in
  * oig_config_init. */
@@ -346,6 +349,7 @@ typedef struct {
     int lm_max_retries;      /* lambda raises per iteration (default 10) */
     oig_lm_damping lm_damping;   /* default identity */
     oig_lm_regularization lm_regularization;   /* default none */
+    oig_lm_update lm_update;     /* default tenfold */
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
     int cache_hidden;        /* 1 (default): keep the hidden outputs of every training row between
                                 passes when they fit max(64 MiB, 0.4 x the data's bytes); 0: never */

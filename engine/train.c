@@ -33,6 +33,7 @@ void oig_config_init(oig_config *c) {
     c->lm_max_retries = 10;
     c->lm_damping = OIG_LM_DAMP_IDENTITY;
     c->lm_regularization = OIG_LM_REG_NONE;
+    c->lm_update = OIG_LM_UPDATE_TENFOLD;
     c->block_rows = 2048;
     c->cache_hidden = 1;
     /* related methods: spec related_methods.md A3, B3, C3, D3 */
@@ -101,6 +102,8 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if (c->lm_damping != OIG_LM_DAMP_IDENTITY && c->lm_damping != OIG_LM_DAMP_DIAG) return bad(err, "lm_damping", "must be identity or diag");
     if (c->lm_regularization != OIG_LM_REG_NONE && c->lm_regularization != OIG_LM_REG_BAYESIAN)
         return bad(err, "lm_regularization", "must be none or bayesian");
+    if (c->lm_update != OIG_LM_UPDATE_TENFOLD && c->lm_update != OIG_LM_UPDATE_GAIN)
+        return bad(err, "lm_update", "must be tenfold or gain");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
     if (check_related(c, err) != OIG_OK) return OIG_EINVAL;
@@ -200,7 +203,7 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
     t->xa = dalloc(t->block * t->nu);
     t->yb = dalloc(t->block * t->m);
     t->hb = dalloc(t->block * (size_t)(t->nh ? t->nh : 1));
-    t->stack = dalloc(t->chunk * t->m * (width + t->n1));
+    t->stack = dalloc((t->chunk + (size_t)t->nh) * t->m * t->n1);
     t->wo = dalloc((size_t)t->m * t->nu);
     t->g = dalloc(nhn1); t->d = dalloc(nhn1);
     t->ra = dalloc((size_t)t->nu * t->nu); t->ca = dalloc((size_t)t->nu * t->m);

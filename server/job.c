@@ -203,6 +203,11 @@ static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err
             else if (cJSON_IsString(e) && strcmp(e->valuestring, "bayesian") == 0) c->lm_regularization = OIG_LM_REG_BAYESIAN;
             else return fail(err, field, "expected \"none\" or \"bayesian\"");
         }
+        else if (strcmp(k, "lm_update") == 0) {
+            if (cJSON_IsString(e) && strcmp(e->valuestring, "tenfold") == 0) c->lm_update = OIG_LM_UPDATE_TENFOLD;
+            else if (cJSON_IsString(e) && strcmp(e->valuestring, "gain") == 0) c->lm_update = OIG_LM_UPDATE_GAIN;
+            else return fail(err, field, "expected \"tenfold\" or \"gain\"");
+        }
         else return fail(err, field, "unknown option");
     }
     return OIG_OK;
@@ -308,6 +313,7 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
     cJSON_AddStringToObject(op, "lm_damping", c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
     cJSON_AddStringToObject(op, "lm_regularization",
                             c->lm_regularization == OIG_LM_REG_BAYESIAN ? "bayesian" : "none");
+    cJSON_AddStringToObject(op, "lm_update", c->lm_update == OIG_LM_UPDATE_GAIN ? "gain" : "tenfold");
     cJSON_AddNumberToObject(op, "patience", c->patience);
     related_normalized(op, c);
     *normalized = cJSON_PrintUnformatted(o);

@@ -169,6 +169,7 @@ char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *da
     add(&a, "--lm-damping"); add(&a, c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
     add(&a, "--lm-regularization");
     add(&a, c->lm_regularization == OIG_LM_REG_BAYESIAN ? "bayesian" : "none");
+    add(&a, "--lm-update"); add(&a, c->lm_update == OIG_LM_UPDATE_GAIN ? "gain" : "tenfold");
     static const char *const ortho[] = { "off", "polar", "expm" };
     add(&a, "--orthogonal-hidden"); add(&a, ortho[c->orthogonal_hidden]);
     if (c->algorithm == OIG_ALG_SLNB) {

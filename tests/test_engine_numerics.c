@@ -484,18 +484,30 @@ static oig_model *train_copy(const oig_config *cfg, uint64_t data_seed, trace *t
     return mdl;
 }
 
+/* Both lambda rules keep LM monotone; the gain rule rejects far fewer steps than the tenfold
+ * one, which alternates once lambda is small, and gets at least as low. */
 START_TEST(test_lm_decreases_error) {
-    oig_config c;
-    oig_config_init(&c);
-    c.algorithm = OIG_ALG_LM; c.nh = NH; c.max_iterations = 15;
-    trace tr = {0};
-    oig_status st;
-    oig_model *mdl = train_copy(&c, 14, &tr, &st);
-    ck_assert_int_eq(st, OIG_OK);
-    ck_assert_int_eq(tr.n, 16);
-    for (int i = 1; i < tr.n; i++) ck_assert_double_le(tr.e[i], tr.e[i - 1]);
-    ck_assert_double_lt(tr.e[tr.n - 1], tr.e[0]);
-    oig_model_free(mdl);
+    long rejections[2];
+    double last[2];
+    for (int u = 0; u < 2; u++) {
+        oig_config c;
+        oig_config_init(&c);
+        c.algorithm = OIG_ALG_LM; c.nh = NH; c.max_iterations = 40;
+        c.lm_update = u ? OIG_LM_UPDATE_GAIN : OIG_LM_UPDATE_TENFOLD;
+        trace tr = {0};
+        oig_status st;
+        oig_model *mdl = train_copy(&c, 14, &tr, &st);
+        ck_assert_int_eq(st, OIG_OK);
+        ck_assert_int_eq(tr.n, 41);
+        for (int i = 1; i < tr.n; i++) ck_assert_double_le(tr.e[i], tr.e[i - 1]);
+        ck_assert_double_lt(tr.e[tr.n - 1], tr.e[0]);
+        rejections[u] = mdl->summary.safeguards.lm_rejections;
+        last[u] = tr.e[tr.n - 1];
+        oig_model_free(mdl);
+    }
+    ck_assert_msg(rejections[0] >= 20, "tenfold rejected %ld steps", rejections[0]);
+    ck_assert_msg(2 * rejections[1] < rejections[0], "gain rejected %ld, tenfold %ld", rejections[1], rejections[0]);
+    ck_assert_msg(last[1] <= last[0], "gain E %g, tenfold E %g", last[1], last[0]);
 }
 END_TEST
 
