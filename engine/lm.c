@@ -3,7 +3,10 @@
  *
  * The Jacobian is never held whole: its rows for a chunk of patterns are formed and folded into
  * H = (2/Nv) J^T J (dsyrk) and g = (2/Nv) J^T e (dgemv), then (H + lambda D) delta = g is solved by
- * Cholesky (LAPACKE_dposv). lambda moves tenfold as spec 7 says (/10 after a kept step, x10 and
+ * Cholesky (dposv). The symmetric matrices are handed to LAPACK as column-major lower triangles,
+ * which is the row-major upper triangle in the same memory: the row-major LAPACKE wrappers
+ * would transpose nw x nw in and out and scan it for NaN on every solve, ~10% of an iteration.
+ * lambda moves tenfold as spec 7 says (/10 after a kept step, x10 and
  * re-solve after a rejected one) or, with lm_update=gain, by Nielsen's rule: after a kept step
  * lambda x max(1/3, 1 - (2r - 1)^3), r = the actual reduction over the quadratic model's; after
  * a rejected one lambda x nu, nu doubling from 2 over consecutive rejections. Tenfold steps
@@ -91,11 +94,12 @@ static int lm_normal_equations(trainer *t, double *h, double *g, double *jrows, 
                     acc[0] += t->yb[p * m + i] * t->yb[p * m + i];
                 }
             }
-            memset(jrows, 0, b * (size_t)m * nw * sizeof(double));
             for (size_t p = 0; p < b; p++) {
                 const double *x = t->xa + p * nu, *o = x + n1;
                 for (int i = 0; i < m; i++) {
                     double *row = jrows + (p * m + i) * nw;
+                    /* the output weights of the other outputs do not move output i */
+                    if (m > 1) memset(row + (size_t)nh * n1, 0, (nw - (size_t)nh * n1) * sizeof(double));
                     const double *woh = t->wo + (size_t)i * nu + n1;
                     for (int kk = 0; kk < nh; kk++) {
                         double s = woh[kk] * o[kk] * (1.0 - o[kk]);
@@ -211,15 +215,16 @@ double lm_evidence(size_t nw, size_t nhid, const double *h, const double *c, con
     gamma[0] = k[0];             /* rho = 0: every penalized weight is determined by the data */
     gamma[1] = k[1];
     if (rho[0] > 0 || rho[1] > 0) {
-        /* tr(C M^-1) per layer, M = H + 2 rho C = U'U: (M^-1)_jj = |row j of U^-1|^2 */
+        /* tr(C M^-1) per layer, M = H + 2 rho C = U'U: (M^-1)_jj = |row j of U^-1|^2. U (row-major
+         * upper) is L' (column-major lower, the same memory), and L^-1 is (U^-1)'. */
         double tr[2] = {0.0, 0.0};
         memcpy(a, h, nw * nw * sizeof(double));
         for (size_t j = 0; j < nw; j++) a[j * nw + j] += 2.0 * rho[j >= nhid] * c[j];
         lapack_int n = (lapack_int)nw;
         double nwd = (double)nw;
         mults = 2.0 * nwd * nwd * nwd / 3;
-        if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, a, n) != 0 ||
-            LAPACKE_dtrtri(LAPACK_ROW_MAJOR, 'U', 'N', n, a, n) != 0)
+        if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', n, a, n) != 0 ||
+            LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'L', 'N', n, a, n) != 0)
             return mults;
         for (size_t j = 0; j < nw; j++) {
             if (c[j] == 0) continue;
@@ -296,8 +301,8 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
                 delta[i] -= 2.0 * r * w0[i];
             }
         }
-        lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)nw, 1, a, (lapack_int)nw,
-                                        delta, 1);
+        lapack_int info = LAPACKE_dposv_work(LAPACK_COL_MAJOR, 'L', (lapack_int)nw, 1, a,
+                                             (lapack_int)nw, delta, (lapack_int)nw);
         t->multiplies += nwd * nwd * nwd / 3 + t->nv * ((double)t->nh * t->n1 + (double)t->m * t->nu);
         if (info == 0) {
             for (size_t i = 0; i < nw; i++) wt[i] = w0[i] + delta[i];
