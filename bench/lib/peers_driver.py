@@ -78,6 +78,8 @@ def tool_cmd(ctx, tool, seed, budget, threads, trace, summary, lr=None):
                "--blas-threads", str(threads), "--metrics-out", trace + ".metrics.csv"]
         if tool.endswith("nobypass"):
             cmd.append("--no-bypass")
+        if tool.startswith("oigd-lm"):
+            cmd += ["--lm-update", "gain"]
         if tool == "oigd-lm-bayes":
             cmd += ["--lm-regularization", "bayesian"]
         return cmd
@@ -303,8 +305,10 @@ def main():
          "one hidden layer, linear outputs, inputs standardized on the training rows, the same 2 cores.",
          "- **Peer networks have no bypass (input-to-output) weights and use tanh; oigd's network has "
          "bypass weights and sigmoid units.** `oigd-oig-hwo-nobypass` is oigd with `--no-bypass`; "
-         "`oigd-lm` is oigd's Levenberg-Marquardt. The ratio column divides by oigd's best time on the "
-         "set (the fastest of its three entries).",
+         "`oigd-lm` is oigd's Levenberg-Marquardt with lambda following the gain ratio "
+         "(`--lm-update gain`); `oigd-lm-bayes` adds Bayesian regularization "
+         "(`--lm-regularization bayesian`, one weight decay per layer re-estimated every step). The "
+         "ratio column divides by oigd's best time on the set (the fastest of its entries).",
          "- Regression peers train on standardized targets and report MSE on the original scale; "
          "classification: +1/-1 coded targets and MSE, except scikit-learn's MLPClassifier (log-loss). "
          "Classification accuracy is measured by test error %.",
