@@ -12,14 +12,16 @@
 #
 #   bash bench/serve_load.sh              # 20 s per wrk run
 #   bash bench/serve_load.sh --smoke      # 2 s per run, output in bench/work/smoke
-# Environment: OIGD (default build/oigd), DURATION (s per wrk run), CONNS (64), PORT (default: a free one).
+# Environment: OIGD (default build/oigd), DURATION (s per wrk run), CONNS (64), PORT (default: a free one),
+# TRAIN_NICE (the daemon's --train-nice, default 10 as the daemon's own default), OUT (report directory).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 OIGD=${OIGD:-$root/build/oigd}
 DURATION=${DURATION:-20}
 CONNS=${CONNS:-64}
-OUT=$here/results
+OUT=${OUT:-$here/results}
+TRAIN_NICE=${TRAIN_NICE:-10}
 NV=100000 N=20
 if [ "${1:-}" = --smoke ]; then DURATION=2; OUT=$here/work/smoke; NV=5000; fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
@@ -46,7 +48,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 "$OIGD" serve --listen "127.0.0.1:$PORT" --db "$W/oigd.db" --workers 1 --blas-threads 1 \
-    > "$W/serve.stdout" 2> "$W/serve.stderr" &
+    --train-nice "$TRAIN_NICE" > "$W/serve.stdout" 2> "$W/serve.stderr" &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
     curl -s -m 1 -o /dev/null "$BASE/healthz" && break
@@ -125,16 +127,17 @@ run_wrk predict_1 "$BASE/v1/models/$MODEL/predict" "$W/predict_1.lua"
 run_wrk predict_100 "$BASE/v1/models/$MODEL/predict" "$W/predict_100.lua"
 JOB_STATE=$(api GET "/v1/jobs/$JOB")
 
-/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" <<'PY'
+/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" "$TRAIN_NICE" <<'PY'
 import json, os, sys
-W, OUT, conns, dur, nv, n, job = sys.argv[1:]
+W, OUT, conns, dur, nv, n, job, nice = sys.argv[1:]
 sys.path.insert(0, os.path.join(W, "..", "..", "lib"))
 import machine
 L = ["# Serving under load (issue 4, measure 4)", "", machine.describe(os.path.join(W, "..", "..", "..")),
      "## Setup", "",
-     "`oigd serve --workers 1 --blas-threads 1` on 127.0.0.1; wrk -t2 -c%s -d%ss --timeout 5s on the same "
-     "2 cores. While each wrk run goes, one OIG-HWO job (Nh=50) trains on a synthetic set of %s rows x %s "
-     "inputs. Errors = wrk socket errors (connect/read/write/timeout) + non-2xx responses." % (conns, dur, nv, n),
+     "`oigd serve --workers 1 --blas-threads 1 --train-nice %s` on 127.0.0.1; wrk -t2 -c%s -d%ss --timeout 5s "
+     "on the same 2 cores. While each wrk run goes, one OIG-HWO job (Nh=50) trains on a synthetic set of %s "
+     "rows x %s inputs. Errors = wrk socket errors (connect/read/write/timeout) + non-2xx responses."
+     % (nice, conns, dur, nv, n),
      "", "| endpoint | req/s | p50 ms | p99 ms | max ms | errors | requests | job iterations during run |",
      "|---|---|---|---|---|---|---|---|"]
 for line in open(os.path.join(W, "wrk.tsv")):
