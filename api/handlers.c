@@ -254,7 +254,7 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         cJSON *errs = cJSON_CreateArray();
         cJSON_AddItemToArray(errs, api_error_item(is_json ? 0 : err.line, is_json ? 0 : err.column, err.field, err.message));
         char detail[400];
-        if (os == OIG_EPARSE && !is_json)
+        if (err.line > 0 && !is_json)
             snprintf(detail, sizeof detail, "line %d, column %d: %s", err.line, err.column, err.message);
         else snprintf(detail, sizeof detail, "%s", err.message[0] ? err.message : oig_status_name(os));
         if (os == OIG_ENOMEM) { cJSON_Delete(errs); ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); }

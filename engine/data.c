@@ -76,7 +76,7 @@ static oig_status lex_grow(lexer *lx, oig_error *err) {
     {
         if (lx->cap >= lx->maxcols)
             return fail(err, OIG_ELIMIT, lx->rec_line, lx->maxcols + 1, NULL,
-                        "line %zu: more than max_columns (%d) fields", lx->rec_line, lx->maxcols);
+                        "more than max_columns (%d) fields", lx->maxcols);
         int ncap = lx->cap < 16 ? 32 : (lx->cap > lx->maxcols / 2 ? lx->maxcols : 2 * lx->cap);
         if (ncap > lx->maxcols) ncap = lx->maxcols;
         field *nf = realloc(lx->f, (size_t)ncap * sizeof *nf);
@@ -145,7 +145,7 @@ static oig_status lex_record(lexer *lx, int *got, oig_error *err) {
             for (;;) {
                 if (pos >= len) {
                     st = fail(err, OIG_EPARSE, fline, lx->nf + 1, NULL,
-                              "line %zu, column %d: unterminated quote", fline, lx->nf + 1);
+                              "unterminated quote");
                     goto out;
                 }
                 char c = b[pos];
@@ -160,8 +160,7 @@ static oig_status lex_record(lexer *lx, int *got, oig_error *err) {
             while (pos < len && CLASS(b[pos]) == C_BLANK) pos++;
             if (pos < len && !(CLASS(b[pos]) & (C_COMMA | C_EOL))) {
                 st = fail(err, OIG_EPARSE, lx->line, lx->nf + 1, NULL,
-                          "line %zu, column %d: unexpected '%c' after a closing quote",
-                          lx->line, lx->nf + 1, b[pos]);
+                          "unexpected '%c' after a closing quote", b[pos]);
                 goto out;
             }
             if ((st = lex_push(lx, b + s, e - s, fline, esc, err)) != OIG_OK) goto out;
@@ -525,20 +524,19 @@ static oig_status cell_error(oig_error *err, int r, const field *f, int col, con
     switch (r) {
     case NUM_LONG:
         return fail(err, OIG_EPARSE, f->line, col, name,
-                    "line %zu, column %d (%s): cell longer than %d characters",
-                    f->line, col, name, TOKEN_MAX - 1);
+                    "column '%s': cell longer than %d characters", name, TOKEN_MAX - 1);
     case NUM_NONFINITE:
         return fail(err, OIG_EPARSE, f->line, col, name,
-                    "line %zu, column %d (%s): NaN or Inf is not allowed: '%s'", f->line, col, name, show);
+                    "column '%s': NaN or Inf is not allowed: '%s'", name, show);
     case NUM_RANGE:
         return fail(err, OIG_EPARSE, f->line, col, name,
-                    "line %zu, column %d (%s): value out of range: '%s'", f->line, col, name, show);
+                    "column '%s': value out of range: '%s'", name, show);
     default:
         if (f->len == 0)
             return fail(err, OIG_EPARSE, f->line, col, name,
-                        "line %zu, column %d (%s): empty cell, expected a number", f->line, col, name);
+                        "column '%s': empty cell, expected a number", name);
         return fail(err, OIG_EPARSE, f->line, col, name,
-                    "line %zu, column %d (%s): expected a number, found '%s'", f->line, col, name, show);
+                    "column '%s': expected a number, found '%s'", name, show);
     }
 }
 
@@ -600,13 +598,13 @@ oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opt
         if (nrows == 0) first_line = lx.rec_line;
         if (lx.nf != K) {
             st = fail(err, OIG_EPARSE, lx.rec_line, (lx.nf < K ? lx.nf : K) + 1, NULL,
-                      "line %zu: expected %d fields, found %d", lx.rec_line, K, lx.nf);
+                      "expected %d fields, found %d", K, lx.nf);
             goto fail;
         }
         nrows++;
         if (o.max_cells && nrows > o.max_cells / (size_t)K) {
             st = fail(err, OIG_ELIMIT, lx.rec_line, 1, NULL,
-                      "line %zu: more than max_cells (%zu) cells", lx.rec_line, o.max_cells);
+                      "more than max_cells (%zu) cells", o.max_cells);
             goto fail;
         }
     }
@@ -664,27 +662,25 @@ oig_status oig_data_parse(const char *buf, size_t len, const oig_parse_opts *opt
                 long ll = field_copy(f, lab, sizeof lab);
                 if (ll < 0) {
                     st = fail(err, OIG_EPARSE, f->line, j + 1, names[j],
-                              "line %zu, column %d (%s): class label longer than %d characters",
-                              f->line, j + 1, names[j], TOKEN_MAX - 1);
+                              "column '%s': class label longer than %d characters",
+                              names[j], TOKEN_MAX - 1);
                     goto fail;
                 }
                 if (ll == 0) {
                     st = fail(err, OIG_EPARSE, f->line, j + 1, names[j],
-                              "line %zu, column %d (%s): empty class label", f->line, j + 1, names[j]);
+                              "column '%s': empty class label", names[j]);
                     goto fail;
                 }
                 if (memchr(lab, '\0', (size_t)ll) != NULL) {
                     st = fail(err, OIG_EPARSE, f->line, j + 1, names[j],
-                              "line %zu, column %d (%s): class label holds a NUL byte",
-                              f->line, j + 1, names[j]);
+                              "column '%s': class label holds a NUL byte", names[j]);
                     goto fail;
                 }
                 int id = labelset_id(&ls, lab, (size_t)ll, climit);
                 if (id == -1) { st = fail(err, OIG_ENOMEM, 0, 0, NULL, "out of memory"); goto fail; }
                 if (id == -2) {
                     st = fail(err, OIG_ELIMIT, f->line, j + 1, names[j],
-                              "line %zu, column %d (%s): more than max_columns (%d) classes",
-                              f->line, j + 1, names[j], climit);
+                              "column '%s': more than max_columns (%d) classes", names[j], climit);
                     goto fail;
                 }
                 d->cls[p] = id;
@@ -1064,19 +1060,16 @@ oig_status oig_parse_index_list(const char *buf, size_t len, size_t nrows,
         field_show(&f, show, sizeof show);
         if (!ok) {
             st = fail(err, OIG_EPARSE, line, col, NULL,
-                      "line %zu, column %d: expected a non-negative integer index, found '%s'",
-                      line, col, show);
+                      "expected a non-negative integer index, found '%s'", show);
             goto fail;
         }
         if (val >= nrows) {
             st = fail(err, OIG_EPARSE, line, col, NULL,
-                      "line %zu, column %d: index %s out of range (the data has %zu rows)",
-                      line, col, show, nrows);
+                      "index %s out of range (the data has %zu rows)", show, nrows);
             goto fail;
         }
         if (seen[val / 8] & (1u << (val % 8))) {
-            st = fail(err, OIG_EPARSE, line, col, NULL, "line %zu, column %d: duplicate index %zu",
-                      line, col, val);
+            st = fail(err, OIG_EPARSE, line, col, NULL, "duplicate index %zu", val);
             goto fail;
         }
         seen[val / 8] |= (unsigned char)(1u << (val % 8));

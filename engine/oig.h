@@ -25,7 +25,9 @@ typedef enum {
     OIG_ESTOPPED    /* training stopped by the progress callback (the model is still valid) */
 } oig_status;
 
-/* Caller-owned error detail. line and column are 1-based; 0 means "not applicable". */
+/* Caller-owned error detail. line and column are 1-based; 0 means "not applicable". The message
+ * does not repeat them: a caller shows the position its own way (FILE:LINE:COLUMN, or a JSON
+ * error item). */
 typedef struct {
     int line;
     int column;
