@@ -25,8 +25,8 @@ typedef struct {
     double *xa;              /* block x Nu: [x, 1, o] */
     double *yb;              /* block x M: outputs, then errors */
     double *hb;              /* block x Nh: deltas, net-function changes */
-    double *stack;           /* (chunk*M) x max(Nh, N+1): OIG Jacobian rows */
-    size_t chunk;            /* rows per OIG stack */
+    double *stack;           /* OIG Hessian: D_M (Nh x M(N+1)), then Z (chunk x M(N+1)) */
+    size_t chunk;            /* rows per OIG product Z */
 
     /* whole-problem quantities */
     double *wo;              /* M x Nu: [W_oi W_oh] */
