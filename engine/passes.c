@@ -26,8 +26,9 @@ void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
         xa[p * nu + n] = 1.0;
     }
     if (nh == 0) return;
-    int cached = t->ocache != NULL && d == t->train;
-    if (cached && t->ocache_version == t->w_version) {
+    size_t cached_end = t->ocache != NULL && d == t->train ? t->ocache_rows : 0;
+    int valid = t->ocache_version == t->w_version;
+    if (valid && p0 + b <= cached_end) {
         for (size_t p = 0; p < b; p++)
             memcpy(xa + p * nu + n1, t->ocache + (p0 + p) * nh, (size_t)nh * sizeof(double));
         return;
@@ -36,20 +37,32 @@ void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, xa, nu,
                 t->mdl->w, n1, 0.0, xa + n1, nu);
     for (size_t p = 0; p < b; p++) oig_sigmoid_inplace(xa + p * nu + n1, (size_t)nh);
-    if (cached) {
-        for (size_t p = 0; p < b; p++)
+    if (d == t->train) t->forward_rows += b;
+    if (!valid && p0 < cached_end) {
+        size_t keep = cached_end - p0 < b ? cached_end - p0 : b;
+        for (size_t p = 0; p < keep; p++)
             memcpy(t->ocache + (p0 + p) * nh, xa + p * nu + n1, (size_t)nh * sizeof(double));
-        if (p0 + b == d->nrows) t->ocache_version = t->w_version;   /* passes run rows in order */
+        if (p0 + b >= cached_end) t->ocache_version = t->w_version;   /* passes run rows in order */
     }
+}
+
+double trn_forward_multiplies(const trainer *t) {
+    size_t rows = t->train->nrows;
+    return rows ? t->nv * t->nh * t->n1 * ((double)t->forward_rows / rows) : 0.0;
 }
 
 void trn_cache_enable(trainer *t) {
     size_t rows = t->train->nrows;
-    double bytes = (double)rows * t->nh * sizeof(double);
+    size_t row_bytes = (size_t)t->nh * sizeof(double);
     double data_bytes = (double)rows * (t->n + t->m) * sizeof(double);
     double budget = 0.4 * data_bytes > 64.0 * 1048576 ? 0.4 * data_bytes : 64.0 * 1048576;
-    if (t->nh == 0 || bytes > budget) return;
-    t->ocache = malloc(rows * (size_t)t->nh * sizeof(double));
+    if (t->nh == 0 || rows == 0) return;
+    size_t fit = (size_t)(budget / row_bytes);
+    if (fit >= rows) fit = rows;
+    else fit -= fit % t->block;   /* whole blocks: a block is read from the cache or computed */
+    if (fit == 0) return;
+    t->ocache = malloc(fit * row_bytes);
+    if (t->ocache != NULL) t->ocache_rows = fit;
 }
 
 /* y = x_a[:, off:] Wo[:, off:]^T for the block in t->xa; then e = t - y in place. */
@@ -65,6 +78,7 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc[2] = {0.0, 0.0};
     if (grad) memset(t->g, 0, (size_t)nh * n1 * sizeof(double));
+    t->forward_rows = 0;
     trn_sums sums = { { t->g, acc }, { (size_t)nh * n1, 2 }, 2 };
     if (!grad) { sums.p[0] = acc; sums.n[0] = 2; sums.k = 1; }
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
@@ -113,6 +127,7 @@ int trn_owo(trainer *t) {
     memset(t->ca, 0, (size_t)nb * m * sizeof(double));
     const oig_data *d = t->train;
     trn_sums sums = { { t->ra, t->ca }, { (size_t)nb * nb, (size_t)nb * m }, 2 };
+    t->forward_rows = 0;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -133,7 +148,7 @@ int trn_owo(trainer *t) {
         for (int i = 0; i < m; i++) t->wo[(size_t)i * nu + t->off + j] = t->ca[(size_t)j * m + i];
     double nbd = nb, nvd = t->nv;
     t->multiplies += nvd * (nbd * (nbd + 1) / 2 + m * nbd) + nbd * nbd * nbd / 3 + m * nbd * nbd
-                     + nvd * t->nh * t->n1;
+                     + trn_forward_multiplies(t);
     return 0;
 }
 
@@ -142,6 +157,7 @@ int trn_olf_e2(trainer *t, double *e2) {
     double acc = 0.0;
     const oig_data *d = t->train;
     trn_sums sums = { { &acc }, { 1 }, 1 };
+    t->forward_rows = 0;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -160,7 +176,8 @@ int trn_olf_e2(trainer *t, double *e2) {
     }
     if (trn_sums_finish(t, &sums, d)) return -1;
     *e2 = 2.0 * acc / t->nv;
-    t->multiplies += t->nv * ((double)nh * n1 + (double)nh * (m + 1) + 2.0 * m);
+    t->multiplies += t->nv * ((double)nh * n1 + (double)nh * (m + 1) + 2.0 * m)
+                     + trn_forward_multiplies(t);
     return 0;
 }
 
@@ -205,6 +222,7 @@ int trn_oig_hessian(trainer *t) {
         }
     const oig_data *d = t->train;
     trn_sums sums = { { t->hig }, { (size_t)n1 * n1 }, 1 };
+    t->forward_rows = 0;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
@@ -236,10 +254,11 @@ int trn_oig_hessian(trainer *t) {
             t->hig[(size_t)r * n1 + c] = v;
             t->hig[(size_t)c * n1 + r] = v;
         }
-    /* per row: f', Z, the x~ product, the upper triangle; once: D_M, g_ig, the solve */
+    /* per row: f', Z, the x~ product, the upper triangle; once: D_M, g_ig, the solve; and the
+     * hidden outputs the cache did not hold */
     double nvd = t->nv, n1d = n1;
     t->multiplies += nvd * (nh + m * nh * n1d + m * n1d + m * n1d * (n1d + 1) / 2)
-                     + m * nh * n1d + nh * n1d + n1d * n1d * n1d / 3;
+                     + m * nh * n1d + nh * n1d + n1d * n1d * n1d / 3 + trn_forward_multiplies(t);
     return 0;
 }
 

@@ -312,13 +312,14 @@ static int net_control(trainer *t) {
 
 /* ---- steps ---- */
 
-/* Forward + errors + G at the current weights; counts spec 8's "forward + errors" and "G". */
+/* Forward + errors + G at the current weights; counts spec 8's "forward + errors" and "G", the
+ * forward pass for the rows the hidden-output cache did not hold. */
 int trn_evaluate_with_gradient(trainer *t, trn_fit *s) {
     double sse;
     if (trn_eval(t, t->train, 1, &sse, &s->wrong)) return -1;
     s->e = sse / t->nv;
     double nv = t->nv, nh = t->nh, n1 = t->n1, m = t->m;
-    t->multiplies += nv * (nh * n1 + m * t->nu) + nv * (nh * (m + 1) + nh * n1);
+    t->multiplies += trn_forward_multiplies(t) + nv * m * t->nu + nv * (nh * (m + 1) + nh * n1);
     return 0;
 }
 

@@ -50,12 +50,15 @@ typedef struct {
                                 at the first iteration; NULL otherwise */
     int lm_c_ready;
 
-    /* Hidden outputs o_p of every training row at the current W, reused by the passes that
-     * follow a change of W (OWO, evaluation, the next iteration's Hessian or E2 pass). NULL
-     * when it would not fit the memory budget. Valid when ocache_version == w_version; every
-     * write to the model's W must call trn_w_changed. */
+    /* Hidden outputs o_p of the first ocache_rows training rows (all of them, or as many whole
+     * blocks as fit the memory budget) at the current W, reused by the passes that follow a
+     * change of W (OWO, evaluation, the next iteration's Hessian or E2 pass). NULL when not even
+     * one block fits. Valid when ocache_version == w_version; every write to the model's W must
+     * call trn_w_changed. */
     double *ocache;
+    size_t ocache_rows;
     unsigned long w_version, ocache_version;
+    size_t forward_rows;     /* training rows whose o the current pass computed (cache misses) */
 
     double multiplies;
 
@@ -103,12 +106,19 @@ int trn_reduce(trainer *t, double *buf, size_t n);
 /* Record that the model's W changed (invalidates the hidden-output cache). */
 static inline void trn_w_changed(trainer *t) { t->w_version++; }
 
-/* Allocate the hidden-output cache when Nv x Nh doubles fit the budget: 64 MiB, or 40% of the
- * training data's bytes when that is more. Without it every pass recomputes o_p. */
+/* Allocate the hidden-output cache for every training row when Nv x Nh doubles fit the budget
+ * (64 MiB, or 40% of the training data's bytes when that is more), else for as many whole
+ * leading blocks as fit. Rows outside it are recomputed by every pass. */
 void trn_cache_enable(trainer *t);
 
-/* Fill t->xa for rows [p0, p0+b) of d: inputs, the constant 1, and o = f(W x) when nh > 0. */
+/* Fill t->xa for rows [p0, p0+b) of d: inputs, the constant 1, and o = f(W x) when nh > 0.
+ * Adds b to t->forward_rows when it computed o for training rows. */
 void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b);
+
+/* Multiplies of the hidden outputs computed since t->forward_rows was zeroed, over all
+ * processes: Nv Nh (N+1) times the share of this process's rows that missed the cache (the
+ * processes' shares are taken to be alike). */
+double trn_forward_multiplies(const trainer *t);
 
 /* Outputs and errors at the current weights over data d: sse (sum of squared errors over all
  * processes), wrong (misclassified count, when d->cls). With grad, also G = -dE/dW into t->g.
