@@ -121,6 +121,27 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
     return 0;
 }
 
+/* Row panels for upper_gram_add: about GRAM_PANEL_ROWS rows each, so that a panel's dgemm keeps
+ * the shape OpenBLAS threads well while the work below the diagonal stays small. */
+enum { GRAM_PANEL_ROWS = 50 };
+static int gram_panels(int n) { return n > GRAM_PANEL_ROWS ? (n + GRAM_PANEL_ROWS / 2) / GRAM_PANEL_ROWS : 1; }
+
+/* C += the upper triangle (and some of the lower) of Z^T Z; Z is k x n row-major with leading
+ * dimension ldz, C n x n row-major. The triangle is covered by `panels` row panels, each one
+ * dgemm over the panel's rows and the columns from its diagonal on. At n ~ 100 OpenBLAS's dsyrk
+ * runs at a third of dgemm's rate on two threads (18 vs 62 GFLOP/s for n = 101, k = 4090): its
+ * diagonal blocks are the whole matrix and its threads split a narrow triangle. The panels' share
+ * below the diagonal, about n^2 / (2 panels) multiplies per row of Z, is work dsyrk would not do
+ * and is not counted. */
+static void upper_gram_add(int n, int k, const double *z, int ldz, double *c, int panels) {
+    for (int r = 0; r < panels; r++) {
+        int r0 = n * r / panels, r1 = n * (r + 1) / panels;
+        if (r1 > r0)
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, n - r0, k, 1.0, z + r0,
+                        ldz, z + r0, ldz, 1.0, c + (size_t)r0 * n + r0, n);
+    }
+}
+
 int trn_owo(trainer *t) {
     int m = t->m, nb = t->nb, nu = t->nu;
     memset(t->ra, 0, (size_t)nb * nb * sizeof(double));
@@ -131,8 +152,7 @@ int trn_owo(trainer *t) {
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, nb, (int)b, 1.0, t->xa + t->off, nu,
-                    1.0, t->ra, nb);
+        upper_gram_add(nb, (int)b, t->xa + t->off, nu, t->ra, gram_panels(nb));
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, m, (int)b, 1.0, t->xa + t->off, nu,
                     d->t + p0 * (size_t)m, m, 1.0, t->ca, m);
         if (trn_sums_block(t, &sums, d, p0)) return -1;
@@ -179,27 +199,6 @@ int trn_olf_e2(trainer *t, double *e2) {
     t->multiplies += t->nv * ((double)nh * n1 + (double)nh * (m + 1) + 2.0 * m)
                      + trn_forward_multiplies(t);
     return 0;
-}
-
-/* Row panels for upper_gram_add: about GRAM_PANEL_ROWS rows each, so that a panel's dgemm keeps
- * the shape OpenBLAS threads well while the work below the diagonal stays small. */
-enum { GRAM_PANEL_ROWS = 50 };
-static int gram_panels(int n) { return n > GRAM_PANEL_ROWS ? (n + GRAM_PANEL_ROWS / 2) / GRAM_PANEL_ROWS : 1; }
-
-/* C += the upper triangle (and some of the lower) of Z^T Z; Z is k x n row-major with leading
- * dimension ldz, C n x n row-major. The triangle is covered by `panels` row panels, each one
- * dgemm over the panel's rows and the columns from its diagonal on. At n ~ 100 OpenBLAS's dsyrk
- * runs at a third of dgemm's rate on two threads (18 vs 62 GFLOP/s for n = 101, k = 4090): its
- * diagonal blocks are the whole matrix and its threads split a narrow triangle. The panels' share
- * below the diagonal, about n^2 / (2 panels) multiplies per row of Z, is work dsyrk would not do
- * and is not counted. */
-static void upper_gram_add(int n, int k, const double *z, int ldz, double *c, int panels) {
-    for (int r = 0; r < panels; r++) {
-        int r0 = n * r / panels, r1 = n * (r + 1) / panels;
-        if (r1 > r0)
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, n - r0, k, 1.0, z + r0,
-                        ldz, z + r0, ldz, 1.0, c + (size_t)r0 * n + r0, n);
-    }
 }
 
 /* H_ig(m,u) = (2/Nv) sum_p sum_i J_p(i,m) J_p(i,u), J_p(i,:) = x~_p o ((W_oh(i,:) o f'(n_p)) D).
