@@ -17,6 +17,13 @@ int trn_reduce(trainer *t, double *buf, size_t n) {
     return t->cfg->reduce(buf, n, t->cfg->reduce_ctx);
 }
 
+/* The hidden outputs of rows [p0, p0+b) of d (b x Nh, leading dimension Nh) when the cache
+ * holds them at the current W, else NULL. */
+static const double *cached_hidden(const trainer *t, const oig_data *d, size_t p0, size_t b) {
+    if (t->ocache == NULL || d != t->train || t->ocache_version != t->w_version) return NULL;
+    return p0 + b <= t->ocache_rows ? t->ocache + p0 * t->nh : NULL;
+}
+
 void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
     int n = t->n, nu = t->nu, nh = t->nh, n1 = t->n1;
     double *xa = t->xa;
@@ -26,13 +33,14 @@ void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b) {
         xa[p * nu + n] = 1.0;
     }
     if (nh == 0) return;
-    size_t cached_end = t->ocache != NULL && d == t->train ? t->ocache_rows : 0;
-    int valid = t->ocache_version == t->w_version;
-    if (valid && p0 + b <= cached_end) {
+    const double *cached = cached_hidden(t, d, p0, b);
+    if (cached != NULL) {
         for (size_t p = 0; p < b; p++)
-            memcpy(xa + p * nu + n1, t->ocache + (p0 + p) * nh, (size_t)nh * sizeof(double));
+            memcpy(xa + p * nu + n1, cached + p * nh, (size_t)nh * sizeof(double));
         return;
     }
+    size_t cached_end = t->ocache != NULL && d == t->train ? t->ocache_rows : 0;
+    int valid = t->ocache_version == t->w_version;
     /* net = x~ W^T, written straight into the o columns of x_a, then o = f(net) */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, xa, nu,
                 t->mdl->w, n1, 0.0, xa + n1, nu);
@@ -208,7 +216,7 @@ int trn_olf_e2(trainer *t, double *e2) {
  * whose rows laid end to end are the (chunk*M) x (N+1) stack of the J_p. No M-fold copy of F' is
  * built, and the product is wide (n = M(N+1)) where OpenBLAS runs fast on two threads. */
 int trn_oig_hessian(trainer *t) {
-    int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
+    int n = t->n, m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     int wide = m * n1;
     memset(t->hig, 0, (size_t)n1 * n1 * sizeof(double));
     double *dm = t->stack, *z = t->stack + (size_t)nh * wide;
@@ -224,21 +232,29 @@ int trn_oig_hessian(trainer *t) {
     t->forward_rows = 0;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
-        trn_forward_block(t, d, p0, b);
+        /* o and x straight from the cache and the data when the cache holds the block: no copy
+         * into x_a. The constant column of x~ multiplies by 1 and is left out below. */
+        const double *o = cached_hidden(t, d, p0, b), *x = d->x + p0 * (size_t)n;
+        size_t ldo = (size_t)nh, ldx = (size_t)n;
+        if (o == NULL) {
+            trn_forward_block(t, d, p0, b);
+            o = t->xa + n1; ldo = (size_t)nu;
+            x = t->xa; ldx = (size_t)nu;
+        }
         for (size_t p = 0; p < b; p++) {
-            const double *o = t->xa + p * nu + n1;
+            const double *op = o + p * ldo;
             double *fp = t->hb + p * nh;
-            for (int k = 0; k < nh; k++) fp[k] = o[k] * (1.0 - o[k]);
+            for (int k = 0; k < nh; k++) fp[k] = op[k] * (1.0 - op[k]);
         }
         for (size_t c0 = 0; c0 < b; c0 += t->chunk) {
             size_t cb = b - c0 < t->chunk ? b - c0 : t->chunk;
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cb, wide, nh, 1.0,
                         t->hb + c0 * nh, nh, dm, wide, 0.0, z, wide);
             for (size_t p = 0; p < cb; p++) {
-                const double *x = t->xa + (c0 + p) * nu;
+                const double *xp = x + (c0 + p) * ldx;
                 for (int i = 0; i < m; i++) {
                     double *row = z + p * wide + (size_t)i * n1;
-                    for (int j = 0; j < n1; j++) row[j] *= x[j];
+                    for (int j = 0; j < n; j++) row[j] *= xp[j];
                 }
             }
             upper_gram_add(n1, (int)(cb * m), z, n1, t->hig, gram_panels(n1));
