@@ -11,7 +11,7 @@ typedef struct {
     char db[1024];
     int workers;                /* training threads */
     int blas_threads;           /* OpenBLAS threads, set once */
-    int train_nice;             /* nice value of the training threads, 0..19 */
+    int train_nice;             /* training threads' nice, 0..19 steps above the daemon's */
     size_t max_body;            /* request body limit in bytes */
     int http_threads;           /* libmicrohttpd thread pool size */
     int max_connections;

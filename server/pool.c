@@ -39,18 +39,23 @@ struct pool {
     pool_slot *slots;
 };
 
-/* Training is batch work and request handling is not: a worker lowers its own priority (Linux
- * keeps a nice value per thread, and processes it forks, such as an MPI launcher, inherit it)
- * and declares itself CPU-bound (SCHED_BATCH), so that on busy cores the HTTP threads run first
- * and prediction latency does not follow the training load. On idle cores training still gets
- * all the CPU. */
+/* Training is batch work and request handling is not: a worker lowers its own priority by nice
+ * steps below the daemon's (Linux keeps a nice value per thread; processes it forks, such as an
+ * MPI launcher, inherit it) and declares itself CPU-bound (SCHED_BATCH), so that on busy cores
+ * the HTTP threads run first and prediction latency does not follow the training load. On idle
+ * cores training still gets all the CPU. */
 static void worker_lower_priority(int nice) {
     if (nice <= 0) return;
     struct sched_param sp = {0};
     if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
         fprintf(stderr, "oigd: worker: cannot switch to SCHED_BATCH\n");
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0)
-        fprintf(stderr, "oigd: worker: cannot set nice %d: %s\n", nice, strerror(errno));
+    id_t self = (id_t)gettid();
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, self);   /* inherited from the daemon's thread */
+    if (errno != 0) base = 0;
+    int target = base + nice > 19 ? 19 : base + nice;
+    if (setpriority(PRIO_PROCESS, self, target) != 0)
+        fprintf(stderr, "oigd: worker: cannot set nice %d: %s\n", target, strerror(errno));
 }
 
 static void *worker_main(void *arg) {

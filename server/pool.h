@@ -12,7 +12,7 @@ typedef struct {
     double checkpoint_seconds;  /* checkpoint interval of a running job */
     const char *mpi_launcher;   /* runs distributed jobs; kept by reference, must outlive the
                                  * pool; NULL or "": distributed jobs fail */
-    int nice;                   /* nice value of the worker threads (0 = as the daemon) */
+    int nice;                   /* the workers' nice steps above the daemon's (0 = as the daemon) */
 } pool_options;
 
 /* Start the workers. NULL on failure. */
