@@ -153,22 +153,23 @@ static void upper_gram_add(int n, int k, const double *z, int ldz, double *c, in
 int trn_owo(trainer *t) {
     int m = t->m, nb = t->nb, nu = t->nu;
     memset(t->ra, 0, (size_t)nb * nb * sizeof(double));
-    memset(t->ca, 0, (size_t)nb * m * sizeof(double));
+    memset(t->cat, 0, (size_t)nb * m * sizeof(double));
     const oig_data *d = t->train;
-    trn_sums sums = { { t->ra, t->ca }, { (size_t)nb * nb, (size_t)nb * m }, 2 };
+    trn_sums sums = { { t->ra, t->cat }, { (size_t)nb * nb, (size_t)nb * m }, 2 };
     t->forward_rows = 0;
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
         upper_gram_add(nb, (int)b, t->xa + t->off, nu, t->ra, gram_panels(nb));
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, m, (int)b, 1.0, t->xa + t->off, nu,
-                    d->t + p0 * (size_t)m, m, 1.0, t->ca, m);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nb, (int)b, 1.0, d->t + p0 * (size_t)m,
+                    m, t->xa + t->off, nu, 1.0, t->cat, nb);
         if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
     if (trn_sums_finish(t, &sums, d)) return -1;
     double s = 1.0 / t->nv;
     cblas_dscal(nb * nb, s, t->ra, 1);
-    cblas_dscal(nb * m, s, t->ca, 1);
+    for (int j = 0; j < nb; j++)
+        for (int i = 0; i < m; i++) t->ca[(size_t)j * m + i] = t->cat[(size_t)i * nb + j] * s;
     if (oig_ols_solve(t->ra, nb, t->cfg->ols_eps, t->ca, m, m) < 0) return -2;
     /* ca now holds W_o^T for the basis columns */
     memset(t->wo, 0, (size_t)m * nu * sizeof(double));

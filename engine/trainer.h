@@ -34,6 +34,8 @@ typedef struct {
     double *d;               /* Nh x (N+1): direction D */
     double *ra;              /* nb x nb */
     double *ca;              /* nb x M */
+    double *cat;             /* M x nb: C_a^T as OWO's pass sums it (M x nb x rows runs about twice
+                                as fast as nb x M x rows on OpenBLAS) */
     double *rin_factor;      /* (N+1) x (N+1): OLS factor of R_in (HWO variants) */
     double *hig;             /* (N+1) x (N+1) */
     double *gig;             /* N+1 */
