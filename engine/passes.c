@@ -2,9 +2,11 @@
  * OWO's autocorrelation and cross-correlation, the OLF second derivative, the OIG Hessian and
  * the input autocorrelation (spec sections 3, 4, 5, 6.2).
  *
- * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once, and
- * accumulates with dgemm/dsyrk. Sums are reduced over processes before they are scaled by 1/Nv;
- * in canonical mode each block's sums are filed as a leaf of the block tree (blocksum.c).
+ * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once (the OIG
+ * Hessian reads x and o in place when the hidden-output cache holds the block), and accumulates
+ * with dgemm (dsyrk only in the one-time input autocorrelation). Sums are reduced over processes
+ * before they are scaled by 1/Nv; in canonical mode each block's sums are filed as a leaf of the
+ * block tree (blocksum.c).
  */
 #include "trainer.h"
 
