@@ -5,7 +5,7 @@
 # 1e5x100x100 and a 1e5x111 dsyrk), before and after the training run, on 1 and 2 threads.
 # GFLOP/s of the iteration = 2 x (multiplies per iteration, from the metrics' cumulative
 # `multiplies`, spec section 8; one multiply ~ one multiply-add) / seconds per iteration.
-# Writes bench/results/gflops.md.
+# Writes bench/results/gflops.md, keeping its hand-written "## Optimizations" section.
 #
 #   bash bench/gflops.sh            # full (about a minute on an idle machine)
 #   bash bench/gflops.sh --smoke    # Nv=2000, N=10, Nh=10, M=2, output in bench/work/smoke
@@ -84,7 +84,14 @@ if spi and mpi:
           "| %s | %.4g | %.4g | %.1f | %s | %s |" % (rc, spi, mpi, gf, "%.1f" % ref if ref else "n/a",
                                                  "%.0f%%" % (100 * gf / ref) if ref else "n/a"), "",
           "Goal (issue 4): >= 60% of the measured dgemm rate."]
-with open(os.path.join(OUT, "gflops.md"), "w") as f:
-    f.write("\n".join(L) + "\n")
+# the hand-written "## Optimizations" section (what changed, before/after) survives a re-run
+report = os.path.join(OUT, "gflops.md")
+kept = ""
+if os.path.exists(report):
+    old = open(report).read()
+    if "\n## Optimizations" in old:
+        kept = old[old.index("\n## Optimizations"):]
+with open(report, "w") as f:
+    f.write("\n".join(L) + "\n" + kept)
 PY
 echo "wrote $OUT/gflops.md" >&2
