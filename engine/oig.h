@@ -353,8 +353,10 @@ typedef struct {
     oig_lm_regularization lm_regularization;   /* default none */
     oig_lm_update lm_update;     /* default tenfold */
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
-    int cache_hidden;        /* 1 (default): keep the hidden outputs of every training row between
-                                passes when they fit max(64 MiB, 0.4 x the data's bytes); 0: never */
+    int cache_hidden;        /* 1 (default): keep the hidden outputs of the training rows between
+                                passes: all of them, or as many whole leading blocks as fit
+                                max(64 MiB, 0.4 x the data's bytes) up to 128 MiB of data and
+                                0.15 x the data's bytes above (docs/engine.md); 0: never */
     /* related methods */
     oig_slnb_config slnb;
     oig_osgd_config osgd;
