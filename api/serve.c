@@ -71,7 +71,7 @@ int serve_main(int argc, char **argv) {
     if (requeued) fprintf(stderr, ", %d interrupted job%s requeued\n", requeued, requeued == 1 ? "" : "s");
 
     oig_blas_set_threads(cfg.blas_threads);
-    fprintf(stderr, "oigd: %d worker%s at nice %d x %d BLAS thread%s (%d cores; %s)\n", cfg.workers,
+    fprintf(stderr, "oigd: %d worker%s at nice +%d x %d BLAS thread%s (%d cores; %s)\n", cfg.workers,
             cfg.workers == 1 ? "" : "s", cfg.train_nice, oig_blas_get_threads(),
             oig_blas_get_threads() == 1 ? "" : "s", config_cores(), oig_blas_config());
 
