@@ -185,23 +185,28 @@ oig_status lm_alloc(trainer *t) {
     t->lm_w0 = malloc(nw * sizeof(double));
     t->lm_wt = malloc(nw * sizeof(double));
     t->lm_jrows = malloc(chunk * (size_t)t->m * nw * sizeof(double));
-    if (t->cfg->lm_regularization == OIG_LM_REG_BAYESIAN)
+    if (t->cfg->lm_regularization == OIG_LM_REG_BAYESIAN) {
         t->lm_c = malloc((nw + 2 * (size_t)t->m) * sizeof(double));
-    if (!t->lm_h || !t->lm_a || !t->lm_g || !t->lm_delta || !t->lm_w0 || !t->lm_wt || !t->lm_jrows ||
-        (t->cfg->lm_regularization == OIG_LM_REG_BAYESIAN && !t->lm_c))
+        t->lm_r = malloc(nw * sizeof(double));
+        if (!t->lm_c || !t->lm_r) return OIG_ENOMEM;
+    }
+    if (!t->lm_h || !t->lm_a || !t->lm_g || !t->lm_delta || !t->lm_w0 || !t->lm_wt || !t->lm_jrows)
         return OIG_ENOMEM;
     return OIG_OK;
 }
 
-/* The prior has one decay per layer (MacKay's groups): weights [0, Nh(N+1)) feed the hidden
- * units, the rest feed the outputs. */
-static int lm_layer(const trainer *t, size_t j) { return j >= (size_t)t->nh * t->n1; }
+/* The decay of each weight, r_j = rho_l c_j: one rho per layer (MacKay's groups), weights
+ * [0, Nh(N+1)) feeding the hidden units and the rest the outputs. r holds nw doubles. */
+static void lm_weight_decays(const trainer *t, const double rho[2], double *r) {
+    size_t nhid = (size_t)t->nh * t->n1;
+    for (size_t j = 0; j < t->lm_nw; j++) r[j] = rho[j >= nhid] * t->lm_c[j];
+}
 
-/* sum_j rho_layer(j) c_j w_j^2 */
-static double lm_penalty(const trainer *t, const double *rho, const double *w) {
-    double s[2] = {0.0, 0.0};
-    for (size_t j = 0; j < t->lm_nw; j++) s[lm_layer(t, j)] += t->lm_c[j] * w[j] * w[j];
-    return rho[0] * s[0] + rho[1] * s[1];
+/* sum_j r_j w_j^2 */
+static double lm_penalty(const double *r, const double *w, size_t nw) {
+    double s = 0.0;
+    for (size_t j = 0; j < nw; j++) s += r[j] * w[j] * w[j];
+    return s;
 }
 
 double lm_evidence(size_t nw, size_t nhid, const double *h, const double *c, const double *w,
@@ -252,17 +257,16 @@ static double lm_damping_weight(const trainer *t, size_t i) {
     return hii > 0 ? hii : 1.0;
 }
 
-/* The reduction of E + sum_l rho_l w_l'C w_l that the quadratic model predicts for the step delta
- * solved from (H + 2 rho C + lambda D) delta = rhs, rhs = g - 2 rho C w0:
- * rhs'delta - delta'(H + 2 rho C)delta/2 = delta'(rhs + lambda D delta)/2. */
-static double lm_predicted_reduction(const trainer *t, const double *rho, const double *w0,
+/* The reduction of E + sum_j r_j w_j^2 that the quadratic model predicts for the step delta
+ * solved from (H + 2 diag(r) + lambda D) delta = rhs, rhs = g - 2 r o w0 (r NULL: no decay):
+ * rhs'delta - delta'(H + 2 diag(r))delta/2 = delta'(rhs + lambda D delta)/2. */
+static double lm_predicted_reduction(const trainer *t, const double *r, const double *w0,
                                      const double *delta, double lambda) {
-    size_t nw = t->lm_nw;
-    const double *g = t->lm_g, *c = t->lm_c;
+    const double *g = t->lm_g;
     double s = 0.0;
-    for (size_t i = 0; i < nw; i++) {
-        double r = c ? rho[lm_layer(t, i)] * c[i] : 0.0;
-        s += delta[i] * (g[i] - 2.0 * r * w0[i] + lambda * lm_damping_weight(t, i) * delta[i]);
+    for (size_t i = 0; i < t->lm_nw; i++) {
+        double rhs = g[i] - (r ? 2.0 * r[i] * w0[i] : 0.0);
+        s += delta[i] * (rhs + lambda * lm_damping_weight(t, i) * delta[i]);
     }
     return 0.5 * s;
 }
@@ -283,10 +287,10 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
     *e = e0;
     *wrong = wr;
     pack(t, w0);
-    double none[2] = {0.0, 0.0};
-    const double *rho = c ? decay : none;
-    int decayed = rho[0] > 0 || rho[1] > 0;
-    double f0 = e0 + (decayed ? lm_penalty(t, rho, w0) : 0.0);
+    /* r: each weight's decay this iteration; NULL before the evidence has set any */
+    double *r = c && (decay[0] > 0 || decay[1] > 0) ? t->lm_r : NULL;
+    if (r) lm_weight_decays(t, decay, r);
+    double f0 = e0 + (r ? lm_penalty(r, w0, nw) : 0.0);
     double nwd = (double)nw;
     int gain_update = t->cfg->lm_update == OIG_LM_UPDATE_GAIN;
     double nu = 2.0;             /* gain update: the growth of lambda over consecutive failures */
@@ -295,10 +299,9 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
         memcpy(delta, g, nw * sizeof(double));
         for (size_t i = 0; i < nw; i++) {
             a[i * nw + i] += *lambda * lm_damping_weight(t, i);
-            if (decayed) {
-                double r = rho[lm_layer(t, i)] * c[i];
-                a[i * nw + i] += 2.0 * r;
-                delta[i] -= 2.0 * r * w0[i];
+            if (r) {
+                a[i * nw + i] += 2.0 * r[i];
+                delta[i] -= 2.0 * r[i] * w0[i];
             }
         }
         lapack_int info = LAPACKE_dposv_work(LAPACK_COL_MAJOR, 'L', (lapack_int)nw, 1, a,
@@ -310,11 +313,11 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
             double sse_t, wr_t;
             if (trn_eval(t, t->train, 0, &sse_t, &wr_t)) goto fail;
             double et = sse_t / t->nv;
-            double ft = et + (decayed ? lm_penalty(t, rho, wt) : 0.0);
+            double ft = et + (r ? lm_penalty(r, wt, nw) : 0.0);
             if (isfinite(ft) && ft < f0) {
                 *e = et;
                 *wrong = wr_t;
-                double pred = gain_update ? lm_predicted_reduction(t, rho, w0, delta, *lambda) : 0.0;
+                double pred = gain_update ? lm_predicted_reduction(t, r, w0, delta, *lambda) : 0.0;
                 if (pred > 0) {
                     /* Nielsen: lambda x max(1/3, 1 - (2 r - 1)^3), r = actual / predicted */
                     double q = 2.0 * (f0 - ft) / pred - 1.0, f = 1.0 - q * q * q;

@@ -51,6 +51,7 @@ typedef struct {
     double *lm_c;            /* nw: the penalty's diagonal C (Bayesian regularization), filled
                                 at the first iteration; NULL otherwise */
     int lm_c_ready;
+    double *lm_r;            /* nw: each weight's decay rho_layer c_j this iteration (Bayesian) */
 
     /* Hidden outputs o_p of the first ocache_rows training rows (all of them, or as many whole
      * blocks as fit the memory budget) at the current W, reused by the passes that follow a
