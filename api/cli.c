@@ -576,21 +576,11 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             if (parse_long(v, 0, 1000, &l)) BAD_VALUE("--lm-max-retries", "an integer from 0 to 1000");
             ta->cfg.lm_max_retries = (int)l;
             break;
-        case T_LM_DAMPING:
-            if (strcmp(v, "identity") == 0) ta->cfg.lm_damping = OIG_LM_DAMP_IDENTITY;
-            else if (strcmp(v, "diag") == 0) ta->cfg.lm_damping = OIG_LM_DAMP_DIAG;
-            else BAD_VALUE("--lm-damping", "identity or diag");
+        case T_LM_DAMPING: case T_LM_REGULARIZATION: case T_LM_UPDATE: {
+            int i = d->id == T_LM_DAMPING ? 0 : d->id == T_LM_REGULARIZATION ? 1 : 2;
+            if (oig_lm_choice_set(&ta->cfg, i, v)) BAD_VALUE(d->name, oig_lm_choice_values(i));
             break;
-        case T_LM_REGULARIZATION:
-            if (strcmp(v, "none") == 0) ta->cfg.lm_regularization = OIG_LM_REG_NONE;
-            else if (strcmp(v, "bayesian") == 0) ta->cfg.lm_regularization = OIG_LM_REG_BAYESIAN;
-            else BAD_VALUE("--lm-regularization", "none or bayesian");
-            break;
-        case T_LM_UPDATE:
-            if (strcmp(v, "tenfold") == 0) ta->cfg.lm_update = OIG_LM_UPDATE_TENFOLD;
-            else if (strcmp(v, "gain") == 0) ta->cfg.lm_update = OIG_LM_UPDATE_GAIN;
-            else BAD_VALUE("--lm-update", "tenfold or gain");
-            break;
+        }
         case T_BLOCK_ROWS:
             if (parse_long(v, 1, 1L << 30, &l)) BAD_VALUE("--block-rows", "an integer from 1 to 2^30");
             ta->cfg.block_rows = (size_t)l;

@@ -383,6 +383,16 @@ typedef struct {
 } oig_config;
 
 void oig_config_init(oig_config *c);
+
+/* LM's choice options by name, as the CLI (with dashes) and the REST options (with underscores)
+ * spell them: OIG_LM_CHOICES names lm_damping (identity|diag), lm_regularization
+ * (none|bayesian) and lm_update (tenfold|gain). */
+#define OIG_LM_CHOICES 3
+const char *oig_lm_choice_option(int i);                 /* "lm_damping", ... */
+const char *oig_lm_choice_get(const oig_config *c, int i);   /* the value's name */
+/* 0 when name is one of option i's values (set in c), -1 otherwise. */
+int oig_lm_choice_set(oig_config *c, int i, const char *name);
+const char *oig_lm_choice_values(int i);                 /* "identity or diag", for messages */
 /* Check every field; on error err->field names it (options of the related methods as
  * "eta", "batch", ... as the CLI and REST spell them). */
 oig_status oig_config_check(const oig_config *c, oig_error *err);

@@ -81,6 +81,34 @@ static oig_status bad(oig_error *err, const char *field, const char *msg) {
     return OIG_EINVAL;
 }
 
+/* LM's choice options: the names of each option's values, in enum order. */
+static const struct { const char *option, *names[2], *values; } lm_choices[OIG_LM_CHOICES] = {
+    { "lm_damping", { "identity", "diag" }, "identity or diag" },
+    { "lm_regularization", { "none", "bayesian" }, "none or bayesian" },
+    { "lm_update", { "tenfold", "gain" }, "tenfold or gain" },
+};
+
+const char *oig_lm_choice_option(int i) { return i >= 0 && i < OIG_LM_CHOICES ? lm_choices[i].option : NULL; }
+const char *oig_lm_choice_values(int i) { return i >= 0 && i < OIG_LM_CHOICES ? lm_choices[i].values : NULL; }
+
+const char *oig_lm_choice_get(const oig_config *c, int i) {
+    if (i < 0 || i >= OIG_LM_CHOICES) return NULL;
+    int v = i == 0 ? (int)c->lm_damping : i == 1 ? (int)c->lm_regularization : (int)c->lm_update;
+    return v == 0 || v == 1 ? lm_choices[i].names[v] : "unknown";
+}
+
+int oig_lm_choice_set(oig_config *c, int i, const char *name) {
+    if (i < 0 || i >= OIG_LM_CHOICES || name == NULL) return -1;
+    for (int v = 0; v < 2; v++) {
+        if (strcmp(name, lm_choices[i].names[v]) != 0) continue;
+        if (i == 0) c->lm_damping = (oig_lm_damping)v;
+        else if (i == 1) c->lm_regularization = (oig_lm_regularization)v;
+        else c->lm_update = (oig_lm_update)v;
+        return 0;
+    }
+    return -1;
+}
+
 oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if ((int)c->algorithm < 0 || c->algorithm >= OIG_ALG_COUNT) return bad(err, "algorithm", "unknown algorithm");
     if (c->nh < 1 || c->nh > 100000) return bad(err, "hidden_units", "must be between 1 and 100000");
@@ -178,6 +206,7 @@ void trn_free(trainer *t) {
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
     free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
     free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows); free(t->lm_c);
+    free(t->lm_r);
     free(t->ocache);
     free(t->cs_buf); free(t->cs_total);
 }

@@ -170,6 +170,13 @@ static void related_normalized(cJSON *op, const oig_config *c) {
     }
 }
 
+/* The index of LM choice option k (oig_lm_choice_option), or -1. */
+static long lm_choice_index(const char *k) {
+    for (int i = 0; i < OIG_LM_CHOICES; i++)
+        if (strcmp(k, oig_lm_choice_option(i)) == 0) return i;
+    return -1;
+}
+
 static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err) {
     const cJSON *e;
     char field[64];
@@ -193,20 +200,12 @@ static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err
         else if (strcmp(k, "max_halvings") == 0) { if (get_int(e, 0, 1000, &n)) return fail(err, field, "expected an integer 0..1000"); c->max_halvings = (int)n; }
         else if (strcmp(k, "lm_max_retries") == 0) { if (get_int(e, 0, 1000, &n)) return fail(err, field, "expected an integer 0..1000"); c->lm_max_retries = (int)n; }
         else if (strcmp(k, "patience") == 0) { if (get_int(e, 0, 1000000000L, &n)) return fail(err, field, "expected an integer >= 0"); c->patience = (int)n; }
-        else if (strcmp(k, "lm_damping") == 0) {
-            if (cJSON_IsString(e) && strcmp(e->valuestring, "identity") == 0) c->lm_damping = OIG_LM_DAMP_IDENTITY;
-            else if (cJSON_IsString(e) && strcmp(e->valuestring, "diag") == 0) c->lm_damping = OIG_LM_DAMP_DIAG;
-            else return fail(err, field, "expected \"identity\" or \"diag\"");
-        }
-        else if (strcmp(k, "lm_regularization") == 0) {
-            if (cJSON_IsString(e) && strcmp(e->valuestring, "none") == 0) c->lm_regularization = OIG_LM_REG_NONE;
-            else if (cJSON_IsString(e) && strcmp(e->valuestring, "bayesian") == 0) c->lm_regularization = OIG_LM_REG_BAYESIAN;
-            else return fail(err, field, "expected \"none\" or \"bayesian\"");
-        }
-        else if (strcmp(k, "lm_update") == 0) {
-            if (cJSON_IsString(e) && strcmp(e->valuestring, "tenfold") == 0) c->lm_update = OIG_LM_UPDATE_TENFOLD;
-            else if (cJSON_IsString(e) && strcmp(e->valuestring, "gain") == 0) c->lm_update = OIG_LM_UPDATE_GAIN;
-            else return fail(err, field, "expected \"tenfold\" or \"gain\"");
+        else if ((n = lm_choice_index(k)) >= 0) {
+            if (!cJSON_IsString(e) || oig_lm_choice_set(c, (int)n, e->valuestring) != 0) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "expected %s", oig_lm_choice_values((int)n));
+                return fail(err, field, msg);
+            }
         }
         else return fail(err, field, "unknown option");
     }
@@ -310,10 +309,8 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
     cJSON_AddNumberToObject(op, "max_halvings", c->max_halvings);
     cJSON_AddNumberToObject(op, "lm_lambda0", c->lm_lambda0);
     cJSON_AddNumberToObject(op, "lm_max_retries", c->lm_max_retries);
-    cJSON_AddStringToObject(op, "lm_damping", c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
-    cJSON_AddStringToObject(op, "lm_regularization",
-                            c->lm_regularization == OIG_LM_REG_BAYESIAN ? "bayesian" : "none");
-    cJSON_AddStringToObject(op, "lm_update", c->lm_update == OIG_LM_UPDATE_GAIN ? "gain" : "tenfold");
+    for (int i = 0; i < OIG_LM_CHOICES; i++)
+        cJSON_AddStringToObject(op, oig_lm_choice_option(i), oig_lm_choice_get(c, i));
     cJSON_AddNumberToObject(op, "patience", c->patience);
     related_normalized(op, c);
     *normalized = cJSON_PrintUnformatted(o);

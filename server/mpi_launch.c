@@ -166,10 +166,12 @@ char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *da
     add_int(&a, "--max-halvings", c->max_halvings);
     add_num(&a, "--lm-lambda0", c->lm_lambda0);
     add_int(&a, "--lm-max-retries", c->lm_max_retries);
-    add(&a, "--lm-damping"); add(&a, c->lm_damping == OIG_LM_DAMP_DIAG ? "diag" : "identity");
-    add(&a, "--lm-regularization");
-    add(&a, c->lm_regularization == OIG_LM_REG_BAYESIAN ? "bayesian" : "none");
-    add(&a, "--lm-update"); add(&a, c->lm_update == OIG_LM_UPDATE_GAIN ? "gain" : "tenfold");
+    for (int i = 0; i < OIG_LM_CHOICES; i++) {
+        char flag[32];
+        snprintf(flag, sizeof flag, "--%s", oig_lm_choice_option(i));
+        for (char *p = flag; *p; p++) if (*p == '_') *p = '-';
+        add(&a, flag); add(&a, oig_lm_choice_get(c, i));
+    }
     static const char *const ortho[] = { "off", "polar", "expm" };
     add(&a, "--orthogonal-hidden"); add(&a, ortho[c->orthogonal_hidden]);
     if (c->algorithm == OIG_ALG_SLNB) {
