@@ -50,6 +50,14 @@ const oig_model *api_model_cache_get(api_model_cache *c, store *st, const char *
 void api_model_cache_put(api_model_cache *c, const oig_model *m);
 void api_model_cache_drop(api_model_cache *c, const char *id);
 
+/* ---- the request log (access_log.c): buffered lines, written by size and by the main thread's tick ---- */
+typedef struct api_access_log api_access_log;
+api_access_log *api_access_log_create(int fd);
+/* Append one printf-formatted line (it ends in '\n'); a NULL log drops it. */
+void api_access_log_line(api_access_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void api_access_log_flush(api_access_log *log);
+void api_access_log_destroy(api_access_log *log);   /* flushes first */
+
 /* ---- the server ---- */
 typedef struct {
     const config *cfg;
@@ -59,6 +67,7 @@ typedef struct {
     api_model_cache *models;
     api_keys *keys;         /* NULL: no authentication */
     api_metrics *metrics;   /* may be NULL */
+    api_access_log *access_log;   /* NULL: requests are not logged */
     struct MHD_Daemon *daemon;
     int port;               /* bound port */
 } api_server;

@@ -95,7 +95,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     api_req *rq = *con_cls;
     if (!rq) return;
     api_metrics_request(rq->srv->metrics, rq->route, rq->method, rq->status, (long long)elapsed_us(&rq->t0));
-    fprintf(stderr, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
+    api_access_log_line(rq->srv->access_log, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
             (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     free(rq->body);

@@ -1,7 +1,8 @@
 /* serve.c -- `oigd serve`: reads the configuration, opens the store (migrations), requeues jobs
  * a crash left running, sets OpenBLAS's thread count once, starts the worker pool, the progress
- * hub and the HTTP daemon, then waits for SIGTERM/SIGINT and shuts down in order: stop
- * accepting, close event streams, stop HTTP, let running jobs checkpoint and requeue. */
+ * hub and the HTTP daemon, then waits for SIGTERM/SIGINT, writing out the request log every 0.1 s
+ * meanwhile, and shuts down in order: stop accepting, close event streams, stop HTTP, let running
+ * jobs checkpoint and requeue. */
 #include "serve.h"
 
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "config.h"
@@ -78,7 +80,8 @@ int serve_main(int argc, char **argv) {
     srv.metrics = api_metrics_create();
     srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
     srv.models = api_model_cache_create(8);
-    if (!srv.hub || !srv.models || !srv.metrics) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
+    if (cfg.access_log) srv.access_log = api_access_log_create(STDERR_FILENO);
+    if (!srv.hub || !srv.models || !srv.metrics || (cfg.access_log && !srv.access_log)) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
     pool_options popt = { cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher, cfg.train_nice };
     srv.pool = pool_create(srv.stores, srv.hub, &popt);
     if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
@@ -86,8 +89,11 @@ int serve_main(int argc, char **argv) {
     if (strchr(cfg.host, ':')) fprintf(stderr, "oigd: listening on [%s]:%d\n", cfg.host, srv.port);
     else fprintf(stderr, "oigd: listening on %s:%d\n", cfg.host, srv.port);
 
-    int sig = 0;
-    while (sigwait(&sigs, &sig) != 0) {}
+    /* the main thread's tick: wait for a signal, writing out the request log between waits */
+    const struct timespec tick = {0, 100000000L};
+    int sig;
+    while ((sig = sigtimedwait(&sigs, NULL, &tick)) < 0) api_access_log_flush(srv.access_log);
+    api_access_log_flush(srv.access_log);
     fprintf(stderr, "oigd: %s received, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     status = 0;
 
@@ -103,6 +109,7 @@ out:
     hub_destroy(srv.hub);
     api_model_cache_destroy(srv.models);
     api_metrics_destroy(srv.metrics);
+    api_access_log_destroy(srv.access_log);
     api_keys_free(srv.keys);
     store_set_close(srv.stores);
     if (status == 0) fprintf(stderr, "oigd: stopped\n");

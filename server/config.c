@@ -25,6 +25,8 @@ void config_usage(const char *prog) {
            "  --max-body BYTES         request body limit (OIGD_MAX_BODY, default 67108864)\n"
            "  --http-threads N         HTTP thread pool (OIGD_HTTP_THREADS, default cores)\n"
            "  --max-connections N      (OIGD_MAX_CONNECTIONS, default 512)\n"
+           "  --access-log on|off      a stderr line per request, written in batches at most 0.1 s\n"
+           "                           after the request (OIGD_ACCESS_LOG, default on)\n"
            "  --checkpoint-seconds S   checkpoint interval (OIGD_CHECKPOINT_SECONDS, default 2)\n"
            "  --heartbeat-seconds S    event stream heartbeat (OIGD_HEARTBEAT_SECONDS, default 15)\n"
            "  --max-streams N          open event streams in total (OIGD_MAX_STREAMS, default 256)\n"
@@ -107,6 +109,12 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
         snprintf(c->mpi_launcher, sizeof c->mpi_launcher, "%s", v);
         return 0;
     }
+    if (strcmp(name, "access-log") == 0) {
+        if (strcmp(v, "on") == 0) c->access_log = 1;
+        else if (strcmp(v, "off") == 0) c->access_log = 0;
+        else goto bad;
+        return 0;
+    }
     if (strcmp(name, "heartbeat-seconds") == 0) { if (parse_long(v, 1, 3600, &n)) goto bad; c->heartbeat_seconds = (int)n; return 0; }
     if (strcmp(name, "checkpoint-seconds") == 0) {
         char *end;
@@ -140,6 +148,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
     c->max_columns = 1000;
     c->max_queued_jobs = 1000;
     c->retry_after = 5;
+    c->access_log = 1;
 
     static const struct { const char *env, *name; } envs[] = {
         {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
@@ -148,7 +157,8 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
         {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
         {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},
         {"OIGD_MAX_QUEUED_JOBS", "max-queued-jobs"}, {"OIGD_RETRY_AFTER", "retry-after"},
-        {"OIGD_API_KEY_FILE", "api-key-file"}, {"OIGD_MPI_LAUNCHER", "mpi-launcher"}};
+        {"OIGD_API_KEY_FILE", "api-key-file"}, {"OIGD_MPI_LAUNCHER", "mpi-launcher"},
+        {"OIGD_ACCESS_LOG", "access-log"}};
     for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
         const char *v = getenv(envs[i].env);
         if (v && *v && apply(c, envs[i].name, v, err, errlen) != 0) {

@@ -24,6 +24,7 @@ typedef struct {
     long max_columns;           /* columns (inputs + targets) of one dataset */
     int max_queued_jobs;        /* queued jobs before POST /v1/jobs answers 429 */
     int retry_after;            /* seconds, sent with 429 and 503 */
+    int access_log;             /* 1: a stderr line per request */
     char api_key_file[1024];    /* SHA-256 hashes of the API keys; "" = no authentication */
     char mpi_launcher[1024];    /* shell words that start MPI ranks; "" = no distributed jobs */
 } config;

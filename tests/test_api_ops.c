@@ -2,7 +2,8 @@
  * port: API keys (401 without or with a wrong key, 200 with the right one, probes and documents
  * stay open, `oigd key create`), limits (each one answers its status, 429/503 with Retry-After,
  * and changes nothing), GET /metrics (every line parses; counters move; route labels are
- * templates) and GET /openapi.json served as embedded. */
+ * templates), GET /openapi.json served as embedded, and the request log (batched, one line per
+ * request, off on request). */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -355,6 +356,47 @@ START_TEST(test_limit_flags_reject_bad_values) {
     ck_assert_int_ne(oigd_start(tdir, dbpath, extra2, &proc), 0);
     const char *extra3[] = {"--train-nice", "20", NULL};
     ck_assert_int_ne(oigd_start(tdir, dbpath, extra3, &proc), 0);
+    const char *extra4[] = {"--access-log", "yes", NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra4, &proc), 0);
+}
+END_TEST
+
+/* ---- the request log ---------------------------------------------------------------------- */
+
+/* The daemon's log so far (static buffer). */
+static const char *read_log(void) {
+    static char text[1 << 16];
+    FILE *f = fopen(proc.log, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return text;
+}
+
+/* Each request gets a line within the flush tick, a decoded newline in the path cannot start a
+ * line of its own, and --access-log off logs no requests but still the daemon's own lines. */
+START_TEST(test_requests_are_logged_in_batches_one_line_each) {
+    start(NULL);
+    ck_assert_int_eq(status_of("GET", "/v1/x%0Aoigd:%20forged", NULL, NULL), 404);
+    long long t0 = support_now_ms();
+    ck_assert_int_eq(status_of("GET", "/healthz", NULL, NULL), 200);
+    while (!strstr(read_log(), "oigd: GET /healthz 200 ")) {
+        ck_assert_msg(support_now_ms() - t0 < 2000, "no line for GET /healthz after 2 s: %s", read_log());
+        usleep(10000);
+    }
+    const char *log = read_log();
+    ck_assert_msg(strstr(log, "oigd: GET /v1/x?oigd: forged 404 ") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "\noigd: forged") == NULL, "%s", log);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+
+    const char *off[] = {"--access-log", "off", NULL};
+    start(off);
+    ck_assert_int_eq(status_of("GET", "/healthz", NULL, NULL), 200);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);   /* the exit writes out any batch */
+    log = read_log();
+    ck_assert_msg(strstr(log, "listening on") && strstr(log, "oigd: stopped"), "%s", log);
+    ck_assert_msg(strstr(log, "/healthz") == NULL, "%s", log);
 }
 END_TEST
 
@@ -646,6 +688,7 @@ int main(void) {
     tcase_add_test(limits, test_each_limit_answers_its_status_and_changes_nothing);
     tcase_add_test(limits, test_limit_flags_reject_bad_values);
     tcase_add_test(limits, test_training_threads_yield_to_requests);
+    tcase_add_test(limits, test_requests_are_logged_in_batches_one_line_each);
     suite_add_tcase(s, limits);
     TCase *metrics = tcase_create("metrics");
     tcase_add_checked_fixture(metrics, setup, teardown);
