@@ -3,27 +3,33 @@
 #
 # Starts `oigd serve` on 127.0.0.1 (a free port, a temporary database in bench/work/serve), uploads a
 # synthetic data set (bench/gen_synth.c), trains a small job to get a model, then starts a long
-# OIG-HWO job and, while it runs, drives with wrk (64 connections, 2 threads, all on loopback):
+# OIG-HWO job and, while it runs, drives with wrk (64 connections, all on loopback):
 #   GET  /v1/jobs/{id}
 #   POST /v1/models/{id}/predict  with 1 row, then with 100 rows
 # reporting req/s, p50/p99/max latency and errors (socket errors + non-2xx), and the job's
-# iterations during the load. Cancels the job and stops the daemon (SIGTERM, then SIGKILL after 10 s)
-# on every exit path. Writes bench/results/serve_load.md. Note: wrk shares the 2 cores with the daemon.
+# iterations during the load. Each endpoint runs RUNS times for each wrk thread count in
+# WRK_THREADS; the table gives medians and the p99's range. Cancels the job and stops the daemon
+# (SIGTERM, then SIGKILL after 10 s) on every exit path. Writes bench/results/serve_load.md.
+# Note: wrk shares the 2 cores with the daemon; with -t2 its two threads compete with the two
+# HTTP threads and the training thread, with -t1 it takes at most one core.
 #
-#   bash bench/serve_load.sh              # 20 s per wrk run
-#   bash bench/serve_load.sh --smoke      # 2 s per run, output in bench/work/smoke
-# Environment: OIGD (default build/oigd), DURATION (s per wrk run), CONNS (64), PORT (default: a free one),
-# TRAIN_NICE (the daemon's --train-nice, default 10 as the daemon's own default), OUT (report directory).
+#   bash bench/serve_load.sh              # 10 s per wrk run, 3 runs, wrk -t2 and -t1 (about 4 min)
+#   bash bench/serve_load.sh --smoke      # 2 s per run, 1 run, output in bench/work/smoke
+# Environment: OIGD (default build/oigd), DURATION (s per wrk run), RUNS (3), WRK_THREADS ("2 1"),
+# CONNS (64), PORT (default: a free one), TRAIN_NICE (the daemon's --train-nice, default 10 as the
+# daemon's own default), OUT (report directory).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 OIGD=${OIGD:-$root/build/oigd}
-DURATION=${DURATION:-20}
+DURATION=${DURATION:-10}
+RUNS=${RUNS:-3}
+WRK_THREADS=${WRK_THREADS:-2 1}
 CONNS=${CONNS:-64}
 OUT=${OUT:-$here/results}
 TRAIN_NICE=${TRAIN_NICE:-10}
 NV=100000 N=20
-if [ "${1:-}" = --smoke ]; then DURATION=2; OUT=$here/work/smoke; NV=5000; fi
+if [ "${1:-}" = --smoke ]; then DURATION=2; RUNS=1; OUT=$here/work/smoke; NV=5000; fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
 PORT=${PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
 BASE=http://127.0.0.1:$PORT
@@ -81,7 +87,7 @@ st=$(wait_job "$J1" 300)
 MODEL=$(api GET "/v1/jobs/$J1" | tee "$W/job_small_final.json" | jq -r .model_id)
 [ "$st" = succeeded ] && [ -n "$MODEL" ] && [ "$MODEL" != null ] || { echo "small job ended '$st' without a model" >&2; exit 1; }
 
-TOTAL=$((3 * DURATION + 60))
+TOTAL=$((3 * RUNS * $(echo $WRK_THREADS | wc -w) * (DURATION + 2) + 60))
 printf '{"dataset_id":"%s","algorithm":"oig-hwo","hidden_units":50,"max_iterations":1000000,"seed":2,"validation_fraction":0.1,"max_seconds":%d}' "$DS" "$TOTAL" > "$W/job_long.json"
 JOB=$(api POST /v1/jobs "$W/job_long.json" application/json | jq -r .id)
 for _ in $(seq 1 150); do
@@ -113,49 +119,71 @@ done
 api POST "/v1/models/$MODEL/predict" "$W/predict_1.json" application/json > "$W/predict_check.json"
 
 : > "$W/wrk.tsv"
-run_wrk() {   # NAME URL LUA
+run_wrk() {   # NAME URL LUA THREADS RUN
     local it0 it1
     it0=$(api GET "/v1/jobs/$JOB" | jq -r '.iteration // 0')
-    timeout $((DURATION + 30)) wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency \
-        -s "$3" "$2" > "$W/wrk_$1.txt" 2>&1 || true
+    timeout $((DURATION + 30)) wrk -t"$4" -c"$CONNS" -d"${DURATION}s" --timeout 5s --latency \
+        -s "$3" "$2" > "$W/wrk_$1_t$4_$5.txt" 2>&1 || true
     it1=$(api GET "/v1/jobs/$JOB" | jq -r '.iteration // 0')
-    printf '%s\t%s\t%s\t%s\n' "$1" "$(grep '^{' "$W/wrk_$1.txt" | tail -1)" "$it0" "$it1" >> "$W/wrk.tsv"
-    echo ">> $1: $(grep '^{' "$W/wrk_$1.txt" | tail -1)" >&2
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$4" "$(grep '^{' "$W/wrk_$1_t$4_$5.txt" | tail -1)" "$it0" "$it1" >> "$W/wrk.tsv"
+    echo ">> $1 -t$4 run $5: $(grep '^{' "$W/wrk_$1_t$4_$5.txt" | tail -1)" >&2
 }
-run_wrk get_job "$BASE/v1/jobs/$JOB" "$W/get.lua"
-run_wrk predict_1 "$BASE/v1/models/$MODEL/predict" "$W/predict_1.lua"
-run_wrk predict_100 "$BASE/v1/models/$MODEL/predict" "$W/predict_100.lua"
+for t in $WRK_THREADS; do
+    for r in $(seq 1 "$RUNS"); do
+        run_wrk get_job "$BASE/v1/jobs/$JOB" "$W/get.lua" "$t" "$r"
+        run_wrk predict_1 "$BASE/v1/models/$MODEL/predict" "$W/predict_1.lua" "$t" "$r"
+        run_wrk predict_100 "$BASE/v1/models/$MODEL/predict" "$W/predict_100.lua" "$t" "$r"
+    done
+done
 JOB_STATE=$(api GET "/v1/jobs/$JOB")
 
-/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" "$TRAIN_NICE" <<'PY'
-import json, os, sys
-W, OUT, conns, dur, nv, n, job, nice = sys.argv[1:]
+/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" "$TRAIN_NICE" "$RUNS" <<'PY'
+import json, os, statistics, sys
+W, OUT, conns, dur, nv, n, job, nice, runs = sys.argv[1:]
 sys.path.insert(0, os.path.join(W, "..", "..", "lib"))
 import machine
 L = ["# Serving under load (issue 4, measure 4)", "", machine.describe(os.path.join(W, "..", "..", "..")),
      "## Setup", "",
-     "`oigd serve --workers 1 --blas-threads 1 --train-nice %s` on 127.0.0.1; wrk -t2 -c%s -d%ss --timeout 5s "
-     "on the same 2 cores. While each wrk run goes, one OIG-HWO job (Nh=50) trains on a synthetic set of %s "
-     "rows x %s inputs. Errors = wrk socket errors (connect/read/write/timeout) + non-2xx responses."
-     % (nice, conns, dur, nv, n),
-     "", "| endpoint | req/s | p50 ms | p99 ms | max ms | errors | requests | job iterations during run |",
-     "|---|---|---|---|---|---|---|---|"]
+     "`oigd serve --workers 1 --blas-threads 1 --train-nice %s` on 127.0.0.1; wrk -c%s -d%ss --timeout 5s "
+     "on the same 2 cores, with 2 load threads (-t2) and with 1 (-t1). While each wrk run goes, one OIG-HWO "
+     "job (Nh=50) trains on a synthetic set of %s rows x %s inputs. Each row is the median of %s runs "
+     "(the p99 column also gives the runs' range). Errors = wrk socket errors "
+     "(connect/read/write/timeout) + non-2xx responses, summed over the runs."
+     % (nice, conns, dur, nv, n, runs),
+     "", "| endpoint | wrk threads | req/s | p50 ms | p99 ms (range) | max ms | errors | requests | job iterations per run |",
+     "|---|---|---|---|---|---|---|---|---|"]
+rows, order = {}, []
 for line in open(os.path.join(W, "wrk.tsv")):
-    name, js, it0, it1 = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
+    name, t, js, it0, it1 = (line.rstrip("\n").split("\t") + ["", "", "", ""])[:5]
+    key = (name, t)
+    if key not in rows:
+        rows[key] = []
+        order.append(key)
     try:
         d = json.loads(js)
     except ValueError:
-        L.append("| %s | wrk produced no summary (see bench/work/serve/wrk_%s.txt) | | | | | | |" % (name, name))
-        continue
-    errs = d["connect"] + d["read"] + d["write"] + d["timeout"] + d["status"]
-    rps = d["requests"] / (d["duration_us"] / 1e6) if d["duration_us"] else 0
+        d = None
     try:
         dit = int(float(it1)) - int(float(it0))
     except ValueError:
-        dit = "n/a"
-    L.append("| %s | %.0f | %.2f | %.2f | %.1f | %d (connect %d, read %d, write %d, timeout %d, non-2xx %d) | %d | %s |" % (
-        name, rps, d["p50_us"] / 1e3, d["p99_us"] / 1e3, d["max_us"] / 1e3, errs, d["connect"], d["read"],
-        d["write"], d["timeout"], d["status"], d["requests"], dit))
+        dit = None
+    rows[key].append((d, dit))
+for key in order:
+    name, t = key
+    ok = [d for d, _ in rows[key] if d and d["duration_us"]]
+    if len(ok) < len(rows[key]):
+        L.append("| %s | %s | %d of %d runs produced no wrk summary (bench/work/serve/wrk_%s_t%s_*.txt) | | | | | | |"
+                 % (name, t, len(rows[key]) - len(ok), len(rows[key]), name, t))
+    if not ok:
+        continue
+    med = statistics.median
+    rps = med([d["requests"] / (d["duration_us"] / 1e6) for d in ok])
+    p99 = [d["p99_us"] / 1e3 for d in ok]
+    errs = sum(d["connect"] + d["read"] + d["write"] + d["timeout"] + d["status"] for d in ok)
+    its = [str(i) for _, i in rows[key] if i is not None]
+    L.append("| %s | %s | %.0f | %.2f | %.2f (%.2f-%.2f) | %.1f | %d | %d | %s |" % (
+        name, t, rps, med([d["p50_us"] / 1e3 for d in ok]), med(p99), min(p99), max(p99),
+        max(d["max_us"] for d in ok) / 1e3, errs, sum(d["requests"] for d in ok), ", ".join(its) or "n/a"))
 L += ["", "Goal (issue 4): single-row predict >= 20k req/s, p99 < 5 ms at 64 connections while a job trains, 0 errors.",
       "", "Long job at the end of the load: `%s`" % job.replace("`", "'")[:600], ""]
 open(os.path.join(OUT, "serve_load.md"), "w").write("\n".join(L))
