@@ -17,11 +17,18 @@
 #include <sys/random.h>
 #include <time.h>
 
+#define STMT_CACHE 48            /* prepared statements kept per connection */
+
 struct store {
     sqlite3 *db;
     char err[256];
     struct store *next;     /* store_set's list, guarded by its mutex */
     struct store_set *owner;
+    /* Statements prepared once and reused, found by their SQL text: preparing (parsing and
+     * planning) cost more than running the statement on the daemon's reads. `used` marks one
+     * handed out and not yet released, so a nested use of the same SQL gets its own. */
+    struct { unsigned hash; int used; sqlite3_stmt *s; } cache[STMT_CACHE];
+    int ncache;
 };
 
 struct store_set {
@@ -37,14 +44,48 @@ static void set_err(store *st, const char *what) {
     snprintf(st->err, sizeof st->err, "%s: %s", what, st->db ? sqlite3_errmsg(st->db) : "no database");
 }
 
+static unsigned sql_hash(const char *sql) {
+    unsigned h = 2166136261u;                   /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)sql; *c; c++) h = (h ^ *c) * 16777619u;
+    return h;
+}
+
+/* A prepared statement for sql, from the connection's cache when one is free; hand it back with
+ * release(). NULL with st->err set when sql does not prepare. */
 static sqlite3_stmt *prep(store *st, const char *sql) {
+    unsigned h = sql_hash(sql);
+    for (int i = 0; i < st->ncache; i++)
+        if (st->cache[i].hash == h && !st->cache[i].used && strcmp(sqlite3_sql(st->cache[i].s), sql) == 0) {
+            st->cache[i].used = 1;
+            return st->cache[i].s;
+        }
+    int keep = st->ncache < STMT_CACHE;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(st->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL) != SQLITE_OK) {
         set_err(st, "prepare");
         sqlite3_finalize(s);
         return NULL;
     }
+    if (keep) {
+        st->cache[st->ncache].hash = h;
+        st->cache[st->ncache].used = 1;
+        st->cache[st->ncache].s = s;
+        st->ncache++;
+    }
     return s;
+}
+
+/* Done with a statement of prep(): reset it for its next use (which ends its read or write of the
+ * database and drops its bindings), or finalize it when it is not a cached one. */
+static void release(store *st, sqlite3_stmt *s) {
+    for (int i = 0; i < st->ncache; i++)
+        if (st->cache[i].s == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            st->cache[i].used = 0;
+            return;
+        }
+    sqlite3_finalize(s);
 }
 
 static int exec1(store *st, const char *sql) {
@@ -170,7 +211,7 @@ int store_user_version(store *st) {
     sqlite3_stmt *s = prep(st, "PRAGMA user_version");
     int v = -1;
     if (s && sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
+    release(st, s);
     return v;
 }
 
@@ -204,7 +245,15 @@ static store_status migrate(store *st) {
     return STORE_OK;
 }
 
+/* Before SQLite's first use: no global memory statistics. Keeping them takes a process-wide
+ * mutex on every SQLite allocation, which every connection's thread then waits on. */
+static void sqlite_configure(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static store_status open_conn(const char *path, int migrate_too, store **out, char *err, size_t errlen) {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure);
     *out = NULL;
     store *st = calloc(1, sizeof *st);
     if (!st) { snprintf(err, errlen, "out of memory"); return STORE_ERROR; }
@@ -241,6 +290,7 @@ store_status store_open(const char *path, store **out, char *err, size_t errlen)
 
 void store_close(store *st) {
     if (!st) return;
+    for (int i = 0; i < st->ncache; i++) sqlite3_finalize(st->cache[i].s);
     sqlite3_close_v2(st->db);
     free(st);
 }
@@ -333,7 +383,7 @@ static store_status after_seq(store *st, const char *table, const char *after, s
     if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(s, 0);
     else if (rc == SQLITE_DONE) out = STORE_EINVAL;
     else { set_err(st, "after"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -427,7 +477,7 @@ store_status store_dataset_insert(store *st, const char *name, const oig_data *d
     else sqlite3_bind_null(s, 14);
     bind_text(s, 15, now);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     s = NULL;
     free(cls32);
     if (rc != 0 || commit(st) != 0) { rollback(st); goto done; }
@@ -447,7 +497,7 @@ store_status store_dataset_get(store *st, const char *id, cJSON **res) {
     if (rc == SQLITE_ROW) *res = dataset_row(s);
     else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "dataset"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -456,7 +506,7 @@ store_status store_dataset_exists(store *st, const char *id) {
     if (!s) return STORE_ERROR;
     bind_text(s, 1, id);
     int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    release(st, s);
     return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERROR;
 }
 
@@ -467,7 +517,7 @@ static store_status collect_page(store *st, sqlite3_stmt *s, cJSON *(*row_fn)(sq
     cJSON *items = cJSON_CreateArray();
     int r;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(items, row_fn(s));
-    sqlite3_finalize(s);
+    release(st, s);
     if (r != SQLITE_DONE) { set_err(st, "list"); cJSON_Delete(items); return STORE_ERROR; }
     *res = page(items, limit, "id");
     return STORE_OK;
@@ -503,14 +553,14 @@ store_status store_dataset_delete(store *st, const char *id) {
     if (!s) { rollback(st); return STORE_ERROR; }
     bind_text(s, 1, id);
     int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc == SQLITE_ROW) { rollback(st); return STORE_CONFLICT; }
     if (rc != SQLITE_DONE) { set_err(st, "delete"); rollback(st); return STORE_ERROR; }
     s = prep(st, "DELETE FROM datasets WHERE id = ?1");
     if (!s) { rollback(st); return STORE_ERROR; }
     bind_text(s, 1, id);
     rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return STORE_OK;
 }
@@ -525,7 +575,7 @@ store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     bind_text(s, 1, id);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(s);
+        release(st, s);
         if (rc == SQLITE_DONE) return STORE_NOTFOUND;
         set_err(st, "load");
         return STORE_ERROR;
@@ -564,11 +614,11 @@ store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     d->target_names = names_parse(tnames, d->ntarget_names);
     if ((d->nclasses && !d->labels) || (d->n && !d->input_names) || (d->ntarget_names && !d->target_names))
         goto fail;
-    sqlite3_finalize(s);
+    release(st, s);
     *out = d;
     return STORE_OK;
 fail:
-    sqlite3_finalize(s);
+    release(st, s);
     if (!st->err[0]) snprintf(st->err, sizeof st->err, "out of memory loading dataset");
     oig_data_free(d);
     return res;
@@ -628,7 +678,7 @@ store_status store_job_insert(store *st, const char *dataset_id, const char *par
     sqlite3_bind_int(s, 6, max_iterations);
     bind_text(s, 7, now);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return res ? store_job_get(st, id, res) : STORE_OK;
 }
@@ -643,7 +693,7 @@ store_status store_job_get(store *st, const char *id, cJSON **res) {
     if (rc == SQLITE_ROW) *res = job_row(s);
     else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "job"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -657,7 +707,7 @@ store_status store_job_status(store *st, const char *id, char status[16]) {
     if (rc == SQLITE_ROW) snprintf(status, 16, "%s", (const char *)sqlite3_column_text(s, 0));
     else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "job status"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -674,7 +724,7 @@ store_status store_job_counts(store *st, long long counts[STORE_JOB_NSTATUS]) {
         for (int i = 0; v && i < STORE_JOB_NSTATUS; i++)
             if (strcmp(v, store_job_statuses[i]) == 0) counts[i] = sqlite3_column_int64(s, 1);
     }
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != SQLITE_DONE) { set_err(st, "job counts"); return STORE_ERROR; }
     return STORE_OK;
 }
@@ -685,7 +735,7 @@ store_status store_db_bytes(store *st, long long *bytes) {
     if (!s) return STORE_ERROR;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) *bytes = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != SQLITE_ROW) { set_err(st, "database size"); return STORE_ERROR; }
     return STORE_OK;
 }
@@ -724,7 +774,7 @@ store_status store_job_cancel(store *st, const char *id, int *was_running) {
     bind_text(s, 1, id);
     if (sqlite3_bind_parameter_count(s) >= 2) bind_text(s, 2, now);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     *was_running = strcmp(status, "running") == 0;
     return STORE_OK;
@@ -747,7 +797,7 @@ store_status store_job_claim(store *st, char id[STORE_ID_MAX]) {
     else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "claim"); out = STORE_ERROR; }
     if (out == STORE_OK) rc = sqlite3_step(s);   /* run RETURNING to completion */
-    sqlite3_finalize(s);
+    release(st, s);
     if (out == STORE_ERROR) { rollback(st); return out; }
     if (commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return out;
@@ -759,7 +809,7 @@ store_status store_job_requeue_running(store *st, int *count) {
     sqlite3_stmt *s = prep(st, "UPDATE jobs SET status = 'queued' WHERE status = 'running'");
     if (!s) { rollback(st); return STORE_ERROR; }
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     *count = sqlite3_changes(st->db);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return STORE_OK;
@@ -771,7 +821,7 @@ store_status store_job_requeue(store *st, const char *id) {
     if (!s) { rollback(st); return STORE_ERROR; }
     bind_text(s, 1, id);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return STORE_OK;
 }
@@ -789,7 +839,7 @@ store_status store_job_params(store *st, const char *id, char **params, char dat
         if (!*params) out = STORE_ERROR;
     } else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "params"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -815,7 +865,7 @@ store_status store_job_progress(store *st, const char *id, const store_metric *r
             if (step_done(st, s) != 0) goto fail;
             sqlite3_reset(s);
         }
-        sqlite3_finalize(s);
+        release(st, s);
         const store_metric *r = &rows[nrows - 1];
         s = prep(st, "UPDATE jobs SET iteration = ?2, train_mse = ?3, val_mse = ?4, train_err = ?5, "
                      "val_err = ?6 WHERE id = ?1");
@@ -827,7 +877,7 @@ store_status store_job_progress(store *st, const char *id, const store_metric *r
         bind_real(s, 5, r->train_err);
         bind_real(s, 6, r->val_err);
         if (step_done(st, s) != 0) goto fail;
-        sqlite3_finalize(s);
+        release(st, s);
         s = NULL;
     }
     if (ckpt_doc) {
@@ -840,13 +890,13 @@ store_status store_job_progress(store *st, const char *id, const store_metric *r
         bind_text(s, 3, ckpt_doc);
         bind_text(s, 4, now);
         if (step_done(st, s) != 0) goto fail;
-        sqlite3_finalize(s);
+        release(st, s);
         s = NULL;
     }
     if (commit(st) != 0) goto fail;
     return STORE_OK;
 fail:
-    sqlite3_finalize(s);
+    release(st, s);
     rollback(st);
     return STORE_ERROR;
 }
@@ -865,7 +915,7 @@ store_status store_job_checkpoint(store *st, const char *id, char **doc, int *it
         if (!*doc) out = STORE_ERROR;
     } else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "checkpoint"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -876,14 +926,14 @@ store_status store_job_trim_metrics(store *st, const char *id, int after) {
     bind_text(s, 1, id);
     sqlite3_bind_int(s, 2, after);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc == 0) {
         /* the job's latest values follow the last row kept */
         s = prep(st, "UPDATE jobs SET (iteration, train_mse, val_mse, train_err, val_err) = "
                      "(SELECT iteration, train_mse, val_mse, train_err, val_err FROM metrics "
                      " WHERE job_id = ?1 ORDER BY iteration DESC LIMIT 1) WHERE id = ?1");
         rc = s ? step_done(st, s) : -1;
-        sqlite3_finalize(s);
+        release(st, s);
     }
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return STORE_OK;
@@ -906,7 +956,7 @@ static store_status insert_model(store *st, const char *id, const char *job_id, 
     bind_text(s, 8, doc);
     bind_text(s, 9, now);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     return rc == 0 ? STORE_OK : STORE_ERROR;
 }
 
@@ -926,11 +976,11 @@ store_status store_job_finish(store *st, const char *id, const char *status, con
     bind_text(s, 4, mid[0] ? mid : NULL);
     bind_text(s, 5, now);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc == 0) {
         s = prep(st, "DELETE FROM checkpoints WHERE job_id = ?1");
         rc = s ? (bind_text(s, 1, id), step_done(st, s)) : -1;
-        sqlite3_finalize(s);
+        release(st, s);
     }
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     if (model_id) snprintf(model_id, STORE_ID_MAX, "%s", mid);
@@ -945,7 +995,7 @@ store_status store_metrics_list(store *st, const char *job_id, int after, int li
     if (!s) return STORE_ERROR;
     bind_text(s, 1, job_id);
     int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc == SQLITE_DONE) return STORE_NOTFOUND;
     if (rc != SQLITE_ROW) { set_err(st, "metrics"); return STORE_ERROR; }
     s = prep(st, "SELECT iteration, train_mse, val_mse, train_err, val_err, multiplies, seconds FROM metrics "
@@ -966,7 +1016,7 @@ store_status store_metrics_list(store *st, const char *job_id, int after, int li
         add_col_real(o, "seconds", s, 6);
         cJSON_AddItemToArray(items, o);
     }
-    sqlite3_finalize(s);
+    release(st, s);
     if (rc != SQLITE_DONE) { set_err(st, "metrics"); cJSON_Delete(items); return STORE_ERROR; }
     cJSON *o = page(items, limit, "iteration");
     /* the public name of the array is "metrics" */
@@ -1018,7 +1068,7 @@ store_status store_model_doc(store *st, const char *id, char **doc) {
         if (!*doc) out = STORE_ERROR;
     } else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "model"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -1032,7 +1082,7 @@ store_status store_model_get(store *st, const char *id, cJSON **res) {
     if (rc == SQLITE_ROW) *res = model_row(s);
     else if (rc == SQLITE_DONE) out = STORE_NOTFOUND;
     else { set_err(st, "model"); out = STORE_ERROR; }
-    sqlite3_finalize(s);
+    release(st, s);
     return out;
 }
 
@@ -1047,7 +1097,7 @@ store_status store_model_delete(store *st, const char *id) {
     if (!s) { rollback(st); return STORE_ERROR; }
     bind_text(s, 1, id);
     int rc = step_done(st, s);
-    sqlite3_finalize(s);
+    release(st, s);
     int changed = sqlite3_changes(st->db);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return changed ? STORE_OK : STORE_NOTFOUND;
