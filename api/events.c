@@ -88,7 +88,7 @@ static void job_event(sse *s, const char *event) {
 static int replay_page(sse *s) {
     store *st = store_set_get(s->srv->stores);
     cJSON *res = NULL;
-    if (!st || store_metrics_list(st, s->job_id, s->last_id, 200, &res) != STORE_OK) return 0;
+    if (!st || store_metrics_list(st, s->job_id, s->last_id, 200, 1, &res) != STORE_OK) return 0;
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(res, "metrics"), *m;
     int n = 0;
     cJSON_ArrayForEach(m, arr) {

@@ -427,7 +427,9 @@ static enum MHD_Result jobs(api_req *rq, const api_match *m) {
         long after;
         if (query_int(rq, "after", -1, 1000000000L, -1, &after)) return invalid(rq, "after", "expected an iteration number");
         if (query_int(rq, "limit", 1, 10000, 1000, &limit)) return invalid(rq, "limit", "expected an integer 1..10000");
-        rc = store_metrics_list(st, m->id, (int)after, (int)limit, &res);
+        long every;
+        if (query_int(rq, "every", 1, 1000000000L, 1, &every)) return invalid(rq, "every", "expected an integer 1..1000000000");
+        rc = store_metrics_list(st, m->id, (int)after, (int)limit, (int)every, &res);
         return reply_store(rq, st, rc, res, "job");
     }
     default:

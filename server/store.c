@@ -987,8 +987,9 @@ store_status store_job_finish(store *st, const char *id, const char *status, con
     return STORE_OK;
 }
 
-store_status store_metrics_list(store *st, const char *job_id, int after, int limit, cJSON **res) {
+store_status store_metrics_list(store *st, const char *job_id, int after, int limit, int every, cJSON **res) {
     *res = NULL;
+    if (every < 1) every = 1;
     if (limit <= 0) limit = 1000;
     if (limit > 10000) limit = 10000;
     sqlite3_stmt *s = prep(st, "SELECT 1 FROM jobs WHERE id = ?1");
@@ -999,11 +1000,12 @@ store_status store_metrics_list(store *st, const char *job_id, int after, int li
     if (rc == SQLITE_DONE) return STORE_NOTFOUND;
     if (rc != SQLITE_ROW) { set_err(st, "metrics"); return STORE_ERROR; }
     s = prep(st, "SELECT iteration, train_mse, val_mse, train_err, val_err, multiplies, seconds FROM metrics "
-                 "WHERE job_id = ?1 AND iteration > ?2 ORDER BY iteration LIMIT ?3");
+                 "WHERE job_id = ?1 AND iteration > ?2 AND iteration % ?4 = 0 ORDER BY iteration LIMIT ?3");
     if (!s) return STORE_ERROR;
     bind_text(s, 1, job_id);
     sqlite3_bind_int(s, 2, after);
     sqlite3_bind_int(s, 3, limit + 1);
+    sqlite3_bind_int(s, 4, every);
     cJSON *items = cJSON_CreateArray();
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();

@@ -100,7 +100,9 @@ store_status store_job_trim_metrics(store *st, const char *id, int after);
  * error and model_id, drop its checkpoint. */
 store_status store_job_finish(store *st, const char *id, const char *status, const char *error,
                               const oig_model *mdl, const char *mdl_doc, char model_id[STORE_ID_MAX]);
-store_status store_metrics_list(store *st, const char *job_id, int after, int limit, cJSON **res);
+/* A page of a job's metrics: iterations after `after` that are multiples of `every` (1: all),
+ * at most limit, with next_after. */
+store_status store_metrics_list(store *st, const char *job_id, int after, int limit, int every, cJSON **res);
 
 /* ---- models ---- */
 store_status store_model_insert(store *st, const char *job_id, const oig_model *mdl,

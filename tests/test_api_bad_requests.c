@@ -188,6 +188,8 @@ static const bad_request table[] = {
     {"list: limit 0", "GET", "/v1/datasets?limit=0", NULL, NULL, 422, NULL},
     {"upload: outputs -2", "POST", "/v1/datasets?outputs=-2", CSV, "a,y\n1,2\n", 422, NULL},
     {"metrics: after -2", "GET", "/v1/jobs/@J/metrics?after=-2", NULL, NULL, 422, NULL},
+    {"metrics: every 0", "GET", "/v1/jobs/@J/metrics?every=0", NULL, NULL, 422, NULL},
+    {"metrics: every not a number", "GET", "/v1/jobs/@J/metrics?every=ten", NULL, NULL, 422, NULL},
     /* NaN and infinities in data */
     {"upload csv: nan cell", "POST", "/v1/datasets", CSV, "a,y\n1,2\nnan,3\n", 400, NULL},
     {"upload csv: inf cell", "POST", "/v1/datasets", CSV, "a,y\n1,2\n3,inf\n", 400, NULL},

@@ -275,7 +275,7 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
     ck_assert_int_eq(store_job_trim_metrics(st, job, ck_it), STORE_OK);
     ck_assert_int_eq(store_job_progress(st, job, rows + 10, 10, NULL, 0), STORE_OK);
     cJSON *res = NULL;
-    ck_assert_int_eq(store_metrics_list(st, job, -1, 1000, &res), STORE_OK);
+    ck_assert_int_eq(store_metrics_list(st, job, -1, 1000, 1, &res), STORE_OK);
     cJSON *arr = cJSON_GetObjectItem(res, "metrics");
     ck_assert_int_eq(cJSON_GetArraySize(arr), 20);
     for (int i = 0; i < 20; i++) {
@@ -285,9 +285,23 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
     }
     cJSON_Delete(res);
     /* paging by iteration */
-    ck_assert_int_eq(store_metrics_list(st, job, 15, 3, &res), STORE_OK);
+    ck_assert_int_eq(store_metrics_list(st, job, 15, 3, 1, &res), STORE_OK);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "metrics")), 3);
     ck_assert_int_eq(cJSON_GetObjectItem(res, "next_after")->valueint, 18);
+    cJSON_Delete(res);
+    /* thinned: every 4th iteration (0, 4, ..., 16), paged the same way */
+    ck_assert_int_eq(store_metrics_list(st, job, -1, 3, 4, &res), STORE_OK);
+    arr = cJSON_GetObjectItem(res, "metrics");
+    ck_assert_int_eq(cJSON_GetArraySize(arr), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, i), "iteration")->valueint, 4 * i);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "next_after")->valueint, 8);
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_metrics_list(st, job, 8, 1000, 4, &res), STORE_OK);
+    arr = cJSON_GetObjectItem(res, "metrics");
+    ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "iteration")->valueint, 16);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(res, "next_after")));
     cJSON_Delete(res);
     /* finishing stores the model and drops the checkpoint in one step */
     char mid[STORE_ID_MAX];
