@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "textfmt.h"
 
 enum { PHASE_REPLAY, PHASE_LIVE, PHASE_END };
 
@@ -56,8 +57,7 @@ static void event_json(sse *s, const char *event, int id, cJSON *data) {
 }
 
 static void add_num(cJSON *o, const char *k, double v) {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
-    else cJSON_AddNullToObject(o, k);
+    cJSON_AddItemToObject(o, k, json_number_exact(v));
 }
 
 static void progress_event(sse *s, const hub_progress *p) {

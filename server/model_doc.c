@@ -23,19 +23,8 @@
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-/* A double as a cJSON item: NaN/Inf -> null, otherwise a raw number with the shortest of
- * %.15g/%.16g/%.17g that strtod maps back to exactly the same value (sign of zero included). */
-static cJSON *num_item(double d) {
-    if (!isfinite(d)) return cJSON_CreateNull();
-    char buf[40];
-    fmt_double_exact(buf, sizeof buf, d);
-    cJSON *it = cJSON_CreateRaw(buf);
-    if (it != NULL) it->valuedouble = d;
-    return it;
-}
-
 static int add_num(cJSON *obj, const char *name, double d) {
-    cJSON *it = num_item(d);
+    cJSON *it = json_number_exact(d);
     if (it == NULL) return -1;
     cJSON_AddItemToObject(obj, name, it);
     return 0;
@@ -60,7 +49,7 @@ static cJSON *num_array(const double *v, size_t n) {
     cJSON *a = cJSON_CreateArray();
     if (a == NULL) return NULL;
     for (size_t i = 0; i < n; i++) {
-        cJSON *it = num_item(v[i]);
+        cJSON *it = json_number_exact(v[i]);
         if (it == NULL) { cJSON_Delete(a); return NULL; }
         cJSON_AddItemToArray(a, it);
     }

@@ -5,6 +5,7 @@
  * are BEGIN IMMEDIATE transactions so the busy handler applies. Must not know about HTTP.
  */
 #include "store.h"
+#include "textfmt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -129,7 +130,7 @@ static void add_col_text(cJSON *o, const char *key, sqlite3_stmt *s, int col) {
 
 static void add_col_real(cJSON *o, const char *key, sqlite3_stmt *s, int col) {
     if (sqlite3_column_type(s, col) == SQLITE_NULL) cJSON_AddNullToObject(o, key);
-    else cJSON_AddNumberToObject(o, key, sqlite3_column_double(s, col));
+    else cJSON_AddItemToObject(o, key, json_number_exact(sqlite3_column_double(s, col)));
 }
 
 static void add_col_json(cJSON *o, const char *key, sqlite3_stmt *s, int col) {

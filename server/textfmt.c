@@ -1,7 +1,9 @@
 /* textfmt.c -- numbers and CSV fields as text that reads back exactly (see textfmt.h). */
 #include "textfmt.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,15 @@ void fmt_double_exact(char *buf, size_t cap, double d) {
         double back = strtod(buf, NULL);
         if (memcmp(&back, &d, sizeof d) == 0) return;
     }
+}
+
+cJSON *json_number_exact(double d) {
+    if (!isfinite(d)) return cJSON_CreateNull();
+    char buf[40];
+    fmt_double_exact(buf, sizeof buf, d);
+    cJSON *it = cJSON_CreateRaw(buf);
+    if (it != NULL) it->valuedouble = d;
+    return it;
 }
 
 void fmt_csv_field(FILE *f, const char *s) {

@@ -283,6 +283,21 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
         ck_assert_int_eq(cJSON_GetObjectItem(m, "iteration")->valueint, i);
         ck_assert(cJSON_IsNull(cJSON_GetObjectItem(m, "validation_mse")));
     }
+    /* the printed numbers read back to the same bits: 3 x 0.1 is 0.30000000000000004, which
+     * cJSON's own printer would write as 0.3 */
+    char *text = cJSON_PrintUnformatted(res);
+    cJSON *back = cJSON_Parse(text);
+    free(text);
+    ck_assert_ptr_nonnull(back);
+    for (int i = 0; i < 20; i++) {
+        cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(back, "metrics"), i);
+        double want_s = metric(i).seconds, want_mse = metric(i).train_mse;
+        double got_s = cJSON_GetObjectItem(m, "seconds")->valuedouble;
+        double got_mse = cJSON_GetObjectItem(m, "train_mse")->valuedouble;
+        ck_assert_msg(memcmp(&got_s, &want_s, sizeof got_s) == 0, "iteration %d: seconds %.17g, want %.17g", i, got_s, want_s);
+        ck_assert_msg(memcmp(&got_mse, &want_mse, sizeof got_mse) == 0, "iteration %d: train_mse %.17g", i, got_mse);
+    }
+    cJSON_Delete(back);
     cJSON_Delete(res);
     /* paging by iteration */
     ck_assert_int_eq(store_metrics_list(st, job, 15, 3, 1, &res), STORE_OK);
