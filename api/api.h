@@ -58,6 +58,14 @@ void api_access_log_line(api_access_log *log, const char *fmt, ...) __attribute_
 void api_access_log_flush(api_access_log *log);
 void api_access_log_destroy(api_access_log *log);   /* flushes first */
 
+/* ---- predict bodies (predict_body.c) ---- */
+/* Read {"inputs": [[...n numbers...], ...], "exit": k} into *x (malloc'd, rows x n, row-major),
+ * *nrows and *exit_k (0 when absent; 1..exits). 1 when read; 0 when the body is anything else
+ * (malformed, another shape, a row of another length, a number that is not finite, an exit out
+ * of range) or memory ran out: the caller then reads it the general way, which says what is wrong. */
+int api_predict_body_read(const char *body, size_t len, size_t n, int exits, double **x, size_t *nrows,
+                          int *exit_k);
+
 /* ---- the server ---- */
 typedef struct {
     const config *cfg;

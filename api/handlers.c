@@ -2,6 +2,7 @@
  * answer JSON. A rejected request changes nothing: every check runs before the one store call
  * that writes. Error replies go through api_problem only. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,14 +473,24 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     cJSON *j = NULL, *res = NULL;
     double *x = NULL, *y = NULL;
     int *cls = NULL;
+    size_t n = (size_t)mdl->n, mo = (size_t)mdl->m;
     if (require_json(rq) != MHD_YES || rq->replied) goto out;
+    size_t fast_rows;
+    int exit_k = 0;    /* anytime exit, 1 = earliest; 0 = the last */
+    int nrows;
+    if (rq->body && api_predict_body_read(rq->body, rq->len, n, oig_model_exit_count(mdl), &x, &fast_rows, &exit_k) &&
+        fast_rows <= INT_MAX) {
+        nrows = (int)fast_rows;
+        goto predict;
+    }
+    free(x);
+    x = NULL;
     if (!(j = api_parse_json(rq, &ret))) goto out;
     if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
     cJSON *inputs = cJSON_GetObjectItemCaseSensitive(j, "inputs");
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
         if (strcmp(e->string, "inputs") != 0 && strcmp(e->string, "exit") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
-    int exit_k = 0;    /* anytime exit, 1 = earliest; 0 = the last */
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "exit");
     if (ex) {
         if (!cJSON_IsNumber(ex) || ex->valuedouble != floor(ex->valuedouble) || ex->valuedouble < 1 ||
@@ -491,16 +502,13 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
         }
         exit_k = (int)ex->valuedouble;
     }
-    int nrows = cJSON_GetArraySize(inputs);
+    nrows = cJSON_GetArraySize(inputs);
     if (!cJSON_IsObject(j) || !cJSON_IsArray(inputs) || nrows < 1) {
         ret = invalid(rq, "inputs", "expected a non-empty array of rows");
         goto out;
     }
-    size_t n = (size_t)mdl->n, mo = (size_t)mdl->m;
     x = malloc((size_t)nrows * n * sizeof *x + 1);
-    y = malloc((size_t)nrows * mo * sizeof *y + 1);
-    cls = malloc((size_t)nrows * sizeof *cls + 1);
-    if (!x || !y || !cls) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
+    if (!x) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
     int r = 0;
     const cJSON *row;
     cJSON_ArrayForEach(row, inputs) {
@@ -522,6 +530,10 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
         }
         r++;
     }
+predict:
+    y = malloc((size_t)nrows * mo * sizeof *y + 1);
+    cls = malloc((size_t)nrows * sizeof *cls + 1);
+    if (!y || !cls) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
     if (oig_model_predict_exit(mdl, exit_k - 1, x, (size_t)nrows, y, cls) != OIG_OK) {
         ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
         goto out;
