@@ -2,8 +2,9 @@
  * OWO's autocorrelation and cross-correlation, the OLF second derivative, the OIG Hessian and
  * the input autocorrelation (spec sections 3, 4, 5, 6.2).
  *
- * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once (the OIG
- * Hessian reads x and o in place when the hidden-output cache holds the block), and accumulates
+ * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once (the
+ * evaluation and the OIG Hessian read x and o in place when the hidden-output cache holds the
+ * block), and accumulates
  * with dgemm (dsyrk only in the one-time input autocorrelation). Sums are reduced over processes
  * before they are scaled by 1/Nv; in canonical mode each block's sums are filed as a leaf of the
  * block tree (blocksum.c).
@@ -80,17 +81,33 @@ void trn_cache_enable(trainer *t) {
     if (t->ocache != NULL) t->ocache_rows = fit;
 }
 
-/* y = x_a[:, off:] Wo[:, off:]^T for the block in t->xa; then e = t - y in place. */
-static void block_errors(trainer *t, const oig_data *d, size_t p0, size_t b) {
-    int m = t->m, nu = t->nu;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, t->nb, 1.0, t->xa + t->off, nu,
-                t->wo + t->off, nu, 0.0, t->yb, m);
+/* e = t - y for rows [p0, p0+b) of d into t->yb (b x M), y = x~ W_oi^T + o W_oh^T with x (ld
+ * ldx) and o (ld ldo) wherever they live: the data and the hidden-output cache, or x_a. The
+ * product is formed transposed, Y^T = W_oi x~^T + W_oh o^T (M x b, in t->ybt, starting from the
+ * thresholds), which OpenBLAS runs about a third faster than Y = x_a W_o^T at M = 10. Without
+ * bypass, W_oi holds only the thresholds. Both paths compute the same products, so a block's
+ * errors do not depend on whether the cache held it. */
+static void block_errors(trainer *t, const oig_data *d, size_t p0, size_t b, const double *x,
+                         size_t ldx, const double *o, size_t ldo) {
+    int m = t->m, n = t->n, nu = t->nu, nh = t->nh;
+    double *yt = t->ybt;
+    for (int i = 0; i < m; i++) {
+        double th = t->wo[(size_t)i * nu + n];
+        for (size_t p = 0; p < b; p++) yt[(size_t)i * b + p] = th;
+    }
+    if (t->off == 0 && n > 0)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, (int)b, n, 1.0, t->wo, nu, x,
+                    (int)ldx, 1.0, yt, (int)b);
+    if (nh > 0)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, (int)b, nh, 1.0, t->wo + n + 1, nu,
+                    o, (int)ldo, 1.0, yt, (int)b);
     const double *tt = d->t + p0 * (size_t)m;
-    for (size_t i = 0; i < b * (size_t)m; i++) t->yb[i] = tt[i] - t->yb[i];
+    for (size_t p = 0; p < b; p++)
+        for (int i = 0; i < m; i++) t->yb[p * m + i] = tt[p * m + i] - yt[(size_t)i * b + p];
 }
 
 int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong) {
-    int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
+    int m = t->m, n = t->n, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc[2] = {0.0, 0.0};
     if (grad) memset(t->g, 0, (size_t)nh * n1 * sizeof(double));
     t->forward_rows = 0;
@@ -98,8 +115,15 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
     if (!grad) { sums.p[0] = acc; sums.n[0] = 2; sums.k = 1; }
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
-        trn_forward_block(t, d, p0, b);
-        block_errors(t, d, p0, b);
+        /* x and o in place when the cache holds the block (no copy into x_a) */
+        const double *o = cached_hidden(t, d, p0, b), *x = d->x + p0 * (size_t)n;
+        size_t ldo = (size_t)nh, ldx = (size_t)n;
+        if (o == NULL && nh > 0) {
+            trn_forward_block(t, d, p0, b);
+            o = t->xa + n1; ldo = (size_t)nu;
+            x = t->xa; ldx = (size_t)nu;
+        }
+        block_errors(t, d, p0, b, x, ldx, o, ldo);
         const double *e = t->yb;
         for (size_t i = 0; i < b * (size_t)m; i++) acc[0] += e[i] * e[i];
         if (d->cls) {
@@ -116,16 +140,20 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
             }
         }
         if (grad && nh > 0) {
-            /* delta = f'(net) o (2 e W_oh), then G += delta^T x~ */
+            /* delta = f'(net) o (2 e W_oh), then G += delta^T x~: the x columns by dgemm, the
+             * threshold column as delta^T 1 */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, nh, m, 2.0, e, m,
                         t->wo + n1, nu, 0.0, t->hb, nh);
             for (size_t p = 0; p < b; p++) {
-                const double *o = t->xa + p * nu + n1;
+                const double *op = o + p * ldo;
                 double *dl = t->hb + p * nh;
-                for (int k = 0; k < nh; k++) dl[k] *= o[k] * (1.0 - o[k]);
+                for (int k = 0; k < nh; k++) dl[k] *= op[k] * (1.0 - op[k]);
             }
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n1, (int)b, 1.0, t->hb, nh,
-                        t->xa, nu, 1.0, t->g, n1);
+            if (n > 0)
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n, (int)b, 1.0, t->hb, nh,
+                            x, (int)ldx, 1.0, t->g, n1);
+            cblas_dgemv(CblasRowMajor, CblasTrans, (int)b, nh, 1.0, t->hb, nh, t->ones, 1, 1.0,
+                        t->g + n, n1);
         }
         if (trn_sums_block(t, &sums, d, p0)) return -1;
     }

@@ -200,7 +200,7 @@ static double now_seconds(void) {
 /* ---- trainer lifecycle ---- */
 
 void trn_free(trainer *t) {
-    free(t->xa); free(t->yb); free(t->hb); free(t->stack);
+    free(t->xa); free(t->yb); free(t->ybt); free(t->ones); free(t->hb); free(t->stack);
     free(t->wo); free(t->g); free(t->d); free(t->ra); free(t->ca); free(t->cat);
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
@@ -231,6 +231,8 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
     size_t big = (size_t)t->nu > width ? (size_t)t->nu : width;
     t->xa = dalloc(t->block * t->nu);
     t->yb = dalloc(t->block * t->m);
+    t->ybt = dalloc(t->block * t->m);
+    t->ones = dalloc(t->block);
     t->hb = dalloc(t->block * (size_t)(t->nh ? t->nh : 1));
     t->stack = dalloc((t->chunk + (size_t)t->nh) * t->m * t->n1);
     t->wo = dalloc((size_t)t->m * t->nu);
@@ -241,11 +243,12 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
     t->solve_work = dalloc(big * big + big + n1n1);
     t->w_save = dalloc(nhn1); t->wo_save = dalloc((size_t)t->m * t->nu);
     t->w_best = dalloc(nhn1); t->wo_best = dalloc((size_t)t->m * t->nu);
-    if (!t->xa || !t->yb || !t->hb || !t->stack || !t->wo || !t->g || !t->d || !t->ra || !t->ca || !t->cat ||
+    if (!t->xa || !t->yb || !t->ybt || !t->ones || !t->hb || !t->stack || !t->wo || !t->g || !t->d || !t->ra || !t->ca || !t->cat ||
         !t->rin_factor || !t->hig || !t->gig || !t->solve_work || !t->w_save || !t->wo_save ||
         !t->w_best || !t->wo_best)
         return OIG_ENOMEM;
     memset(t->wo, 0, (size_t)t->m * t->nu * sizeof(double));
+    for (size_t p = 0; p < t->block; p++) t->ones[p] = 1.0;
     if (mdl->algorithm == OIG_ALG_LM) return lm_alloc(t);
     return OIG_OK;
 }

@@ -24,6 +24,8 @@ typedef struct {
     /* per-block work */
     double *xa;              /* block x Nu: [x, 1, o] */
     double *yb;              /* block x M: outputs, then errors */
+    double *ybt;             /* M x block: outputs transposed (the evaluation's product) */
+    double *ones;            /* block ones: the constant column of x~ as a vector */
     double *hb;              /* block x Nh: deltas, net-function changes */
     double *stack;           /* OIG Hessian: D_M (Nh x M(N+1)), then Z (chunk x M(N+1)) */
     size_t chunk;            /* rows per OIG product Z */
