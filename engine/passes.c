@@ -314,8 +314,11 @@ int trn_oig_hessian(trainer *t) {
             x = t->xa; ldx = (size_t)nu;
         }
         sigmoid_slopes(t->hb, o, b, nh, ldo);
-        for (size_t c0 = 0; c0 < b; c0 += t->chunk) {
-            size_t cb = b - c0 < t->chunk ? b - c0 : t->chunk;
+        /* the fewest chunks of at most t->chunk rows, of equal size (2048 rows at M = 10: six of
+         * 341-342 rather than five of 409 and one of 3, whose three BLAS calls did no work) */
+        size_t nchunks = (b + t->chunk - 1) / t->chunk;
+        for (size_t c = 0; c < nchunks; c++) {
+            size_t c0 = b * c / nchunks, cb = b * (c + 1) / nchunks - c0;
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cb, wide, nh, 1.0,
                         t->hb + c0 * nh, nh, dm, wide, 0.0, z, wide);
             scale_by_inputs(z, (size_t)n1, x + c0 * ldx, ldx, cb, m, n);
