@@ -170,23 +170,30 @@ enum { GRAM_PANEL_ROWS = 50 };
 static int gram_panels(int n) { return n > GRAM_PANEL_ROWS ? (n + GRAM_PANEL_ROWS / 2) / GRAM_PANEL_ROWS : 1; }
 
 /* C += the upper triangle (and some of the lower) of Z^T Z; Z is k x n row-major with leading
- * dimension ldz, C n x n row-major. The triangle is covered by `panels` row panels, each one
+ * dimension ldz, C n x n row-major with leading dimension ldc. The triangle is covered by `panels` row panels, each one
  * dgemm over the panel's rows and the columns from its diagonal on. At n ~ 100 OpenBLAS's dsyrk
  * runs at a third of dgemm's rate on two threads (18 vs 62 GFLOP/s for n = 101, k = 4090): its
  * diagonal blocks are the whole matrix and its threads split a narrow triangle. The panels' share
  * below the diagonal, about n^2 / (2 panels) multiplies per row of Z, is work dsyrk would not do
  * and is not counted. */
-static void upper_gram_add(int n, int k, const double *z, int ldz, double *c, int panels) {
+static void upper_gram_add(int n, int k, const double *z, int ldz, double *c, int ldc, int panels) {
     for (int r = 0; r < panels; r++) {
         int r0 = n * r / panels, r1 = n * (r + 1) / panels;
         if (r1 > r0)
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, n - r0, k, 1.0, z + r0,
-                        ldz, z + r0, ldz, 1.0, c + (size_t)r0 * n + r0, n);
+                        ldz, z + r0, ldz, 1.0, c + (size_t)r0 * ldc + r0, ldc);
     }
 }
 
+/* OWO's R_a is the Gram matrix of the basis [x~, o] (without bypass [1, o]). Its block between the
+ * c = N+1-off columns of x~ depends only on the training inputs: the run's first OWO sums all of
+ * R_a and keeps that block (t->ra_x), and later passes sum only the rows of x~ against o (one
+ * dgemm) and o against o (row panels), then add the kept block. Each entry is the same sum over
+ * the same rows either way (the x~-o entries come from a product of another shape, which can
+ * round differently). The block's Nv c(c+1)/2 multiplies are counted only when they are done. */
 int trn_owo(trainer *t) {
-    int m = t->m, nb = t->nb, nu = t->nu;
+    int m = t->m, nb = t->nb, nu = t->nu, c = t->n1 - t->off;
+    int reuse = t->ra_x_ready && nb >= c;
     memset(t->ra, 0, (size_t)nb * nb * sizeof(double));
     memset(t->cat, 0, (size_t)nb * m * sizeof(double));
     const oig_data *d = t->train;
@@ -195,12 +202,28 @@ int trn_owo(trainer *t) {
     for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
         size_t b = d->nrows - p0 < t->block ? d->nrows - p0 : t->block;
         trn_forward_block(t, d, p0, b);
-        upper_gram_add(nb, (int)b, t->xa + t->off, nu, t->ra, gram_panels(nb));
+        const double *xb = t->xa + t->off;    /* the basis, b x nb, leading dimension Nu */
+        if (reuse) {
+            if (nb > c) {
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c, nb - c, (int)b, 1.0, xb, nu,
+                            xb + c, nu, 1.0, t->ra + c, nb);
+                upper_gram_add(nb - c, (int)b, xb + c, nu, t->ra + (size_t)c * nb + c, nb,
+                               gram_panels(nb - c));
+            }
+        } else {
+            upper_gram_add(nb, (int)b, xb, nu, t->ra, nb, gram_panels(nb));
+        }
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nb, (int)b, 1.0, d->t + p0 * (size_t)m,
-                    m, t->xa + t->off, nu, 1.0, t->cat, nb);
+                    m, xb, nu, 1.0, t->cat, nb);
         if (trn_sums_block(t, &sums, d, p0)) return -1;
     }
     if (trn_sums_finish(t, &sums, d)) return -1;
+    for (int i = 0; i < c && i < nb; i++)
+        for (int j = i; j < c && j < nb; j++) {
+            if (reuse) t->ra[(size_t)i * nb + j] = t->ra_x[(size_t)i * c + j];
+            else t->ra_x[(size_t)i * c + j] = t->ra[(size_t)i * nb + j];
+        }
+    if (!reuse && nb >= c) t->ra_x_ready = 1;
     double s = 1.0 / t->nv;
     cblas_dscal(nb * nb, s, t->ra, 1);
     for (int j = 0; j < nb; j++)
@@ -212,7 +235,7 @@ int trn_owo(trainer *t) {
         for (int i = 0; i < m; i++) t->wo[(size_t)i * nu + t->off + j] = t->ca[(size_t)j * m + i];
     double nbd = nb, nvd = t->nv;
     t->multiplies += nvd * (nbd * (nbd + 1) / 2 + m * nbd) + nbd * nbd * nbd / 3 + m * nbd * nbd
-                     + trn_forward_multiplies(t);
+                     + trn_forward_multiplies(t) - (reuse ? nvd * c * (c + 1.0) / 2 : 0.0);
     return 0;
 }
 
@@ -322,7 +345,7 @@ int trn_oig_hessian(trainer *t) {
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cb, wide, nh, 1.0,
                         t->hb + c0 * nh, nh, dm, wide, 0.0, z, wide);
             scale_by_inputs(z, (size_t)n1, x + c0 * ldx, ldx, cb, m, n);
-            upper_gram_add(n1, (int)(cb * m), z, n1, t->hig, gram_panels(n1));
+            upper_gram_add(n1, (int)(cb * m), z, n1, t->hig, n1, gram_panels(n1));
         }
         if (trn_sums_block(t, &sums, d, p0)) return -1;
     }

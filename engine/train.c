@@ -201,7 +201,7 @@ static double now_seconds(void) {
 
 void trn_free(trainer *t) {
     free(t->xa); free(t->yb); free(t->ybt); free(t->ones); free(t->hb); free(t->stack);
-    free(t->wo); free(t->g); free(t->d); free(t->ra); free(t->ca); free(t->cat);
+    free(t->wo); free(t->g); free(t->d); free(t->ra); free(t->ca); free(t->cat); free(t->ra_x);
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
     free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
@@ -239,11 +239,12 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
     t->g = dalloc(nhn1); t->d = dalloc(nhn1);
     t->ra = dalloc((size_t)t->nu * t->nu); t->ca = dalloc((size_t)t->nu * t->m);
     t->cat = dalloc((size_t)t->nu * t->m);
+    t->ra_x = dalloc(n1n1);
     t->rin_factor = dalloc(n1n1); t->hig = dalloc(n1n1); t->gig = dalloc(t->n1);
     t->solve_work = dalloc(big * big + big + n1n1);
     t->w_save = dalloc(nhn1); t->wo_save = dalloc((size_t)t->m * t->nu);
     t->w_best = dalloc(nhn1); t->wo_best = dalloc((size_t)t->m * t->nu);
-    if (!t->xa || !t->yb || !t->ybt || !t->ones || !t->hb || !t->stack || !t->wo || !t->g || !t->d || !t->ra || !t->ca || !t->cat ||
+    if (!t->xa || !t->yb || !t->ybt || !t->ones || !t->hb || !t->stack || !t->wo || !t->g || !t->d || !t->ra || !t->ca || !t->cat || !t->ra_x ||
         !t->rin_factor || !t->hig || !t->gig || !t->solve_work || !t->w_save || !t->wo_save ||
         !t->w_best || !t->wo_best)
         return OIG_ENOMEM;

@@ -38,6 +38,10 @@ typedef struct {
     double *ca;              /* nb x M */
     double *cat;             /* M x nb: C_a^T as OWO's pass sums it (M x nb x rows runs about twice
                                 as fast as nb x M x rows on OpenBLAS) */
+    double *ra_x;            /* c x c, c = N+1-off: the block of R_a (unscaled sum over the training
+                                rows) between the basis columns of x~, which depend only on the
+                                inputs; kept from the run's first OWO, valid when ra_x_ready */
+    int ra_x_ready;
     double *rin_factor;      /* (N+1) x (N+1): OLS factor of R_in (HWO variants) */
     double *hig;             /* (N+1) x (N+1) */
     double *gig;             /* N+1 */
