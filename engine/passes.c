@@ -4,10 +4,9 @@
  *
  * Each pass walks the rows in blocks, forms the block's basis x_a = [x, 1, o] once (the
  * evaluation and the OIG Hessian read x and o in place when the hidden-output cache holds the
- * block), and accumulates
- * with dgemm (dsyrk only in the one-time input autocorrelation). Sums are reduced over processes
- * before they are scaled by 1/Nv; in canonical mode each block's sums are filed as a leaf of the
- * block tree (blocksum.c).
+ * block), and accumulates with dgemm (dsyrk only in the one-time input autocorrelation). Sums are
+ * reduced over processes before they are scaled by 1/Nv; in canonical mode each block's sums are
+ * filed as a leaf of the block tree (blocksum.c).
  */
 #include "trainer.h"
 
@@ -170,12 +169,12 @@ enum { GRAM_PANEL_ROWS = 50 };
 static int gram_panels(int n) { return n > GRAM_PANEL_ROWS ? (n + GRAM_PANEL_ROWS / 2) / GRAM_PANEL_ROWS : 1; }
 
 /* C += the upper triangle (and some of the lower) of Z^T Z; Z is k x n row-major with leading
- * dimension ldz, C n x n row-major with leading dimension ldc. The triangle is covered by `panels` row panels, each one
- * dgemm over the panel's rows and the columns from its diagonal on. At n ~ 100 OpenBLAS's dsyrk
- * runs at a third of dgemm's rate on two threads (18 vs 62 GFLOP/s for n = 101, k = 4090): its
- * diagonal blocks are the whole matrix and its threads split a narrow triangle. The panels' share
- * below the diagonal, about n^2 / (2 panels) multiplies per row of Z, is work dsyrk would not do
- * and is not counted. */
+ * dimension ldz, C n x n row-major with leading dimension ldc. The triangle is covered by
+ * `panels` row panels, each one dgemm over the panel's rows and the columns from its diagonal on.
+ * At n ~ 100 OpenBLAS's dsyrk runs at a third of dgemm's rate on two threads (18 vs 62 GFLOP/s for
+ * n = 101, k = 4090): its diagonal blocks are the whole matrix and its threads split a narrow
+ * triangle. The panels' share below the diagonal, about n^2 / (2 panels) multiplies per row of Z,
+ * is work dsyrk would not do and is not counted. */
 static void upper_gram_add(int n, int k, const double *z, int ldz, double *c, int ldc, int panels) {
     for (int r = 0; r < panels; r++) {
         int r0 = n * r / panels, r1 = n * (r + 1) / panels;

@@ -244,7 +244,8 @@ oig_status trn_init(trainer *t, oig_data *train, oig_data *val, const oig_config
     t->solve_work = dalloc(big * big + big + n1n1);
     t->w_save = dalloc(nhn1); t->wo_save = dalloc((size_t)t->m * t->nu);
     t->w_best = dalloc(nhn1); t->wo_best = dalloc((size_t)t->m * t->nu);
-    if (!t->xa || !t->yb || !t->ybt || !t->ones || !t->hb || !t->stack || !t->wo || !t->g || !t->d || !t->ra || !t->ca || !t->cat || !t->ra_x ||
+    if (!t->xa || !t->yb || !t->ybt || !t->ones || !t->hb || !t->stack || !t->wo || !t->g ||
+        !t->d || !t->ra || !t->ca || !t->cat || !t->ra_x ||
         !t->rin_factor || !t->hig || !t->gig || !t->solve_work || !t->w_save || !t->wo_save ||
         !t->w_best || !t->wo_best)
         return OIG_ENOMEM;
