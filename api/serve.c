@@ -73,16 +73,19 @@ int serve_main(int argc, char **argv) {
     if (requeued) fprintf(stderr, ", %d interrupted job%s requeued\n", requeued, requeued == 1 ? "" : "s");
 
     oig_blas_set_threads(cfg.blas_threads);
-    fprintf(stderr, "oigd: %d worker%s at nice +%d x %d BLAS thread%s (%d cores; %s)\n", cfg.workers,
-            cfg.workers == 1 ? "" : "s", cfg.train_nice, oig_blas_get_threads(),
-            oig_blas_get_threads() == 1 ? "" : "s", config_cores(), oig_blas_config());
+    fprintf(stderr, "oigd: %d worker%s at nice +%d, %s x %d BLAS thread%s; %d HTTP thread%s (%d cores; %s)\n",
+            cfg.workers, cfg.workers == 1 ? "" : "s", cfg.train_nice,
+            cfg.train_idle ? "SCHED_IDLE" : "SCHED_BATCH", oig_blas_get_threads(),
+            oig_blas_get_threads() == 1 ? "" : "s", cfg.http_threads, cfg.http_threads == 1 ? "" : "s",
+            config_cores(), oig_blas_config());
 
     srv.metrics = api_metrics_create();
     srv.hub = hub_create(cfg.max_subscribers, cfg.heartbeat_seconds);
     srv.models = api_model_cache_create(8);
     if (cfg.access_log) srv.access_log = api_access_log_create(STDERR_FILENO);
     if (!srv.hub || !srv.models || !srv.metrics || (cfg.access_log && !srv.access_log)) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
-    pool_options popt = { cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher, cfg.train_nice };
+    pool_options popt = { cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher, cfg.train_nice,
+                          cfg.train_idle };
     srv.pool = pool_create(srv.stores, srv.hub, &popt);
     if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
     if (api_start(&srv, err, sizeof err) != 0) { fprintf(stderr, "oigd serve: %s\n", err); goto out; }

@@ -30,6 +30,7 @@ struct pool {
     double checkpoint_seconds;
     const char *mpi_launcher;
     int nice;
+    int idle;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int pending;                    /* notifications not yet consumed, guarded by mu */
@@ -43,12 +44,17 @@ struct pool {
  * steps below the daemon's (Linux keeps a nice value per thread; processes it forks, such as an
  * MPI launcher, inherit it) and declares itself CPU-bound (SCHED_BATCH), so that on busy cores
  * the HTTP threads run first and prediction latency does not follow the training load. On idle
- * cores training still gets all the CPU. */
-static void worker_lower_priority(int nice) {
-    if (nice <= 0) return;
+ * cores training still gets all the CPU.
+ *
+ * SCHED_BATCH still lets a worker finish its time slice when an HTTP thread wakes on its core.
+ * SCHED_IDLE does not: the woken thread runs at once, and the worker gets only the time no other
+ * thread of the machine wants, which under sustained load can be none. */
+static void worker_lower_priority(int nice, int idle) {
+    if (nice <= 0 && !idle) return;
     struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp) != 0)
-        fprintf(stderr, "oigd: worker: cannot switch to SCHED_BATCH\n");
+    if (pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_BATCH, &sp) != 0)
+        fprintf(stderr, "oigd: worker: cannot switch to %s\n", idle ? "SCHED_IDLE" : "SCHED_BATCH");
+    if (nice <= 0) return;
     id_t self = (id_t)gettid();
     errno = 0;
     int base = getpriority(PRIO_PROCESS, self);   /* inherited from the daemon's thread */
@@ -61,7 +67,7 @@ static void worker_lower_priority(int nice) {
 static void *worker_main(void *arg) {
     pool_slot *slot = arg;
     pool *p = slot->p;
-    worker_lower_priority(p->nice);
+    worker_lower_priority(p->nice, p->idle);
     store *st = store_set_get(p->ss);
     if (!st) return NULL;
     job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations,
@@ -109,6 +115,7 @@ pool *pool_create(store_set *ss, hub *h, const pool_options *opt) {
     p->hub = h;
     p->checkpoint_seconds = opt->checkpoint_seconds;
     p->nice = opt->nice;
+    p->idle = opt->idle;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->shutdown, 0);

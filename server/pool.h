@@ -13,6 +13,7 @@ typedef struct {
     const char *mpi_launcher;   /* runs distributed jobs; kept by reference, must outlive the
                                  * pool; NULL or "": distributed jobs fail */
     int nice;                   /* the workers' nice steps above the daemon's (0 = as the daemon) */
+    int idle;                   /* 1: workers run as SCHED_IDLE; 0: as SCHED_BATCH when nice > 0 */
 } pool_options;
 
 /* Start the workers. NULL on failure. */

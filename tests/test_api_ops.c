@@ -358,6 +358,8 @@ START_TEST(test_limit_flags_reject_bad_values) {
     ck_assert_int_ne(oigd_start(tdir, dbpath, extra3, &proc), 0);
     const char *extra4[] = {"--access-log", "yes", NULL};
     ck_assert_int_ne(oigd_start(tdir, dbpath, extra4, &proc), 0);
+    const char *extra5[] = {"--train-sched", "fifo", NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, extra5, &proc), 0);
 }
 END_TEST
 
@@ -453,6 +455,31 @@ START_TEST(test_training_threads_yield_to_requests) {
     /* the main thread and the HTTP threads keep the daemon's priority */
     ck_assert_int_ge(threads_at(base, SCHED_OTHER), 2);
     ck_assert_int_eq(threads_at(worker, SCHED_BATCH) + threads_at(base, SCHED_OTHER), threads_at(-1, 0));
+    free(ds);
+    free(job);
+}
+END_TEST
+
+/* --train-sched idle: the worker runs as SCHED_IDLE at its nice, still trains, and the HTTP
+ * threads left by default are the cores the worker does not take. */
+START_TEST(test_idle_training_threads_and_the_http_threads_left) {
+    const char *extra[] = {"--workers", "1", "--blas-threads", "1", "--train-sched", "idle", NULL};
+    start(extra);
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    ck_assert_int_eq(errno, 0);
+    int worker = base + 10 > 19 ? 19 : base + 10;
+    ck_assert_int_eq(threads_at(worker, SCHED_IDLE), 1);
+    char *ds = upload(NULL, 30, 3, 201);
+    char *job = make_job(NULL, ds, ",\"max_iterations\":25,\"seed\":2", 202, NULL);
+    wait_status(NULL, job, "succeeded");
+    ck_assert_int_eq(threads_at(worker, SCHED_IDLE), 1);
+    ck_assert_int_eq(threads_at(worker, SCHED_IDLE) + threads_at(base, SCHED_OTHER), threads_at(-1, 0));
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    char line[96];
+    snprintf(line, sizeof line, "SCHED_IDLE x 1 BLAS thread; %ld HTTP thread%s (", cores > 1 ? cores - 1 : 1,
+             cores > 2 ? "s" : "");
+    ck_assert_msg(strstr(read_log(), line) != NULL, "no '%s' in the log: %s", line, read_log());
     free(ds);
     free(job);
 }
@@ -688,6 +715,7 @@ int main(void) {
     tcase_add_test(limits, test_each_limit_answers_its_status_and_changes_nothing);
     tcase_add_test(limits, test_limit_flags_reject_bad_values);
     tcase_add_test(limits, test_training_threads_yield_to_requests);
+    tcase_add_test(limits, test_idle_training_threads_and_the_http_threads_left);
     tcase_add_test(limits, test_requests_are_logged_in_batches_one_line_each);
     suite_add_tcase(s, limits);
     TCase *metrics = tcase_create("metrics");
