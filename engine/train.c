@@ -205,7 +205,7 @@ void trn_free(trainer *t) {
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
     free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
-    free(t->lm_w0); free(t->lm_wt); free(t->lm_jrows); free(t->lm_c);
+    free(t->lm_w0); free(t->lm_wt); free(t->lm_rows); free(t->lm_s); free(t->lm_c);
     free(t->lm_r);
     free(t->ocache);
     free(t->cs_buf); free(t->cs_total);

@@ -53,7 +53,8 @@ typedef struct {
     size_t lm_nw, lm_chunk;
     double *lm_h, *lm_a;     /* nw x nw: J^T J, and the damped copy being factored */
     double *lm_g, *lm_delta, *lm_w0, *lm_wt;   /* nw */
-    double *lm_jrows;        /* (lm_chunk*M) x nw: Jacobian rows of a chunk of patterns */
+    double *lm_rows;         /* lm_chunk patterns' products that the sums of J^T J take */
+    double *lm_s;            /* those sums over the patterns, reduced as one buffer */
     double *lm_c;            /* nw: the penalty's diagonal C (Bayesian regularization), filled
                                 at the first iteration; NULL otherwise */
     int lm_c_ready;
@@ -167,6 +168,12 @@ int trn_project_hidden(trainer *t);
 
 /* Allocate LM's buffers for t's shape (once per run). */
 oig_status lm_alloc(trainer *t);
+
+/* t->lm_h = H = (2/Nv) J^T J (nw x nw, row-major, full) and t->lm_g = g = (2/Nv) J^T e (nw) at the
+ * current weights, in the weight order W, per output its bypass weights (N+1, or the threshold
+ * only without bypass), W_oh; *sse and *wrong of the current weights. 0, or -1 when a reduction
+ * failed. */
+int lm_gauss_newton(trainer *t, double *sse, double *wrong);
 
 /* One Levenberg-Marquardt iteration over all weights (lm.c). *e is E at entry and receives E
  * at exit, *wrong the misclassified count there; *lambda is the damping, updated. With

@@ -484,6 +484,93 @@ static oig_model *train_copy(const oig_config *cfg, uint64_t data_seed, trace *t
     return mdl;
 }
 
+/* LM's Gauss-Newton system H = (2/Nv) J^T J, g = (2/Nv) J^T e against J from central differences
+ * of the network's outputs in every weight, M = 3: N = 4 sums the hidden block by rows, N = 11
+ * by pairs (lm.c), each with and without bypass weights. */
+START_TEST(test_lm_gauss_newton_matches_finite_difference_jacobian) {
+    enum { NVL = 120, NHL = 6, NOL = 3 };
+    int ni = _i < 2 ? 4 : 11, n1 = ni + 1, bypass = _i % 2 == 0;
+    oig_data d;
+    memset(&d, 0, sizeof d);
+    d.nrows = NVL; d.n = ni; d.m = NOL;
+    d.x = malloc(sizeof(double) * NVL * ni);
+    d.t = malloc(sizeof(double) * NVL * NOL);
+    oig_rng r;
+    oig_rng_seed(&r, 20 + (uint64_t)_i);
+    for (int p = 0; p < NVL; p++) {
+        double *x = d.x + p * ni;
+        for (int j = 0; j < ni; j++) x[j] = oig_rng_normal(&r);
+        d.t[p * NOL + 0] = sin(x[0]) + 0.3 * x[1] * x[ni - 1];
+        d.t[p * NOL + 1] = tanh(x[1] - x[2]);
+        d.t[p * NOL + 2] = 0.5 * x[3] + 0.1 * oig_rng_normal(&r);
+    }
+    oig_config cfg;
+    oig_config_init(&cfg);
+    cfg.nh = NHL;
+    cfg.algorithm = OIG_ALG_LM;
+    oig_model *mdl = oig_model_new(ni, NHL, NOL);
+    ck_assert_ptr_nonnull(mdl);
+    mdl->algorithm = OIG_ALG_LM;
+    mdl->bypass = bypass;
+    trainer t;
+    ck_assert_int_eq(trn_init(&t, &d, NULL, &cfg, mdl), OIG_OK);
+    t.nv = NVL;
+    int nu = t.nu;
+    for (int i = 0; i < NHL * n1; i++) mdl->w[i] = 0.7 * oig_rng_normal(&r);
+    for (int i = 0; i < NOL; i++)
+        for (int q = t.off; q < nu; q++) t.wo[i * nu + q] = 0.5 * oig_rng_normal(&r);
+    trn_sync_model(&t);
+    double sse, wrong;
+    ck_assert_int_eq(lm_gauss_newton(&t, &sse, &wrong), 0);
+
+    /* the weights in H's order: W, per output its bypass weights (or threshold), W_oh */
+    size_t nw = t.lm_nw;
+    double **wp = malloc(nw * sizeof *wp);
+    size_t o = 0;
+    for (int a = 0; a < NHL * n1; a++) wp[o++] = &mdl->w[a];
+    for (int i = 0; i < NOL; i++)
+        for (int j = 0; j < (bypass ? n1 : 1); j++) wp[o++] = &t.wo[i * nu + (bypass ? j : ni)];
+    for (int i = 0; i < NOL; i++)
+        for (int j = 0; j < NHL; j++) wp[o++] = &t.wo[i * nu + n1 + j];
+    ck_assert_uint_eq(o, nw);
+    double *jac = malloc(sizeof(double) * NVL * NOL * nw);
+    double *y0 = malloc(sizeof(double) * NVL * NOL), *yp = malloc(sizeof(double) * NVL * NOL);
+    double *ym = malloc(sizeof(double) * NVL * NOL), *work = malloc(sizeof(double) * NVL * NHL);
+    oig_forward_rows(mdl, d.x, NVL, y0, work);
+    const double h = 1e-6;
+    for (size_t a = 0; a < nw; a++) {
+        double v = *wp[a];
+        *wp[a] = v + h;
+        trn_sync_model(&t);
+        oig_forward_rows(mdl, d.x, NVL, yp, work);
+        *wp[a] = v - h;
+        trn_sync_model(&t);
+        oig_forward_rows(mdl, d.x, NVL, ym, work);
+        *wp[a] = v;
+        for (int q = 0; q < NVL * NOL; q++) jac[(size_t)q * nw + a] = (yp[q] - ym[q]) / (2 * h);
+    }
+    trn_sync_model(&t);
+    double *hfd = calloc(nw * nw, sizeof(double)), *gfd = calloc(nw, sizeof(double)), e2 = 0;
+    for (int q = 0; q < NVL * NOL; q++) {
+        const double *jq = jac + (size_t)q * nw;
+        double e = d.t[q] - y0[q];
+        e2 += e * e;
+        for (size_t a = 0; a < nw; a++) {
+            gfd[a] += 2.0 / NVL * jq[a] * e;
+            for (size_t b = 0; b < nw; b++) hfd[a * nw + b] += 2.0 / NVL * jq[a] * jq[b];
+        }
+    }
+    ck_assert_double_lt(rel_diff(t.lm_h, hfd, (int)(nw * nw)), 1e-7);
+    ck_assert_double_lt(rel_diff(t.lm_g, gfd, (int)nw), 1e-7);
+    ck_assert_double_lt(fabs(sse - e2), 1e-10 * e2);
+    free(wp); free(jac); free(y0); free(yp); free(ym); free(work); free(hfd); free(gfd);
+    trn_free(&t);
+    oig_model_free(mdl);
+    free(d.x);
+    free(d.t);
+}
+END_TEST
+
 /* Both lambda rules keep LM monotone; the gain rule rejects far fewer steps than the tenfold
  * one, which alternates once lambda is small, and gets at least as low. */
 START_TEST(test_lm_decreases_error) {
@@ -808,6 +895,7 @@ static Suite *numerics_suite(void) {
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("training");
     tcase_set_timeout(tr, 120);
+    tcase_add_loop_test(tr, test_lm_gauss_newton_matches_finite_difference_jacobian, 0, 4);
     tcase_add_test(tr, test_lm_decreases_error);
     tcase_add_test(tr, test_lm_evidence_matches_formulas_with_lu_inverse);
     tcase_add_test(tr, test_lm_bayesian_regularization_fits_less_noise);
