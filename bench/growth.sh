@@ -12,7 +12,9 @@
 #
 #   bash bench/growth.sh                 # full (minutes; idle machine)
 #   bash bench/growth.sh --smoke         # tiny sizes, output in bench/work/smoke
-# Environment: OIGD (default build/oigd), ITERS (default 6), BLAS_THREADS (default 2), TIMEOUT per run (900).
+# Environment: OIGD (default build/oigd), ITERS (default 6), BLAS_THREADS (default 2), TIMEOUT per run (900),
+# REPS (runs per point, default 3: the report gives the median seconds per iteration and the
+# largest peak RSS).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
@@ -20,13 +22,14 @@ OIGD=${OIGD:-$root/build/oigd}
 ITERS=${ITERS:-6}
 BLAS_THREADS=${BLAS_THREADS:-2}
 TIMEOUT=${TIMEOUT:-900}
+REPS=${REPS:-3}
 OUT=$here/results
 NVS="1000 3000 10000 30000 100000 300000 1000000"
 NS="10 20 50 100 200"
 NHS="10 20 50 100 200"
 BASE_NV=100000
 if [ "${1:-}" = --smoke ]; then
-    OUT=$here/work/smoke; NVS="500 1000 2000"; NS="5 10"; NHS="5 10"; BASE_NV=1000; ITERS=3
+    OUT=$here/work/smoke; NVS="500 1000 2000"; NS="5 10"; NHS="5 10"; BASE_NV=1000; ITERS=3; REPS=1
 fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
 W=$here/work/growth
@@ -46,18 +49,22 @@ run_one() {   # sweep nv n nh m
     inputs=$(seq -s, 0 $((n - 1)))
     targets=$(seq -s, "$n" $((n + m - 1)))
     local tag=${sweep}_${nv}_${n}_${nh}_${m}
-    set +e
-    /usr/bin/time -v -o "$W/$tag.time" timeout --kill-after=10 "$TIMEOUT" \
-        "$OIGD" train --data "$f" --format ws --input-columns "$inputs" --target-columns "$targets" \
-        --task regression --algorithm oig-hwo --hidden "$nh" --iterations "$ITERS" --seed 1 \
-        --train-index "${f%.txt}_train.txt" --test-index "${f%.txt}_test.txt" \
-        --blas-threads "$BLAS_THREADS" --metrics-out "$W/$tag.csv" > /dev/null 2> "$W/$tag.stderr"
-    local rc=$?
-    set -e
-    local rss wall spi its
-    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/$tag.time" 2>/dev/null || echo "")
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$W/$tag.time" 2>/dev/null || echo "")
-    read -r its spi < <(/usr/bin/python3 - "$W/$tag.csv" <<'PY'
+    local rc=0 rss="" wall="" spis="" its=0 r
+    for r in $(seq 1 "$REPS"); do
+        set +e
+        /usr/bin/time -v -o "$W/$tag.$r.time" timeout --kill-after=10 "$TIMEOUT" \
+            "$OIGD" train --data "$f" --format ws --input-columns "$inputs" --target-columns "$targets" \
+            --task regression --algorithm oig-hwo --hidden "$nh" --iterations "$ITERS" --seed 1 \
+            --train-index "${f%.txt}_train.txt" --test-index "${f%.txt}_test.txt" \
+            --blas-threads "$BLAS_THREADS" --metrics-out "$W/$tag.$r.csv" > /dev/null 2> "$W/$tag.$r.stderr"
+        local rc_r=$?
+        set -e
+        [ "$rc_r" -ne 0 ] && rc=$rc_r
+        local rss_r spi_r
+        rss_r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/$tag.$r.time" 2>/dev/null || echo "")
+        wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$W/$tag.$r.time" 2>/dev/null || echo "")
+        [ -n "$rss_r" ] && { [ -z "$rss" ] || [ "$rss_r" -gt "$rss" ]; } && rss=$rss_r
+        read -r its spi_r < <(/usr/bin/python3 - "$W/$tag.$r.csv" <<'PY'
 import csv, sys
 try:
     rows = list(csv.DictReader(open(sys.argv[1])))
@@ -71,9 +78,13 @@ except Exception:
     print(0, "nan")
 PY
 )
+        spis="$spis $spi_r"
+    done
+    local spi
+    spi=$(/usr/bin/python3 -c 'import statistics, sys; print(statistics.median(float(v) for v in sys.argv[1:]))' $spis)
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sweep" "$nv" "$n" "$nh" "$m" "$rc" \
         "$its" "$spi" "${rss:-}" $((nv * (n + m) * 8)) "$(stat -c %s "$f")" "${wall:-}" >> "$RES"
-    echo ">> $tag rc=$rc s/iter=$spi rss_kb=$rss" >&2
+    echo ">> $tag rc=$rc s/iter=$spi (runs:$spis) rss_kb=$rss" >&2
 }
 
 for nv in $NVS; do run_one nv "$nv" 20 30 2; done
@@ -82,5 +93,5 @@ for nh in $NHS; do run_one nh "$BASE_NV" 20 "$nh" 2; done
 # the large synthetic files are scratch: keep only the small ones
 find "$W" -name 'synth_*' -size +50M -delete
 
-/usr/bin/python3 "$here/lib/growth_report.py" "$RES" "$OUT" "$ITERS" "$BLAS_THREADS"
+/usr/bin/python3 "$here/lib/growth_report.py" "$RES" "$OUT" "$ITERS" "$BLAS_THREADS" "$REPS"
 echo "wrote $OUT/growth.md" >&2

@@ -42,6 +42,7 @@ def plot(png, title, xlabel, ylabel, xs, ys, fit):
 
 def main():
     res, out, iters, threads = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    reps = sys.argv[5] if len(sys.argv) > 5 else "1"
     rows = []
     with open(res) as f:
         hdr = f.readline().rstrip("\n").split("\t")
@@ -62,7 +63,8 @@ def main():
          "- `oigd train --algorithm oig-hwo`, %s iterations, %s BLAS threads, synthetic data from "
          "bench/gen_synth.c (seed 1, 10%% of rows as test). Seconds per iteration = (seconds at the last "
          "iteration - seconds at iteration 1) / (iterations - 1): loading, standardization and the "
-         "initial OWO are excluded." % (iters, threads),
+         "initial OWO are excluded. Each point runs %s times: the tables give the median seconds per "
+         "iteration and the largest peak RSS." % (iters, threads, reps),
          "- Peak RSS: /usr/bin/time -v of the whole process. Dataset bytes = Nv (N+M) 8, the float64 "
          "payload; the text file is larger (column `file MB`), and it is read into memory before parsing.",
          "- Goals (issue 4): slope in Nv 1.0 +/- 0.1 up to 1e6 rows; peak RSS <= 1.5 x dataset bytes.", ""]
