@@ -139,7 +139,8 @@ int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
            *go = gh + nhx;
     /* per chunk, one row per product and one column per pattern, so that each row is formed by
      * one vector loop and BLAS packs it without transposing */
-    double *fp = rows, *xt = fp + chunk * nh, *fx = xt + chunk * n1, *ff = fx + chunk * nhx, *xx = ff + chunk * ph;
+    double *fp = rows, *xt = fp + chunk * nh, *fx = xt + chunk * n1;
+    double *ff = pairs ? fx + chunk * nhx : NULL, *xx = pairs ? ff + chunk * ph : NULL;
     double acc[2] = {0.0, 0.0};
     memset(S, 0, ls * sizeof(double));
     const oig_data *d = t->train;
