@@ -18,7 +18,8 @@
 # Environment: OIGD (default build/oigd), DURATION (s per wrk run), RUNS (3), WRK_THREADS ("2 1"),
 # CONNS (64), PORT (default: a free one), TRAIN_NICE (the daemon's --train-nice, default 10 as the
 # daemon's own default), TRAIN_SCHED (the daemon's --train-sched, default batch as the daemon's own
-# default), OUT (report directory).
+# default), HTTP_THREADS (the daemon's --http-threads; default: the daemon's own, one per core),
+# OUT (report directory).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
@@ -30,6 +31,7 @@ CONNS=${CONNS:-64}
 OUT=${OUT:-$here/results}
 TRAIN_NICE=${TRAIN_NICE:-10}
 TRAIN_SCHED=${TRAIN_SCHED:-batch}
+HTTP_THREADS=${HTTP_THREADS:-}
 NV=100000 N=20
 if [ "${1:-}" = --smoke ]; then DURATION=2; RUNS=1; OUT=$here/work/smoke; NV=5000; fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
@@ -56,7 +58,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 "$OIGD" serve --listen "127.0.0.1:$PORT" --db "$W/oigd.db" --workers 1 --blas-threads 1 \
-    --train-nice "$TRAIN_NICE" --train-sched "$TRAIN_SCHED" > "$W/serve.stdout" 2> "$W/serve.stderr" &
+    --train-nice "$TRAIN_NICE" --train-sched "$TRAIN_SCHED" ${HTTP_THREADS:+--http-threads "$HTTP_THREADS"} \
+    > "$W/serve.stdout" 2> "$W/serve.stderr" &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
     curl -s -m 1 -o /dev/null "$BASE/healthz" && break
@@ -139,21 +142,21 @@ for t in $WRK_THREADS; do
 done
 JOB_STATE=$(api GET "/v1/jobs/$JOB")
 
-/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" "$TRAIN_NICE" "$RUNS" "$TRAIN_SCHED" <<'PY'
+/usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" "$TRAIN_NICE" "$RUNS" "$TRAIN_SCHED" "$HTTP_THREADS" <<'PY'
 import json, os, statistics, sys
-W, OUT, conns, dur, nv, n, job, nice, runs, sched = sys.argv[1:]
+W, OUT, conns, dur, nv, n, job, nice, runs, sched, http = sys.argv[1:]
 start_line = next((l.strip() for l in open(os.path.join(W, "serve.stderr")) if "HTTP thread" in l), "(no start line)")
 sys.path.insert(0, os.path.join(W, "..", "..", "lib"))
 import machine
 L = ["# Serving under load (issue 4, measure 4)", "", machine.describe(os.path.join(W, "..", "..", "..")),
      "## Setup", "",
-     "`oigd serve --workers 1 --blas-threads 1 --train-nice %s --train-sched %s` on 127.0.0.1 (it logs `%s`); "
+     "`oigd serve --workers 1 --blas-threads 1 --train-nice %s --train-sched %s%s` on 127.0.0.1 (it logs `%s`); "
      "wrk -c%s -d%ss --timeout 5s "
      "on the same 2 cores, with 2 load threads (-t2) and with 1 (-t1). While each wrk run goes, one OIG-HWO "
      "job (Nh=50) trains on a synthetic set of %s rows x %s inputs. Each row is the median of %s runs "
      "(the p99 column also gives the runs' range). Errors = wrk socket errors "
      "(connect/read/write/timeout) + non-2xx responses, summed over the runs."
-     % (nice, sched, start_line, conns, dur, nv, n, runs),
+     % (nice, sched, " --http-threads " + http if http else "", start_line, conns, dur, nv, n, runs),
      "", "| endpoint | wrk threads | req/s | p50 ms | p99 ms (range) | max ms | errors | requests | job iterations per run |",
      "|---|---|---|---|---|---|---|---|---|"]
 rows, order = {}, []

@@ -14,7 +14,7 @@ typedef struct {
     int train_nice;             /* training threads' nice, 0..19 steps above the daemon's */
     int train_idle;             /* 1: training threads run as SCHED_IDLE, 0: as SCHED_BATCH */
     size_t max_body;            /* request body limit in bytes */
-    int http_threads;           /* libmicrohttpd thread pool size; default: the cores training leaves */
+    int http_threads;           /* libmicrohttpd thread pool size */
     int max_connections;
     int per_ip_connections;
     int connection_timeout;     /* seconds */
