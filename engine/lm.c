@@ -3,9 +3,10 @@
  *
  * The Jacobian is never formed: H = (2/Nv) J^T J and g = (2/Nv) J^T e are assembled from sums
  * over the patterns that do not grow with M (lm_gauss_newton), then (H + lambda D) delta = g is
- * solved by Cholesky (dposv). The symmetric matrices are handed to LAPACK as column-major lower triangles,
- * which is the row-major upper triangle in the same memory: the row-major LAPACKE wrappers
- * would transpose nw x nw in and out and scan it for NaN on every solve, ~10% of an iteration.
+ * solved by Cholesky (dposv). The symmetric matrices are handed to LAPACK as column-major lower
+ * triangles, which is the row-major upper triangle in the same memory: the row-major LAPACKE
+ * wrappers would transpose nw x nw in and out and scan it for NaN on every solve, ~10% of an
+ * iteration.
  * lambda moves tenfold as spec 7 says (/10 after a kept step, x10 and
  * re-solve after a rejected one) or, with lm_update=gain, by Nielsen's rule: after a kept step
  * lambda x max(1/3, 1 - (2r - 1)^3), r = the actual reduction over the quadratic model's; after

@@ -45,6 +45,14 @@ void config_usage(const char *prog) {
            prog);
 }
 
+/* A value that is one of two words: *out = 0 for off_word, 1 for on_word; -1 on anything else. */
+static int parse_choice(const char *s, const char *off_word, const char *on_word, int *out) {
+    if (strcmp(s, off_word) == 0) *out = 0;
+    else if (strcmp(s, on_word) == 0) *out = 1;
+    else return -1;
+    return 0;
+}
+
 static int parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
@@ -112,18 +120,8 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
         snprintf(c->mpi_launcher, sizeof c->mpi_launcher, "%s", v);
         return 0;
     }
-    if (strcmp(name, "train-sched") == 0) {
-        if (strcmp(v, "batch") == 0) c->train_idle = 0;
-        else if (strcmp(v, "idle") == 0) c->train_idle = 1;
-        else goto bad;
-        return 0;
-    }
-    if (strcmp(name, "access-log") == 0) {
-        if (strcmp(v, "on") == 0) c->access_log = 1;
-        else if (strcmp(v, "off") == 0) c->access_log = 0;
-        else goto bad;
-        return 0;
-    }
+    if (strcmp(name, "train-sched") == 0) { if (parse_choice(v, "batch", "idle", &c->train_idle)) goto bad; return 0; }
+    if (strcmp(name, "access-log") == 0) { if (parse_choice(v, "off", "on", &c->access_log)) goto bad; return 0; }
     if (strcmp(name, "heartbeat-seconds") == 0) { if (parse_long(v, 1, 3600, &n)) goto bad; c->heartbeat_seconds = (int)n; return 0; }
     if (strcmp(name, "checkpoint-seconds") == 0) {
         char *end;
