@@ -250,15 +250,22 @@ END_TEST
 
 /* ---- limits ------------------------------------------------------------------------------- */
 
-/* Open an event stream and keep it open: the socket once its 200 header arrived. */
-static int open_stream(const char *path) {
+/* A socket connected to the daemon. */
+static int connect_daemon(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)proc.port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Open an event stream and keep it open: the socket once its 200 header arrived. */
+static int open_stream(const char *path) {
+    int fd = connect_daemon();
     char head[256];
     int n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
     ck_assert_int_eq((int)send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
@@ -481,6 +488,72 @@ START_TEST(test_idle_training_threads_and_the_start_line) {
     ck_assert_msg(strstr(read_log(), line) != NULL, "no '%s' in the log: %s", line, read_log());
     free(ds);
     free(job);
+}
+END_TEST
+
+/* Send a keep-alive GET /healthz on each of n sockets. */
+static void send_healthz(const int *fds, int n) {
+    static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq((int)send(fds[i], get, sizeof get - 1, MSG_NOSIGNAL), (int)sizeof get - 1);
+}
+
+/* Wait, up to timeout_ms in all, for one whole response (header and Content-Length bytes of
+ * body) on each of n sockets. Returns how many sockets got theirs. */
+static int count_answers(const int *fds, int n, int timeout_ms) {
+    enum { MAXN = 256, CAP = 1024 };
+    ck_assert_int_le(n, MAXN);
+    static char buf[MAXN][CAP];
+    size_t got[MAXN] = {0};
+    int done[MAXN] = {0}, answered = 0;
+    long long deadline = support_now_ms() + timeout_ms;
+    while (answered < n) {
+        struct pollfd p[MAXN];
+        int idx[MAXN], np = 0;
+        for (int i = 0; i < n; i++)
+            if (!done[i]) { p[np] = (struct pollfd){fds[i], POLLIN, 0}; idx[np++] = i; }
+        long long left = deadline - support_now_ms();
+        if (left <= 0 || poll(p, (nfds_t)np, (int)left) <= 0) break;
+        for (int k = 0; k < np; k++) {
+            if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            int i = idx[k];
+            ssize_t r = recv(fds[i], buf[i] + got[i], CAP - 1 - got[i], 0);
+            ck_assert_msg(r > 0, "connection %d closed before its answer", i);
+            got[i] += (size_t)r;
+            buf[i][got[i]] = 0;
+            const char *end = strstr(buf[i], "\r\n\r\n");
+            const char *cl = strcasestr(buf[i], "\r\nContent-Length:");
+            if (end && cl && got[i] >= (size_t)(end + 4 - buf[i]) + strtoul(cl + 17, NULL, 10)) {
+                ck_assert_int_eq(strncmp(buf[i], "HTTP/1.1 200", 12), 0);
+                done[i] = 1;
+                got[i] = 0;
+                answered++;
+            }
+            ck_assert_int_lt((int)got[i], CAP - 1);
+        }
+    }
+    return answered;
+}
+
+/* One HTTP thread (_i 0) and two (_i 1) must answer every ready connection, however many there
+ * are. libmicrohttpd's single-thread epoll loop (0.9.75), given 256 requests ready at once,
+ * answered none of them within 10 s (it waits for its next timeout, up to 60 s); the daemon
+ * polls with poll() there. The daemon stops (SIGSTOP) while the 256 requests arrive, so that all
+ * are ready when it wakes. */
+START_TEST(test_http_threads_answer_256_ready_connections) {
+    const char *extra[] = {"--http-threads", _i == 0 ? "1" : "2", NULL};
+    start(extra);
+    enum { CONNS = 256 };
+    int fds[CONNS];
+    for (int i = 0; i < CONNS; i++) fds[i] = connect_daemon();
+    send_healthz(fds, CONNS);
+    ck_assert_int_eq(count_answers(fds, CONNS, 30000), CONNS);
+    ck_assert_int_eq(kill(proc.pid, SIGSTOP), 0);
+    send_healthz(fds, CONNS);
+    usleep(200 * 1000);
+    ck_assert_int_eq(kill(proc.pid, SIGCONT), 0);
+    ck_assert_int_eq(count_answers(fds, CONNS, 10000), CONNS);
+    for (int i = 0; i < CONNS; i++) close(fds[i]);
 }
 END_TEST
 
@@ -715,6 +788,7 @@ int main(void) {
     tcase_add_test(limits, test_limit_flags_reject_bad_values);
     tcase_add_test(limits, test_training_threads_yield_to_requests);
     tcase_add_test(limits, test_idle_training_threads_and_the_start_line);
+    tcase_add_loop_test(limits, test_http_threads_answer_256_ready_connections, 0, 2);
     tcase_add_test(limits, test_requests_are_logged_in_batches_one_line_each);
     suite_add_tcase(s, limits);
     TCase *metrics = tcase_create("metrics");
