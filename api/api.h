@@ -78,6 +78,10 @@ typedef struct {
     api_access_log *access_log;   /* NULL: requests are not logged */
     struct MHD_Daemon *daemon;
     int port;               /* bound port */
+    int listen_fd;          /* -1 when closed */
+    pthread_t acceptor;     /* accepts connections and hands them to the daemon */
+    int acceptor_running;
+    volatile int accepting; /* cleared to stop the acceptor */
 } api_server;
 
 /* ---- one request ---- */
@@ -131,7 +135,8 @@ extern const size_t oigd_openapi_json_len;
 extern const char oigd_dashboard_html[];
 extern const size_t oigd_dashboard_html_len;
 
-/* Start/stop the HTTP daemon (thread pool, epoll, every limit set). */
+/* Start/stop the HTTP daemon (its threads, every limit set) and the thread that accepts its
+ * connections. api_quiesce stops accepting; api_stop closes every connection. */
 int api_start(api_server *srv, char *err, size_t errlen);
 void api_quiesce(api_server *srv);
 void api_stop(api_server *srv);

@@ -3,7 +3,10 @@
  * the JSON reply helpers. Never waits on training: handlers only touch the store briefly. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,21 +182,41 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     return api_dispatch(rq);
 }
 
-int api_start(api_server *srv, char *err, size_t errlen) {
-    const config *c = srv->cfg;
+/* With one HTTP thread, connections are accepted by a thread of their own and handed to
+ * libmicrohttpd (MHD_add_connection): its polling thread accepts one connection per pass over its
+ * connections, so when 256 clients connected at once the last ones waited up to 2 s for their
+ * first answer (wrk -c256: p99 0.1-0.7 s, time-outs). Past --max-connections the acceptor waits,
+ * so further clients queue in the listen backlog, as they do on libmicrohttpd's own socket. A
+ * pool of threads accepts for itself (up to 10 per pass each): connections handed to a pool's
+ * epoll threads sometimes went unserved (one 8 s run: 104 requests/s). */
+static void *accept_connections(void *arg) {
+    api_server *srv = arg;
+    unsigned int limit = (unsigned int)srv->cfg->max_connections;
+    while (srv->accepting) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info && info->num_connections >= limit) {
+            nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+            continue;
+        }
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(srv->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            MHD_add_connection(srv->daemon, fd, (struct sockaddr *)&peer, plen);   /* closes fd on failure */
+            continue;
+        }
+        if (!srv->accepting || errno == EINVAL) break;   /* shut down by api_quiesce */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);   /* out of descriptors: wait */
+    }
+    return NULL;
+}
+
+/* The listening socket for c->host:c->port, bound; its port in *port. -1 with err set. */
+static int listen_on(const config *c, int *port, char *err, size_t errlen) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     socklen_t slen;
-    /* One HTTP thread polls with poll(), a pool of them with epoll. libmicrohttpd's (0.9.75)
-     * single-thread epoll loop, given 256 requests ready at once, served none of them until its
-     * next timeout (the connection timeout, 60 s): 256 keep-alive connections from wrk got 2.9k
-     * requests/s instead of 24k. poll() serves them at once; so does the pool's epoll, which is
-     * kept for it (about 10% more requests/s than poll at 64 connections). Both cases are in
-     * test_api_ops. */
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    flags |= c->http_threads > 1 ? MHD_USE_EPOLL : MHD_USE_POLL;
-    struct MHD_OptionItem pool[] = {{MHD_OPTION_THREAD_POOL_SIZE, c->http_threads, NULL},
-                                    {MHD_OPTION_END, 0, NULL}};
     struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, c->host, &a4->sin_addr) == 1) {
@@ -204,16 +227,47 @@ int api_start(api_server *srv, char *err, size_t errlen) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons((uint16_t)c->port);
         slen = sizeof *a6;
-        flags |= MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "invalid listen address %s", c->host);
         return -1;
     }
-    (void)slen;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, slen) != 0 || listen(fd, c->max_connections) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &slen) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", c->listen, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+    return fd;
+}
+
+int api_start(api_server *srv, char *err, size_t errlen) {
+    const config *c = srv->cfg;
+    srv->listen_fd = listen_on(c, &srv->port, err, errlen);
+    if (srv->listen_fd < 0) return -1;
+    /* One HTTP thread polls with poll(), a pool of them with epoll. libmicrohttpd's (0.9.75)
+     * single-thread epoll loop, given 256 requests ready at once, served none of them until its
+     * next timeout (the connection timeout, 60 s): 256 keep-alive connections from wrk got 2.9k
+     * requests/s instead of 24k. poll() serves them at once; so does the pool's epoll, which is
+     * kept for it (about 10% more requests/s than poll at 64 connections). Both cases are in
+     * test_api_ops. */
+    int pooled = c->http_threads > 1;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
+    flags |= pooled ? MHD_USE_EPOLL : MHD_USE_POLL | MHD_USE_NO_LISTEN_SOCKET;
+    struct MHD_OptionItem pool[] = {{MHD_OPTION_THREAD_POOL_SIZE, c->http_threads, NULL},
+                                    {MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL},
+                                    {MHD_OPTION_END, 0, NULL}};
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)c->port, NULL, NULL, access_handler, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_ARRAY, c->http_threads > 1 ? pool : pool + 1,   /* one thread: no pool */
+        flags, 0, NULL, NULL, access_handler, srv,
+        MHD_OPTION_ARRAY, pooled ? pool : pool + 2,   /* the pool listens on the socket itself */
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->per_ip_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->connection_timeout,
@@ -223,25 +277,42 @@ int api_start(api_server *srv, char *err, size_t errlen) {
          * malloc and 256 closed connections left the daemon's RSS up to 30% higher. The pool
          * also bounds the request line and headers (more is 431); bodies never enter it. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(36 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
         MHD_OPTION_END);
     if (!srv->daemon) {
-        snprintf(err, errlen, "cannot listen on %s", c->listen);
+        snprintf(err, errlen, "cannot start the HTTP daemon on %s", c->listen);
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : c->port;
+    if (pooled) return 0;
+    srv->accepting = 1;
+    if (pthread_create(&srv->acceptor, NULL, accept_connections, srv) != 0) {
+        snprintf(err, errlen, "cannot start the thread that accepts connections");
+        api_stop(srv);
+        return -1;
+    }
+    srv->acceptor_running = 1;
     return 0;
 }
 
 void api_quiesce(api_server *srv) {
-    if (!srv->daemon) return;
-    MHD_socket s = MHD_quiesce_daemon(srv->daemon);
-    if (s != MHD_INVALID_SOCKET) close(s);
+    if (srv->daemon && srv->cfg->http_threads > 1) {   /* the pool's own socket: srv->listen_fd */
+        MHD_socket s = MHD_quiesce_daemon(srv->daemon);
+        if (s != MHD_INVALID_SOCKET) close(s);
+        srv->listen_fd = -1;
+        return;
+    }
+    srv->accepting = 0;
+    if (srv->listen_fd >= 0) shutdown(srv->listen_fd, SHUT_RDWR);   /* wakes accept4 */
+    if (srv->acceptor_running) pthread_join(srv->acceptor, NULL);
+    srv->acceptor_running = 0;
+    if (srv->listen_fd >= 0) close(srv->listen_fd);
+    srv->listen_fd = -1;
 }
 
 void api_stop(api_server *srv) {
+    api_quiesce(srv);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
 }

@@ -33,6 +33,7 @@ int serve_main(int argc, char **argv) {
 
     api_server srv;
     memset(&srv, 0, sizeof srv);
+    srv.listen_fd = -1;
     srv.cfg = &cfg;
     int status = 1;
 
