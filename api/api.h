@@ -81,7 +81,7 @@ typedef struct {
     int listen_fd;          /* -1 when closed */
     pthread_t acceptor;     /* accepts connections and hands them to the daemon */
     int acceptor_running;
-    volatile int accepting; /* cleared to stop the acceptor */
+    _Atomic int accepting;  /* cleared to stop the acceptor */
 } api_server;
 
 /* ---- one request ---- */

@@ -1,6 +1,7 @@
-/* http.c -- the libmicrohttpd daemon: options and limits, the access handler that accumulates a
- * bounded body (413 past --max-body) before dispatching, per-request logging and clean-up, and
- * the JSON reply helpers. Never waits on training: handlers only touch the store briefly. */
+/* http.c -- the libmicrohttpd daemon: its listening socket and the thread that accepts on it,
+ * options and limits, the access handler that accumulates a bounded body (413 past --max-body)
+ * before dispatching, per-request logging and clean-up, and the JSON reply helpers. Never waits
+ * on training: handlers only touch the store briefly. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
