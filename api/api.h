@@ -82,6 +82,8 @@ typedef struct {
     pthread_t acceptor;     /* accepts connections and hands them to the daemon */
     int acceptor_running;
     _Atomic int accepting;  /* cleared to stop the acceptor */
+    _Atomic long open_connections;        /* started and not yet closed, by libmicrohttpd's */
+    _Atomic unsigned long started_connections;   /* notifications; started ever */
 } api_server;
 
 /* ---- one request ---- */

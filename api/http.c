@@ -183,27 +183,63 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     return api_dispatch(rq);
 }
 
+/* libmicrohttpd's word on each connection: started (set up in a polling thread) or closed. */
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code) {
+    api_server *srv = cls;
+    (void)conn;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        srv->open_connections++;
+        srv->started_connections++;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv->open_connections--;
+    }
+}
+
+static long long monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* With one HTTP thread, connections are accepted by a thread of their own and handed to
  * libmicrohttpd (MHD_add_connection): its polling thread accepts one connection per pass over its
  * connections, so when 256 clients connected at once the last ones waited up to 2 s for their
- * first answer (wrk -c256: p99 0.1-0.7 s, time-outs). Past --max-connections the acceptor waits,
- * so further clients queue in the listen backlog, as they do on libmicrohttpd's own socket. A
- * pool of threads accepts for itself (up to 10 per pass each): connections handed to a pool's
- * epoll threads sometimes went unserved (one 8 s run: 104 requests/s). */
+ * first answer (wrk -c256: p99 0.1-0.7 s, time-outs). At --max-connections the acceptor waits,
+ * so further clients queue in the listen backlog, as they do on libmicrohttpd's own socket: it
+ * counts the open connections and those handed over but not yet started (a handed connection the
+ * polling thread drops unstarted stops counting after 100 ms without a start). A pool of threads
+ * accepts for itself (up to 10 per pass each): connections handed to a pool's epoll threads
+ * sometimes went unserved (one 8 s run: 104 requests/s). */
 static void *accept_connections(void *arg) {
     api_server *srv = arg;
-    unsigned int limit = (unsigned int)srv->cfg->max_connections;
+    long limit = srv->cfg->max_connections;
+    unsigned long handed = 0, last_started = 0;
+    long long started_at = monotonic_ms();   /* when the last start was seen, or the first hand-over after none was pending */
     while (srv->accepting) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (info && info->num_connections >= limit) {
-            nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+        unsigned long started = srv->started_connections;
+        long long now = monotonic_ms();
+        if (started != last_started) {
+            last_started = started;
+            started_at = now;
+        }
+        long pending = (long)(handed - started);
+        if (pending > 0 && now - started_at > 100) {
+            handed = started;
+            pending = 0;
+        }
+        if (srv->open_connections + pending >= limit) {
+            nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
             continue;
         }
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
         int fd = accept4(srv->listen_fd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
         if (fd >= 0) {
-            MHD_add_connection(srv->daemon, fd, (struct sockaddr *)&peer, plen);   /* closes fd on failure */
+            if (pending == 0) started_at = monotonic_ms();
+            /* on failure libmicrohttpd closes fd (past the per-client limit, for one) */
+            if (MHD_add_connection(srv->daemon, fd, (struct sockaddr *)&peer, plen) == MHD_YES) handed++;
             continue;
         }
         if (!srv->accepting || errno == EINVAL) break;   /* shut down by api_quiesce */
@@ -279,6 +315,7 @@ int api_start(api_server *srv, char *err, size_t errlen) {
          * also bounds the request line and headers (more is 431); bodies never enter it. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(36 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_notify, srv,
         MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot start the HTTP daemon on %s", c->listen);

@@ -558,6 +558,24 @@ START_TEST(test_http_threads_answer_256_ready_connections) {
 }
 END_TEST
 
+/* At --max-connections further clients wait in the listen backlog, neither closed nor answered,
+ * and are served as connections close: with one HTTP thread (_i 0; the daemon's own acceptor) and
+ * two (_i 1; libmicrohttpd's). */
+START_TEST(test_clients_past_the_connection_limit_wait_their_turn) {
+    const char *extra[] = {"--max-connections", "8", "--http-threads", _i == 0 ? "1" : "2", NULL};
+    start(extra);
+    enum { CONNS = 12 };
+    int fds[CONNS];
+    for (int i = 0; i < CONNS; i++) fds[i] = connect_daemon();
+    send_healthz(fds, CONNS);
+    ck_assert_int_eq(count_answers(fds, 8, 10000), 8);
+    ck_assert_int_eq(count_answers(fds + 8, 4, 500), 0);   /* fails if one of them was closed */
+    for (int i = 0; i < 4; i++) close(fds[i]);
+    ck_assert_int_eq(count_answers(fds + 8, 4, 10000), 4);
+    for (int i = 4; i < CONNS; i++) close(fds[i]);
+}
+END_TEST
+
 /* ---- metrics ------------------------------------------------------------------------------ */
 
 /* Check one exposition: comments are HELP/TYPE, every sample is name{labels} value with a
@@ -790,6 +808,7 @@ int main(void) {
     tcase_add_test(limits, test_training_threads_yield_to_requests);
     tcase_add_test(limits, test_idle_training_threads_and_the_start_line);
     tcase_add_loop_test(limits, test_http_threads_answer_256_ready_connections, 0, 2);
+    tcase_add_loop_test(limits, test_clients_past_the_connection_limit_wait_their_turn, 0, 2);
     tcase_add_test(limits, test_requests_are_logged_in_batches_one_line_each);
     suite_add_tcase(s, limits);
     TCase *metrics = tcase_create("metrics");
