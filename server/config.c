@@ -201,7 +201,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
                 c->workers, c->blas_threads, cores);
     /* the cores training does not take serve requests: on a small machine an HTTP thread that
      * shares a core with a training thread waits out its time slices (2 cores, one job training,
-     * one-row predicts at 64 connections: p99 4.7 ms with one HTTP thread, 6.0 ms with two) */
+     * one-row predicts at 64 connections: p99 4.6 ms with one HTTP thread, 6.0 ms with two) */
     if (c->http_threads == 0)
         c->http_threads = cores > c->workers * c->blas_threads ? cores - c->workers * c->blas_threads : 1;
     if (c->per_ip_connections > c->max_connections) c->per_ip_connections = c->max_connections;
