@@ -335,16 +335,14 @@ int api_start(api_server *srv, char *err, size_t errlen) {
 }
 
 void api_quiesce(api_server *srv) {
-    if (srv->daemon && srv->cfg->http_threads > 1) {   /* the pool's own socket: srv->listen_fd */
-        MHD_socket s = MHD_quiesce_daemon(srv->daemon);
-        if (s != MHD_INVALID_SOCKET) close(s);
-        srv->listen_fd = -1;
-        return;
-    }
     srv->accepting = 0;
-    if (srv->listen_fd >= 0) shutdown(srv->listen_fd, SHUT_RDWR);   /* wakes accept4 */
-    if (srv->acceptor_running) pthread_join(srv->acceptor, NULL);
-    srv->acceptor_running = 0;
+    if (srv->acceptor_running) {
+        shutdown(srv->listen_fd, SHUT_RDWR);   /* wakes accept4 */
+        pthread_join(srv->acceptor, NULL);
+        srv->acceptor_running = 0;
+    } else if (srv->daemon) {
+        MHD_quiesce_daemon(srv->daemon);       /* a pool stops accepting on srv->listen_fd */
+    }
     if (srv->listen_fd >= 0) close(srv->listen_fd);
     srv->listen_fd = -1;
 }

@@ -18,7 +18,7 @@
 # Environment: OIGD (default build/oigd), DURATION (s per wrk run), RUNS (3), WRK_THREADS ("2 1"),
 # CONNS (64), PORT (default: a free one), TRAIN_NICE (the daemon's --train-nice, default 10 as the
 # daemon's own default), TRAIN_SCHED (the daemon's --train-sched, default batch as the daemon's own
-# default), HTTP_THREADS (the daemon's --http-threads; default: the daemon's own, one per core),
+# default), HTTP_THREADS (the daemon's --http-threads; default: the daemon's own, the cores the worker leaves),
 # OUT (report directory).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
