@@ -33,6 +33,8 @@ struct pool {
     int idle;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t ready_cv;        /* signalled as each worker finishes setting itself up */
+    int ready;                      /* workers that have lowered their priority, guarded by mu */
     int pending;                    /* notifications not yet consumed, guarded by mu */
     atomic_int shutdown;
     atomic_llong iterations;        /* training iterations run by every worker since start */
@@ -68,6 +70,10 @@ static void *worker_main(void *arg) {
     pool_slot *slot = arg;
     pool *p = slot->p;
     worker_lower_priority(p->nice, p->idle);
+    pthread_mutex_lock(&p->mu);
+    p->ready++;
+    pthread_cond_signal(&p->ready_cv);
+    pthread_mutex_unlock(&p->mu);
     store *st = store_set_get(p->ss);
     if (!st) return NULL;
     job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations,
@@ -118,6 +124,7 @@ pool *pool_create(store_set *ss, hub *h, const pool_options *opt) {
     p->idle = opt->idle;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->ready_cv, NULL);
     atomic_init(&p->shutdown, 0);
     atomic_init(&p->iterations, 0);
     p->slots = calloc((size_t)nworkers, sizeof *p->slots);
@@ -132,6 +139,11 @@ pool *pool_create(store_set *ss, hub *h, const pool_options *opt) {
         }
         p->slots[i].started = 1;
     }
+    /* return once every worker runs at its training priority, so that what the daemon reports
+     * at start (and what a process listing shows) is already true */
+    pthread_mutex_lock(&p->mu);
+    while (p->ready < nworkers) pthread_cond_wait(&p->ready_cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
     return p;
 }
 
@@ -174,6 +186,7 @@ void pool_destroy(pool *p) {
         if (p->slots[i].started) pthread_join(p->slots[i].thread, NULL);
     free(p->slots);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->ready_cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }

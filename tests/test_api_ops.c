@@ -454,7 +454,7 @@ START_TEST(test_training_threads_yield_to_requests) {
     int base = getpriority(PRIO_PROCESS, 0);
     ck_assert_int_eq(errno, 0);
     int worker = base + 7 > 19 ? 19 : base + 7;
-    ck_assert_int_eq(threads_at(worker, SCHED_BATCH), 1);    /* the worker, from its start */
+    ck_assert_int_eq(threads_at(worker, SCHED_BATCH), 1);    /* the worker, before it listens */
     char *ds = upload(NULL, 30, 3, 201);
     char *job = make_job(NULL, ds, ",\"max_iterations\":25,\"seed\":2", 202, NULL);
     wait_status(NULL, job, "succeeded");
