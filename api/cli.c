@@ -184,6 +184,22 @@ static int atomic_commit(atomic_file *af, char *msg, size_t msgcap) {
     return bad ? -1 : 0;
 }
 
+/* The model document of m, written atomically to path. 0, or -1 with a message. */
+static int write_model_file(const oig_model *m, const char *path, char *msg, size_t msgcap) {
+    size_t dlen = 0;
+    char *doc = model_doc_write(m, &dlen);
+    if (doc == NULL) { snprintf(msg, msgcap, "%s: out of memory writing the model", path); return -1; }
+    atomic_file af;
+    int rc = atomic_open(&af, path, msg, msgcap);
+    if (rc == 0) {
+        fwrite(doc, 1, dlen, af.f);
+        fputc('\n', af.f);
+        rc = atomic_commit(&af, msg, msgcap);
+    }
+    free(doc);
+    return rc;
+}
+
 /* ---- strict number parsing --------------------------------------------------------------- */
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
@@ -333,7 +349,7 @@ enum {
     T_TEST_INDEX, T_MODEL_OUT, T_METRICS_OUT, T_QUIET, T_TARGET_MSE, T_MAX_SECONDS, T_PATIENCE,
     T_NO_STANDARDIZE, T_NO_BYPASS, T_MD, T_SIGMAD, T_OLS_EPS, T_BIAS_GAIN, T_CLAMP_GAINS,
     T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_LM_REGULARIZATION, T_LM_UPDATE, T_BLOCK_ROWS,
-    T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_PROGRESS_FD
+    T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_PROGRESS_FD, T_CHECKPOINT_DIR, T_CHECKPOINT_SECONDS, T_RESUME
 };
 
 static const flagdef train_flags[] = {
@@ -355,6 +371,8 @@ static const flagdef train_flags[] = {
     { "--lm-regularization", 1, T_LM_REGULARIZATION }, { "--lm-update", 1, T_LM_UPDATE },
     { "--block-rows", 1, T_BLOCK_ROWS }, { "--no-cache-hidden", 0, T_NO_CACHE_HIDDEN },
     { "--blas-threads", 1, T_BLAS_THREADS }, { "--progress-fd", 1, T_PROGRESS_FD },
+    { "--checkpoint-dir", 1, T_CHECKPOINT_DIR }, { "--checkpoint-seconds", 1, T_CHECKPOINT_SECONDS },
+    { "--resume", 1, T_RESUME },
     { NULL, 0, 0 }
 };
 
@@ -415,6 +433,12 @@ void cli_train_usage(void *stream) {
 "  --progress-fd N          one JSON object per iteration on open descriptor N (1 = stdout):\n"
 "                           iteration, train_mse, val_mse, train_err, val_err, multiplies,\n"
 "                           seconds (null when not a number); under mpirun rank 0 writes it\n"
+"  --checkpoint-dir DIR     every --checkpoint-seconds (default 5) write the model so far to\n"
+"                           DIR/checkpoint-K.json (K = its iteration, written atomically); the\n"
+"                           progress line of iteration K then says \"checkpoint\":true\n"
+"  --resume PATH            continue a checkpoint (or a model written by --model-out): its\n"
+"                           weights, iteration count and training state; the options must be\n"
+"                           the ones of the run that wrote it\n"
 "\n"
 "Exit status: 0 trained, 1 failure (file, data, training), 2 bad arguments,\n"
 "130 interrupted (the model so far is still written).\n", f);
@@ -430,6 +454,9 @@ typedef struct {
     int quiet;
     int blas_threads, blas_threads_set;
     int progress_fd;            /* -1: none */
+    const char *checkpoint_dir; /* NULL: no checkpoints */
+    double checkpoint_seconds;
+    const char *resume;         /* NULL: start afresh */
     oig_config cfg;
 } train_args;
 
@@ -462,6 +489,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
     ta->cfg.algorithm = OIG_ALG_OIG_HWO;
     ta->blas_threads = default_blas_threads();
     ta->progress_fd = -1;
+    ta->checkpoint_seconds = 5.0;
     int ntargetsel = 0;
     argscan a = { argc, 1, argv };
     char bad[160];
@@ -596,6 +624,18 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
                 BAD_VALUE("--progress-fd", "an open file descriptor >= 1");
             ta->progress_fd = (int)l;
             break;
+        case T_CHECKPOINT_DIR: {
+            struct stat sb;
+            if (*v == '\0' || stat(v, &sb) != 0 || !S_ISDIR(sb.st_mode))
+                BAD_VALUE("--checkpoint-dir", "an existing directory");
+            ta->checkpoint_dir = v;
+            break;
+        }
+        case T_CHECKPOINT_SECONDS:
+            if (parse_double(v, 0.0, HUGE_VAL, 0, &ta->checkpoint_seconds))
+                BAD_VALUE("--checkpoint-seconds", "a number >= 0");
+            break;
+        case T_RESUME: if (*v == '\0') BAD_VALUE("--resume", "a path"); ta->resume = v; break;
         }
     }
 #undef BAD_VALUE
@@ -608,6 +648,8 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
     if (ta->train_index && ta->validation_set)
         return usage_error(cli_train_usage, "train",
                            "--validation and --train-index/--test-index exclude each other");
+    if (ta->resume && ta->cfg.init_model)
+        return usage_error(cli_train_usage, "train", "--resume and --init-model exclude each other");
     oig_error err;
     memset(&err, 0, sizeof err);
     if (oig_config_check(&ta->cfg, &err) != OIG_OK)
@@ -626,6 +668,8 @@ typedef struct {
     int drawn;
     int progress_fd;    /* -1, or where the JSON progress lines go (stops at the first failed write) */
     void *mpi;          /* the MPI rank state when run under mpirun (OIGD_MPI builds) */
+    const char *checkpoint_dir;     /* NULL: none (and on every rank but 0) */
+    double checkpoint_seconds, last_checkpoint;
 } train_progress;
 
 static volatile sig_atomic_t interrupted;
@@ -646,7 +690,7 @@ static void metrics_cell(FILE *f, double v, int last) {
 
 /* One progress record as a JSON line, written with one write(2) so that readers of a pipe
  * never see half a line (the line is far below PIPE_BUF). */
-static void progress_line(train_progress *tp, const oig_progress *p) {
+static void progress_line(train_progress *tp, const oig_progress *p, int checkpoint) {
     const double v[6] = { p->train_mse, p->val_mse, p->train_err, p->val_err, p->multiplies, p->seconds };
     static const char *const names[6] = { "train_mse", "val_mse", "train_err", "val_err", "multiplies", "seconds" };
     char line[512];
@@ -656,7 +700,7 @@ static void progress_line(train_progress *tp, const oig_progress *p) {
         if (isfinite(v[k])) fmt_double_exact(num, sizeof num, v[k]);
         n += (size_t)snprintf(line + n, sizeof line - n, ",\"%s\":%s", names[k], num);
     }
-    n += (size_t)snprintf(line + n, sizeof line - n, "}\n");
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s}\n", checkpoint ? ",\"checkpoint\":true" : "");
     if (n >= sizeof line) return;
     for (size_t off = 0; off < n;) {
         ssize_t w = write(tp->progress_fd, line + off, n - off);
@@ -666,9 +710,26 @@ static void progress_line(train_progress *tp, const oig_progress *p) {
     }
 }
 
+/* The model at p to DIR/checkpoint-K.json when one is due; 1 if written. A failed write is
+ * reported and training goes on: the next checkpoint may succeed. */
+static int write_checkpoint(train_progress *tp, const oig_progress *p) {
+    double t = now_seconds();
+    if (!tp->checkpoint_dir || !p->model || t - tp->last_checkpoint < tp->checkpoint_seconds) return 0;
+    tp->last_checkpoint = t;
+    char path[4200], msg[512];
+    int k = snprintf(path, sizeof path, "%s/checkpoint-%d.json", tp->checkpoint_dir, p->iteration);
+    if (k < 0 || (size_t)k >= sizeof path) return 0;
+    if (write_model_file(p->model, path, msg, sizeof msg) != 0) {
+        fprintf(stderr, "oigd train: checkpoint: %s\n", msg);
+        return 0;
+    }
+    return 1;
+}
+
 static int train_callback(const oig_progress *p, void *ud) {
     train_progress *tp = ud;
-    if (tp->progress_fd >= 0) progress_line(tp, p);
+    int checkpoint = write_checkpoint(tp, p);
+    if (tp->progress_fd >= 0) progress_line(tp, p, checkpoint);
     if (tp->metrics && !tp->metrics_failed) {
         fprintf(tp->metrics, "%d,", p->iteration);
         metrics_cell(tp->metrics, p->train_mse, 0);
@@ -835,9 +896,8 @@ int cli_train_main(int argc, char **argv) {
 
     char msg[512];
     oig_data *all = NULL, *train = NULL, *val = NULL;
-    oig_model *model = NULL;
+    oig_model *model = NULL, *resume = NULL;
     FILE *metrics = NULL;
-    char *doc = NULL;
     oig_error err;
     memset(&err, 0, sizeof err);
     rc = CLI_EXIT_FAILURE;
@@ -886,9 +946,35 @@ int cli_train_main(int argc, char **argv) {
         fputs("iteration,train_mse,val_mse,train_err,val_err,multiplies,seconds\n", metrics);
     }
 
+    if (ta.resume) {
+        /* every rank reads it: they all continue from the same state */
+        char *buf = NULL;
+        size_t len;
+        int ok = read_file(ta.resume, &buf, &len, msg, sizeof msg) == 0;
+        if (ok && (st = model_doc_read(buf, len, &resume, &err)) != OIG_OK) {
+            snprintf(msg, sizeof msg, "%s: %s%s%s", ta.resume, err.field, err.field[0] ? ": " : "",
+                     err.message[0] ? err.message : oig_status_name(st));
+            ok = 0;
+        }
+        free(buf);
+        int report = !ok;
+#ifdef OIGD_MPI
+        if (mpi) {
+            int all = mpi_train_all_ok(mpi, ok);
+            report = mpi_train_should_report(mpi, ok);
+            ok = all;
+        }
+#endif
+        if (!ok) {
+            if (report) runtime_error("train", "--resume %s", msg);
+            goto out;
+        }
+    }
+
     train_progress tp = { metrics, 0, root && !ta.quiet && isatty(STDERR_FILENO),
                           ta.cfg.max_iterations, train->task == OIG_CLASSIFICATION, 0.0, 0,
-                          root ? ta.progress_fd : -1, mpi };
+                          root ? ta.progress_fd : -1, mpi, root ? ta.checkpoint_dir : NULL,
+                          ta.checkpoint_seconds, now_seconds() };
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -897,7 +983,7 @@ int cli_train_main(int argc, char **argv) {
     interrupted = 0;
     sigaction(SIGINT, &sa, &old);
     memset(&err, 0, sizeof err);
-    st = oig_train(train, val, &ta.cfg, NULL, train_callback, &tp, &model, &err);
+    st = oig_train(train, val, &ta.cfg, resume, train_callback, &tp, &model, &err);
     sigaction(SIGINT, &old, NULL);
     if (tp.drawn) fputc('\n', stderr);
 #ifdef OIGD_MPI
@@ -916,17 +1002,9 @@ int cli_train_main(int argc, char **argv) {
         metrics = NULL;
         if (bad) { runtime_error("train", "%s: write failed", ta.metrics_out); goto out; }
     }
-    if (ta.model_out && root) {
-        size_t dlen = 0;
-        atomic_file af;
-        if ((doc = model_doc_write(model, &dlen)) == NULL) {
-            runtime_error("train", "%s: out of memory writing the model", ta.model_out);
-            goto out;
-        }
-        if (atomic_open(&af, ta.model_out, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
-        fwrite(doc, 1, dlen, af.f);
-        fputc('\n', af.f);
-        if (atomic_commit(&af, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
+    if (ta.model_out && root && write_model_file(model, ta.model_out, msg, sizeof msg) != 0) {
+        runtime_error("train", "%s", msg);
+        goto out;
     }
     if (!ta.quiet && root) {
         print_summary(ta.data, ntrain, nval, model);
@@ -936,7 +1014,7 @@ int cli_train_main(int argc, char **argv) {
     rc = st == OIG_ESTOPPED && interrupted ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
 out:
     if (metrics) fclose(metrics);
-    free(doc);
+    oig_model_free(resume);
     oig_model_free(model);
     oig_data_free(val);
     oig_data_free(train);

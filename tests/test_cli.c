@@ -2,7 +2,8 @@
  *
  * The binary's path comes from OIGD_BIN (set by CTest). Each test makes its own data in a fresh
  * mkdtemp directory and removes it afterwards. Covers the exit-code contract (0 / 1 / 2), error
- * positions, the metrics CSV, determinism, and predictions equal to the model evaluated here.
+ * positions, the metrics CSV, determinism, checkpoints and --resume, and predictions equal to
+ * the model evaluated here.
  */
 #include <check.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,6 +239,7 @@ static const char *const bad_values[][2] = {
     { "--algorithm", "adam" }, { "--task", "ranking" }, { "--format", "xls" },
     { "--max-halvings", "1e3" }, { "--lm-lambda0", "0" }, { "--block-rows", "0" },
     { "--outputs", "0" }, { "--target-columns", "1,,2" }, { "--patience", " 3" },
+    { "--checkpoint-seconds", "-1" }, { "--checkpoint-dir", "/nonexistent/dir" },
 };
 
 START_TEST(test_bad_number_exits_2_naming_the_flag) {
@@ -417,8 +420,9 @@ END_TEST
 
 /* The document without its "seconds" line: training time is wall-clock, everything else is
  * determined by data, seed and options. */
-static char *without_seconds(char *text) {
-    char *s = strstr(text, "\"seconds\":");
+/* text without the line of the member key (as "\"seconds\":"). */
+static char *without_line(char *text, const char *key) {
+    char *s = strstr(text, key);
     ck_assert_ptr_nonnull(s);
     char *line = s;
     while (line > text && line[-1] != '\n') line--;
@@ -427,6 +431,8 @@ static char *without_seconds(char *text) {
     memmove(line, end + 1, strlen(end + 1) + 1);
     return text;
 }
+
+static char *without_seconds(char *text) { return without_line(text, "\"seconds\":"); }
 
 START_TEST(test_same_seed_gives_identical_model_files) {
     const char *data = tpath("reg.csv"), *m1 = tpath("m1.json"), *m2 = tpath("m2.json");
@@ -449,6 +455,58 @@ START_TEST(test_same_seed_gives_identical_model_files) {
     pclose(p);
     ls = buf;
     ck_assert_msg(strstr(ls, ".tmp-") == NULL, "temp file left behind: %s", ls);
+}
+END_TEST
+
+/* --checkpoint-dir writes the model at every due iteration and marks its progress line; --resume
+ * from one of them ends with the model file of the uninterrupted run (LM, whose damping is part
+ * of the state). */
+START_TEST(test_checkpoints_and_resume_continue_the_run) {
+    const char *data = tpath("reg.csv"), *full = tpath("full.json"), *res = tpath("res.json");
+    char ck[600], ck5[700];
+    snprintf(ck, sizeof ck, "%s/ck", tdir);
+    ck_assert_int_eq(mkdir(ck, 0700), 0);
+    write_regression_csv(data, 100);
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", data, "--algorithm", "lm", "--lm-update", "gain",
+                  "--hidden", "4", "--iterations", "12", "--seed", "3", "--blas-threads", "1", "--quiet",
+                  "--progress-fd", "1", "--checkpoint-dir", ck, "--checkpoint-seconds", "0",
+                  "--model-out", full, NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    ck_assert_int_eq(count_lines(out), 13);
+    int marked = 0;
+    for (const char *p = out; (p = strstr(p, "\"checkpoint\":true}")) != NULL; p++) marked++;
+    ck_assert_int_eq(marked, 13);
+    free(out); free(err);
+    for (int k = 0; k <= 12; k++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/checkpoint-%d.json", ck, k);
+        oig_model *m = load_model(path);
+        ck_assert_int_eq(m->summary.iterations, k);
+        oig_model_free(m);
+    }
+    snprintf(ck5, sizeof ck5, "%s/checkpoint-5.json", ck);
+    rc = oigd(&out, &err, "train", "--data", data, "--algorithm", "lm", "--lm-update", "gain",
+              "--hidden", "4", "--iterations", "12", "--seed", "3", "--blas-threads", "1", "--quiet",
+              "--progress-fd", "1", "--resume", ck5, "--model-out", res, NULL);
+    ck_assert_msg(rc == 0, "resume exit %d: %s", rc, err);
+    ck_assert_int_eq(count_lines(out), 7);          /* iterations 6..12 */
+    ck_assert_ptr_nonnull(strstr(out, "{\"iteration\":6,"));
+    free(out); free(err);
+    /* the same document but for the time and the multiplies (the resumed run also counts its
+     * evaluation of the checkpoint) */
+    char *a = without_line(without_seconds(slurp(full, NULL)), "\"multiplies\":");
+    char *b = without_line(without_seconds(slurp(res, NULL)), "\"multiplies\":");
+    ck_assert_str_eq(a, b);
+    free(a); free(b);
+
+    rc = oigd(&out, &err, "train", "--data", data, "--resume", tpath("missing.json"), NULL);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(err, "--resume") && strstr(err, "missing.json"), "%s", err);
+    free(out); free(err);
+    rc = oigd(&out, &err, "train", "--data", data, "--resume", ck5, "--init-model", ck5, NULL);
+    assert_usage_error("--resume with --init-model", rc, err, "--init-model");
+    free(out); free(err);
 }
 END_TEST
 
@@ -544,6 +602,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_predict_names_a_missing_input_column);
     tcase_add_test(tc, test_metrics_csv_has_header_and_one_row_per_iteration);
     tcase_add_test(tc, test_same_seed_gives_identical_model_files);
+    tcase_add_test(tc, test_checkpoints_and_resume_continue_the_run);
     tcase_add_test(tc, test_classification_predicts_labels);
     tcase_add_test(tc, test_index_files_select_train_and_validation_rows);
     suite_add_tcase(s, tc);
