@@ -5,7 +5,8 @@
  * progress callback that batches metrics rows, writes a checkpoint every few seconds in the same
  * transaction as the rows it covers, publishes to the hub, and stops on cancel or shutdown.
  * A distributed job instead runs as a child under the MPI launcher (server/mpi_launch.c) whose
- * progress lines take the same path, without checkpoints.
+ * progress lines take the same path; the child writes its own checkpoints, and each one it
+ * reports is stored with the rows it covers.
  */
 #include "job.h"
 
@@ -265,8 +266,6 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
         }
     }
     if (!have_ds) return fail(err, "dataset_id", "required");
-    if (spec->init_model_id[0] && spec->distributed)
-        return fail(err, "init_model_id", "a distributed job cannot start from a stored model");
     if (opts && parse_options(opts, c, err) != OIG_OK) return OIG_EINVAL;
     oig_error ce;
     memset(&ce, 0, sizeof ce);
@@ -335,6 +334,8 @@ typedef struct {
     double last_flush, last_ckpt, last_publish;
     int stop;
     int last_iteration;
+    int ckpt_iteration;             /* the last checkpoint stored, -1 before one */
+    int distributed;                /* store every checkpoint reported (the child times them) */
 } run_state;
 
 static double mono(void) {
@@ -354,7 +355,10 @@ static int flush(run_state *rs, const oig_model *ckpt, int ckpt_iteration) {
     }
     rs->nbatch = 0;
     rs->last_flush = mono();
-    if (ckpt) rs->last_ckpt = rs->last_flush;
+    if (ckpt) {
+        rs->last_ckpt = rs->last_flush;
+        rs->ckpt_iteration = ckpt_iteration;
+    }
     return 0;
 }
 
@@ -374,8 +378,9 @@ static int on_progress(const oig_progress *p, void *ud) {
     if (atomic_load(rs->env->cancel)) rs->stop = STOP_CANCEL;
     else if (atomic_load(rs->env->shutdown)) rs->stop = STOP_SHUTDOWN;
     double now = mono();
-    /* a distributed run reports no model: nothing to checkpoint */
-    int ckpt = p->model && (now - rs->last_ckpt >= rs->env->checkpoint_seconds || rs->stop == STOP_SHUTDOWN);
+    /* a distributed run reports a model only with the checkpoints its child wrote */
+    int ckpt = p->model && (rs->distributed || now - rs->last_ckpt >= rs->env->checkpoint_seconds ||
+                            rs->stop == STOP_SHUTDOWN);
     if (rs->nbatch == BATCH_MAX || now - rs->last_flush >= FLUSH_SECONDS || ckpt || rs->stop) {
         if (flush(rs, ckpt ? p->model : NULL, p->iteration) != 0) {
             rs->stop = STOP_STORE;
@@ -414,55 +419,118 @@ static job_result requeue(const job_env *env, const char *id) {
     return JOB_REQUEUED;
 }
 
+/* The job's last checkpoint, as the model to resume (*resume, its summary at *iteration), or
+ * NULL and -1 when there is none; an unreadable one is logged and training starts over. 0, or
+ * -1 when the store cannot be read. */
+static int load_checkpoint(const job_env *env, const char *id, oig_model **resume, int *iteration) {
+    char *doc = NULL;
+    *resume = NULL;
+    *iteration = -1;
+    store_status ss = store_job_checkpoint(env->st, id, &doc, iteration);
+    if (ss == STORE_NOTFOUND) { *iteration = -1; return 0; }
+    if (ss != STORE_OK) return -1;
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    if (model_doc_read(doc, strlen(doc), resume, &err) != OIG_OK) {
+        fprintf(stderr, "oigd: job %s: checkpoint unreadable (%s), starting over\n", id, err.message);
+        *resume = NULL;
+        *iteration = -1;
+    } else {
+        (*resume)->summary.iterations = *iteration;
+    }
+    free(doc);
+    return 0;
+}
+
+/* The stored model a job starts from (init_model_id), into *init. 0, or -1 with the reason in
+ * msg. */
+static int load_init_model(const job_env *env, const job_spec *spec, oig_model **init, char *msg, size_t cap) {
+    char *doc = NULL;
+    store_status ss = store_model_doc(env->st, spec->init_model_id, &doc);
+    if (ss != STORE_OK) {
+        snprintf(msg, cap, "%s", ss == STORE_NOTFOUND ? "the init model no longer exists" : "cannot load the init model");
+        return -1;
+    }
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    int rc = model_doc_read(doc, strlen(doc), init, &err) == OIG_OK ? 0 : -1;
+    if (rc) snprintf(msg, cap, "the init model cannot be read");
+    free(doc);
+    return rc;
+}
+
 /* A distributed job: the child `oigd train` under the MPI launcher trains on the whole dataset
- * (it splits it with the same seed), its progress lines go through on_progress, and its model is
- * stored like an in-process one. There is no checkpoint: every attempt starts at iteration 0, so
- * the rows of an interrupted attempt are deleted before the job is requeued and again before it
- * starts. */
+ * (it splits it with the same seed), its progress lines go through on_progress with the
+ * checkpoints it writes, and its model is stored like an in-process one. An interrupted run
+ * goes back to the queue with the rows up to its last checkpoint, and the next attempt's child
+ * resumes from that checkpoint (--resume). */
 static job_result run_distributed(const job_env *env, const char *id, const job_spec *spec,
                                   const oig_data *data) {
     if (!env->mpi_launcher || !env->mpi_launcher[0]) {
         finish(env, id, "failed", "distributed: this daemon runs without --mpi-launcher", NULL, 0);
         return JOB_DONE;
     }
-    if (store_job_trim_metrics(env->st, id, -1) != STORE_OK) {
-        finish(env, id, "failed", "cannot prepare the metrics history", NULL, 0);
-        return JOB_DONE;
+    oig_model *resume = NULL, *init = NULL, *out = NULL;
+    char *resume_doc = NULL, *init_doc = NULL, msg[300];
+    job_result result = JOB_DONE;
+    int ck_iter = -1;
+    if (load_checkpoint(env, id, &resume, &ck_iter) != 0) {
+        finish(env, id, "failed", "cannot read the checkpoint", NULL, 0);
+        goto done;
     }
-    if (atomic_load(env->shutdown)) return requeue(env, id);
-    fprintf(stderr, "oigd: job %s running distributed (%s, Nh %d, %d iterations)\n", id,
-            oig_algorithm_name(spec->cfg.algorithm), spec->cfg.nh, spec->cfg.max_iterations);
+    if (store_job_trim_metrics(env->st, id, ck_iter) != STORE_OK) {
+        finish(env, id, "failed", "cannot prepare the metrics history", NULL, 0);
+        goto done;
+    }
+    if (atomic_load(env->shutdown)) { result = requeue(env, id); goto done; }
+    if (!resume && spec->init_model_id[0] && load_init_model(env, spec, &init, msg, sizeof msg) != 0) {
+        finish(env, id, "failed", msg, NULL, 0);
+        goto done;
+    }
+    if ((resume && !(resume_doc = model_doc_write(resume, NULL))) || (init && !(init_doc = model_doc_write(init, NULL)))) {
+        finish(env, id, "failed", "out of memory", NULL, 0);
+        goto done;
+    }
+    if (resume) fprintf(stderr, "oigd: job %s running distributed (resumed from iteration %d)\n", id, ck_iter);
+    else fprintf(stderr, "oigd: job %s running distributed (%s, Nh %d, %d iterations)\n", id,
+                 oig_algorithm_name(spec->cfg.algorithm), spec->cfg.nh, spec->cfg.max_iterations);
     hub_publish_status(env->hub, id, "running");
     run_state *rs = calloc(1, sizeof *rs);
-    if (!rs) { finish(env, id, "failed", "out of memory", NULL, 0); return JOB_DONE; }
+    if (!rs) { finish(env, id, "failed", "out of memory", NULL, 0); goto done; }
     rs->env = env;
     rs->id = id;
     rs->last_flush = rs->last_ckpt = mono();
-    rs->last_iteration = -1;
-    mpi_launch_req rq = {env->mpi_launcher, id, data, spec, env->cancel, env->shutdown, 5.0};
-    oig_model *out = NULL;
-    char msg[300];
+    rs->last_iteration = rs->ckpt_iteration = ck_iter;
+    rs->distributed = 1;
+    mpi_launch_req rq = {env->mpi_launcher, id, data, spec, env->cancel, env->shutdown, 5.0,
+                         env->checkpoint_seconds, resume_doc, init_doc};
     mpi_launch_result r = mpi_launch_run(&rq, on_progress, rs, &out, msg, sizeof msg);
     int stop = rs->stop;
     if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;
     int iters = out ? out->summary.iterations : rs->last_iteration;
+    int kept = rs->ckpt_iteration;
     free(rs);
-    job_result result = JOB_DONE;
     if (r == MPI_LAUNCH_DONE && stop == STOP_NONE) finish(env, id, "succeeded", NULL, out, iters);
     else if (stop == STOP_STORE) finish(env, id, "failed", "the store could not record progress", NULL, iters);
     else if (r != MPI_LAUNCH_FAILED && atomic_load(env->cancel)) finish(env, id, "cancelled", NULL, NULL, iters);
     else if (r != MPI_LAUNCH_FAILED && atomic_load(env->shutdown)) {
-        if (store_job_trim_metrics(env->st, id, -1) != STORE_OK)
-            fprintf(stderr, "oigd: job %s: cannot delete the interrupted attempt's metrics\n", id);
+        /* the rows past the last checkpoint will be produced again */
+        if (store_job_trim_metrics(env->st, id, kept) != STORE_OK)
+            fprintf(stderr, "oigd: job %s: cannot delete the metrics past the last checkpoint\n", id);
         result = requeue(env, id);
     } else finish(env, id, "failed", r == MPI_LAUNCH_FAILED ? msg : "the distributed run stopped", NULL, iters);
+done:
     oig_model_free(out);
+    oig_model_free(resume);
+    oig_model_free(init);
+    free(resume_doc);
+    free(init_doc);
     return result;
 }
 
 job_result job_run(const job_env *env, const char *id) {
     store *st = env->st;
-    char *params = NULL, *ckdoc = NULL, *initdoc = NULL, dsid[STORE_ID_MAX];
+    char *params = NULL, dsid[STORE_ID_MAX];
     oig_data *data = NULL, *train = NULL, *val = NULL;
     oig_model *resume = NULL, *out = NULL, *init = NULL;
     job_result result = JOB_DONE;
@@ -505,17 +573,7 @@ job_result job_run(const job_env *env, const char *id) {
     }
 
     int ck_iter = -1;
-    ss = store_job_checkpoint(st, id, &ckdoc, &ck_iter);
-    if (ss == STORE_OK) {
-        os = model_doc_read(ckdoc, strlen(ckdoc), &resume, &err);
-        if (os != OIG_OK) {
-            fprintf(stderr, "oigd: job %s: checkpoint unreadable (%s), starting over\n", id, err.message);
-            resume = NULL;
-            ck_iter = -1;
-        } else {
-            resume->summary.iterations = ck_iter;
-        }
-    } else if (ss != STORE_NOTFOUND) {
+    if (load_checkpoint(env, id, &resume, &ck_iter) != 0) {
         finish(env, id, "failed", "cannot read the checkpoint", NULL, 0);
         goto done;
     }
@@ -527,14 +585,8 @@ job_result job_run(const job_env *env, const char *id) {
     if (atomic_load(env->shutdown)) { result = requeue(env, id); goto done; }
     if (!resume && spec.init_model_id[0]) {
         /* warm start: the stored model's weights (a checkpoint, when there is one, wins) */
-        ss = store_model_doc(st, spec.init_model_id, &initdoc);
-        if (ss != STORE_OK) {
-            finish(env, id, "failed", ss == STORE_NOTFOUND ? "the init model no longer exists"
-                                                           : "cannot load the init model", NULL, 0);
-            goto done;
-        }
-        if (model_doc_read(initdoc, strlen(initdoc), &init, &err) != OIG_OK) {
-            finish(env, id, "failed", "the init model cannot be read", NULL, 0);
+        if (load_init_model(env, &spec, &init, msg, sizeof msg) != 0) {
+            finish(env, id, "failed", msg, NULL, 0);
             goto done;
         }
         spec.cfg.init_model = init;
@@ -550,7 +602,7 @@ job_result job_run(const job_env *env, const char *id) {
     rs->env = env;
     rs->id = id;
     rs->last_flush = rs->last_ckpt = mono();
-    rs->last_iteration = ck_iter;
+    rs->last_iteration = rs->ckpt_iteration = ck_iter;
     memset(&err, 0, sizeof err);
     os = oig_train(train, val, &spec.cfg, resume, on_progress, rs, &out, &err);
     int stop = rs->stop;
@@ -574,11 +626,9 @@ done:
     oig_model_free(out);
     oig_model_free(resume);
     oig_model_free(init);
-    free(initdoc);
     oig_data_free(train);
     oig_data_free(val);
     oig_data_free(data);
     free(params);
-    free(ckdoc);
     return result;
 }

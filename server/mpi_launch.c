@@ -1,8 +1,13 @@
 /* mpi_launch.c -- a distributed job as a child process: `/bin/sh -c 'exec LAUNCHER "$@"'` with
  * this binary's `train` command and the job's flags, in its own process group, stdout and stderr
- * on pipes. Owns the job's private temp directory (data file, model file) and the child's whole
- * life: it is always reaped, and its process group is always emptied, before returning. It must
- * not touch the store: the caller records progress and results.
+ * on pipes. Owns the job's private temp directory (data file, the model to resume or start
+ * from, the child's checkpoints and its model file) and the child's whole life: it is always
+ * reaped, and its process group is always emptied, before returning. It must not touch the
+ * store: the caller records progress, checkpoints and results.
+ *
+ * Checkpoints: the child writes checkpoint-K.json into the directory every checkpoint_seconds
+ * and then marks the progress line of iteration K with "checkpoint":true; that line reaches the
+ * caller with the checkpoint's model, and the file is removed once read.
  */
 #include "mpi_launch.h"
 #include "textfmt.h"
@@ -29,6 +34,17 @@
 #define LINE_MAX_BYTES 4096         /* longer lines are cut (progress lines are ~250 bytes) */
 #define LOG_LINES_MAX 50            /* child stderr lines copied to the daemon's log per job */
 #define MODEL_MAX_BYTES ((size_t)1 << 31)
+
+/* The files of the job's temp directory. */
+#define DATA_FILE "data.csv"
+#define MODEL_FILE "model.json"
+#define RESUME_FILE "resume.json"
+#define INIT_FILE "init.json"
+#define PATH_CAP 1200
+
+static void dir_file(char *out, const char *dir, const char *name) {
+    snprintf(out, PATH_CAP, "%s/%s", dir, name);
+}
 
 static double mono(void) {
     struct timespec ts;
@@ -84,6 +100,19 @@ static int write_csv(const oig_data *d, const char *path, char *msg, size_t cap)
     return 0;
 }
 
+/* text as the file name in dir (a model document for the child to read). */
+static int write_text(const char *dir, const char *name, const char *text, char *msg, size_t cap) {
+    char path[PATH_CAP];
+    dir_file(path, dir, name);
+    FILE *f = fopen(path, "wx");
+    if (!f) { snprintf(msg, cap, "cannot create %s: %s", name, strerror(errno)); return -1; }
+    size_t n = strlen(text);
+    int bad = fwrite(text, 1, n, f) != n;
+    if (fclose(f) != 0) bad = 1;
+    if (bad) { snprintf(msg, cap, "cannot write %s: %s", name, strerror(errno)); return -1; }
+    return 0;
+}
+
 /* ---- the argument vector ---------------------------------------------------------------- */
 
 typedef struct {
@@ -124,10 +153,14 @@ void mpi_launch_argv_free(char **argv) {
     free(argv);
 }
 
-char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *data_path,
-                       const char *model_path) {
+char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *dir) {
     const oig_config *c = &rq->spec->cfg;
     argv_b a = {0};
+    char data_path[PATH_CAP], model_path[PATH_CAP], resume_path[PATH_CAP], init_path[PATH_CAP];
+    dir_file(data_path, dir, DATA_FILE);
+    dir_file(model_path, dir, MODEL_FILE);
+    dir_file(resume_path, dir, RESUME_FILE);
+    dir_file(init_path, dir, INIT_FILE);
     size_t sl = strlen(rq->launcher) + 16;
     char *script = malloc(sl);
     if (!script) return NULL;
@@ -147,6 +180,10 @@ char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *da
     add(&a, "--model-out"); add(&a, model_path);
     add(&a, "--progress-fd"); add(&a, "1");
     add(&a, "--quiet");
+    add(&a, "--checkpoint-dir"); add(&a, dir);
+    add_num(&a, "--checkpoint-seconds", rq->checkpoint_seconds);
+    if (rq->resume_doc) { add(&a, "--resume"); add(&a, resume_path); }
+    else if (rq->init_doc) { add(&a, "--init-model"); add(&a, init_path); }
     add(&a, "--algorithm"); add(&a, oig_algorithm_name(c->algorithm));
     add_int(&a, "--hidden", c->nh);
     add_int(&a, "--iterations", c->max_iterations);
@@ -227,6 +264,7 @@ typedef struct {
 
 typedef struct {
     const mpi_launch_req *rq;
+    const char *dir;            /* the job's temp directory */
     oig_progress_fn progress;
     void *ud;
     int stop;                   /* progress asked to stop */
@@ -234,6 +272,8 @@ typedef struct {
     char last[200];             /* the child's last meaningful stderr line */
     char last_oigd[200];        /* ... and its last line from oigd itself */
 } run_io;
+
+static int read_model(const char *path, const char *what, oig_model **out, char *msg, size_t cap);
 
 static double num_or_nan(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -259,8 +299,20 @@ static void stdout_line(run_io *io, const char *line) {
     p.multiplies = num_or_nan(j, "multiplies");
     p.seconds = num_or_nan(j, "seconds");
     p.model = NULL;
+    /* a checkpoint the child wrote at this iteration goes with it, then its file goes */
+    oig_model *ckpt = NULL;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "checkpoint"))) {
+        char name[64], path[PATH_CAP], msg[300];
+        snprintf(name, sizeof name, "checkpoint-%d.json", p.iteration);
+        dir_file(path, io->dir, name);
+        if (read_model(path, "checkpoint", &ckpt, msg, sizeof msg) != 0)
+            fprintf(stderr, "oigd: job %s: iteration %d: %s\n", io->rq->job_id, p.iteration, msg);
+        unlink(path);
+        p.model = ckpt;
+    }
     cJSON_Delete(j);
     if (!io->stop && io->progress(&p, io->ud) != OIG_CONTINUE) io->stop = 1;
+    oig_model_free(ckpt);
 }
 
 /* Lines of only dashes, equal signs and blanks frame Open MPI's messages: not a reason. */
@@ -325,24 +377,25 @@ static void remove_dir(const char *dir) {
     rmdir(dir);
 }
 
-static int read_model(const char *path, oig_model **out, char *msg, size_t cap) {
+/* The model document at path, which the child wrote as its what ("model", "checkpoint"). */
+static int read_model(const char *path, const char *what, oig_model **out, char *msg, size_t cap) {
     FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(msg, cap, "the distributed run ended without writing a model"); return -1; }
+    if (!f) { snprintf(msg, cap, "the distributed run ended without writing a %s", what); return -1; }
     struct stat sb;
     char *buf = NULL;
     int rc = -1;
     if (fstat(fileno(f), &sb) != 0 || sb.st_size <= 0 || (size_t)sb.st_size > MODEL_MAX_BYTES) {
-        snprintf(msg, cap, "the distributed run wrote an unusable model file");
+        snprintf(msg, cap, "the distributed run wrote an unusable %s file", what);
         goto out;
     }
     size_t n = (size_t)sb.st_size;
-    if (!(buf = malloc(n + 1))) { snprintf(msg, cap, "out of memory reading the model"); goto out; }
-    if (fread(buf, 1, n, f) != n) { snprintf(msg, cap, "cannot read the model file"); goto out; }
+    if (!(buf = malloc(n + 1))) { snprintf(msg, cap, "out of memory reading the %s", what); goto out; }
+    if (fread(buf, 1, n, f) != n) { snprintf(msg, cap, "cannot read the %s file", what); goto out; }
     buf[n] = 0;
     oig_error err;
     memset(&err, 0, sizeof err);
     if (model_doc_read(buf, n, out, &err) != OIG_OK) {
-        snprintf(msg, cap, "the distributed run wrote an invalid model: %.200s", err.message);
+        snprintf(msg, cap, "the distributed run wrote an invalid %s: %.200s", what, err.message);
         goto out;
     }
     rc = 0;
@@ -375,7 +428,7 @@ mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progr
                                  oig_model **out, char *msg, size_t cap) {
     *out = NULL;
     msg[0] = 0;
-    char exe[1024], dir[1024], data_path[1100], model_path[1100];
+    char exe[1024], dir[1024], data_path[PATH_CAP], model_path[PATH_CAP];
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (el <= 0 || (size_t)el >= sizeof exe - 1) {
         snprintf(msg, cap, "cannot find this program's path for the launcher");
@@ -388,13 +441,15 @@ mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progr
         snprintf(msg, cap, "cannot create a temp directory: %s", strerror(errno));
         return MPI_LAUNCH_FAILED;
     }
-    snprintf(data_path, sizeof data_path, "%s/data.csv", dir);
-    snprintf(model_path, sizeof model_path, "%s/model.json", dir);
+    dir_file(data_path, dir, DATA_FILE);
+    dir_file(model_path, dir, MODEL_FILE);
     mpi_launch_result result = MPI_LAUNCH_FAILED;
     char **argv = NULL;
     int devnull = -1, po[2] = {-1, -1}, pe[2] = {-1, -1};
     if (write_csv(rq->data, data_path, msg, cap) != 0) goto out;
-    if (!(argv = mpi_launch_argv(rq, exe, data_path, model_path))) { snprintf(msg, cap, "out of memory"); goto out; }
+    if (rq->resume_doc && write_text(dir, RESUME_FILE, rq->resume_doc, msg, cap) != 0) goto out;
+    if (!rq->resume_doc && rq->init_doc && write_text(dir, INIT_FILE, rq->init_doc, msg, cap) != 0) goto out;
+    if (!(argv = mpi_launch_argv(rq, exe, dir))) { snprintf(msg, cap, "out of memory"); goto out; }
     if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 || pipe2(po, O_CLOEXEC) != 0 ||
         pipe2(pe, O_CLOEXEC) != 0) {
         snprintf(msg, cap, "cannot set up the launcher's pipes: %s", strerror(errno));
@@ -412,6 +467,7 @@ mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progr
     run_io io;
     memset(&io, 0, sizeof io);
     io.rq = rq;
+    io.dir = dir;
     io.progress = progress;
     io.ud = ud;
     line_reader *ro = calloc(1, sizeof *ro), *re = calloc(1, sizeof *re);
@@ -477,7 +533,7 @@ mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progr
         result = MPI_LAUNCH_STOPPED;
         if (!msg[0]) snprintf(msg, cap, "stopped");
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        if (read_model(model_path, out, msg, cap) == 0) result = MPI_LAUNCH_DONE;
+        if (read_model(model_path, "model", out, msg, cap) == 0) result = MPI_LAUNCH_DONE;
     } else {
         const char *why = io.last_oigd[0] ? io.last_oigd : io.last;
         char how[64];

@@ -1,6 +1,7 @@
 /* mpi_launch.h -- runs one distributed job as a child `oigd train` under the configured MPI
- * launcher: exports the dataset, maps the job's parameters to flags, relays rank 0's progress
- * lines and reads the model back. Knows nothing of the store or of HTTP. */
+ * launcher: exports the dataset (and the model it resumes or starts from), maps the job's
+ * parameters to flags, relays rank 0's progress lines with its checkpoints and reads the model
+ * back. Knows nothing of the store or of HTTP. */
 #ifndef OIGD_MPI_LAUNCH_H
 #define OIGD_MPI_LAUNCH_H
 
@@ -17,6 +18,9 @@ typedef struct {
     atomic_int *cancel;         /* either flag set: the process group is terminated */
     atomic_int *shutdown;
     double grace_seconds;       /* SIGTERM to SIGKILL */
+    double checkpoint_seconds;  /* the child writes a checkpoint this often */
+    const char *resume_doc;     /* a checkpoint's model document to continue, or NULL */
+    const char *init_doc;       /* a model document to start from (warm start), or NULL */
 } mpi_launch_req;
 
 typedef enum {
@@ -25,15 +29,15 @@ typedef enum {
     MPI_LAUNCH_FAILED           /* msg says why (the child's last error line when it printed one) */
 } mpi_launch_result;
 
-/* Run the job and wait for it. progress receives every iteration rank 0 reports (model NULL);
- * returning OIG_STOP ends the run. The temp directory and every process of the run are gone
- * when this returns. */
+/* Run the job and wait for it. progress receives every iteration rank 0 reports; model is
+ * NULL except on the iterations the child wrote a checkpoint for, where it is that checkpoint
+ * (valid during the call). Returning OIG_STOP ends the run. The temp directory and every
+ * process of the run are gone when this returns. */
 mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progress, void *ud,
                                  oig_model **out, char *msg, size_t cap);
 
-/* The child's argument vector for rq with the given file paths (NULL-terminated, malloc'd
- * strings in a malloc'd array; free with mpi_launch_argv_free). Exposed for tests. */
-char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *data_path,
-                       const char *model_path);
+/* The child's argument vector for rq, its files in directory dir (NULL-terminated, malloc'd
+ * strings in a malloc'd array; free with mpi_launch_argv_free). */
+char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *dir);
 void mpi_launch_argv_free(char **argv);
 #endif

@@ -203,6 +203,17 @@ int oigd_start(const char *dir, const char *db, const char *const *extra, oigd_p
     return -1;
 }
 
+const char *oigd_log(const oigd_proc *p) {
+    static char text[1 << 16];
+    text[0] = 0;
+    FILE *f = fopen(p->log, "r");
+    if (!f) return text;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    return text;
+}
+
 int oigd_stop(oigd_proc *p, int sig, int timeout_ms) {
     if (p->pid <= 0) return -1;
     kill(p->pid, sig);

@@ -36,6 +36,9 @@ int oigd_start(const char *dir, const char *db, const char *const *extra, oigd_p
 /* Send sig and wait for the exit (up to timeout_ms); returns the exit status, 128+signal when
  * killed by a signal, -1 on timeout (the process is then killed). */
 int oigd_stop(oigd_proc *p, int sig, int timeout_ms);
+/* The daemon's log so far: its first 64 KiB, in a static buffer (overwritten by the next call);
+ * "" when the file cannot be read. */
+const char *oigd_log(const oigd_proc *p);
 /* Milliseconds since an arbitrary start. */
 long long support_now_ms(void);
 #endif

@@ -372,16 +372,7 @@ END_TEST
 
 /* ---- the request log ---------------------------------------------------------------------- */
 
-/* The daemon's log so far (static buffer). */
-static const char *read_log(void) {
-    static char text[1 << 16];
-    FILE *f = fopen(proc.log, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    return text;
-}
+static const char *read_log(void) { return oigd_log(&proc); }
 
 /* Each request gets a line within the flush tick, a decoded newline in the path cannot start a
  * line of its own, and --access-log off logs no requests but still the daemon's own lines. */

@@ -284,8 +284,6 @@ START_TEST(test_job_warm_started_from_a_stored_model) {
     expect_invalid("/v1/jobs", body, "init_model_id");
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"init_model_id\":7}", ds);
     expect_invalid("/v1/jobs", body, "init_model_id");
-    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":true,\"init_model_id\":\"%s\"}", ds, proj);
-    expect_invalid("/v1/jobs", body, "init_model_id");
     free(mid);
     free(proj);
     free(base);

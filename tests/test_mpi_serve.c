@@ -2,7 +2,9 @@
  * (built only with OIGD_MPI=ON): success with continuous metrics, live events and a model equal to
  * the in-process job's to rounding (regression; classes with a quoted label and options), cancel
  * and shutdown ending every process of the run (the daemon's TMPDIR is the test's, so leftovers
- * are found by path), failed children recorded with their message, and 422 without a launcher. */
+ * are found by path), a shut-down job resuming from its last checkpoint to the uninterrupted
+ * model, a warm start from a stored model, failed children recorded with their message, and 422
+ * without a launcher. */
 #include <check.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -113,15 +115,33 @@ static char *upload_dataset(int rows) {
     return id;
 }
 
-static char *create_job(const char *ds, int iterations, int distributed) {
+/* A job of OIG-HWO on ds; extra is more JSON members (",\"k\":v") or "". */
+static char *create_job_with(const char *ds, int iterations, int distributed, const char *extra) {
     char body[512];
     snprintf(body, sizeof body,
              "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":5,\"max_iterations\":%d,"
-             "\"seed\":7,\"validation_fraction\":0.1%s}", ds, iterations, distributed ? ",\"distributed\":true" : "");
+             "\"seed\":7,\"validation_fraction\":0.1%s%s}", ds, iterations,
+             distributed ? ",\"distributed\":true" : "", extra);
     cJSON *j = request_json("POST", "/v1/jobs", body, 202);
     char *id = strdup(jstr(j, "id"));
     cJSON_Delete(j);
     return id;
+}
+
+static char *create_job(const char *ds, int iterations, int distributed) {
+    return create_job_with(ds, iterations, distributed, "");
+}
+
+/* The daemon's counter of training iterations reported since it started (GET /metrics). */
+static long long iterations_reported(void) {
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "GET", "/metrics", NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    const char *line = strstr(r.body, "\noigd_training_iterations_total ");
+    ck_assert_ptr_nonnull(line);
+    long long n = atoll(line + strlen("\noigd_training_iterations_total "));
+    http_resp_free(&r);
+    return n;
 }
 
 static cJSON *wait_status(const char *id, const char *want, int timeout_ms) {
@@ -312,7 +332,7 @@ START_TEST(cancel_and_shutdown_end_the_mpi_job) {
     int n = metrics_continuous(job);
     ck_assert_int_ge(n, 4);
 
-    /* shutdown: the run ends, the job goes back to queued without the attempt's metrics */
+    /* shutdown: the run ends and the job goes back to queued (resuming: the next test) */
     char *job2 = create_job(ds, 100000000, 1);
     wait_iteration(job2, 2, 120000);
     ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 60000), 0);
@@ -323,9 +343,104 @@ START_TEST(cancel_and_shutdown_end_the_mpi_job) {
     ck_assert_ptr_nonnull(strstr(jstr(j, "error"), "--mpi-launcher"));
     ck_assert_int_eq(cJSON_GetObjectItem(j, "attempts")->valueint, 2);
     cJSON_Delete(j);
-    ck_assert_int_eq(metrics_continuous(job2), 0);
+    metrics_continuous(job2);               /* whatever the last checkpoint kept, without gaps */
     free(job2);
     free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
+/* A distributed job stopped by a shutdown after its first checkpoints resumes from the last one
+ * on the next start (not from iteration 0), its metrics stay continuous, and it ends with the
+ * model of an uninterrupted distributed run (the ranks' sums do not depend on where the run was
+ * cut, so to rounding of the last bits at most). */
+START_TEST(shutdown_resumes_from_the_last_checkpoint) {
+    enum { ITERATIONS = 20000 };
+    start(launcher());
+    char *ds = upload_dataset(4600);
+    char *job = create_job(ds, ITERATIONS, 1);
+    wait_iteration(job, 20, 120000);
+    usleep(600000);                         /* a few checkpoints at --checkpoint-seconds 0.2 */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/jobs/%s", job);
+    cJSON *j = request_json("GET", path, NULL, 200);
+    ck_assert_msg(strcmp(jstr(j, "status"), "running") == 0, "the job was to be still running: %s (iteration %d)",
+                  jstr(j, "status"), cJSON_GetObjectItem(j, "iteration")->valueint);
+    cJSON_Delete(j);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 60000), 0);
+    ck_assert_msg(wait_no_processes(10000), "processes of the interrupted job remain");
+    ck_assert_msg(strstr(oigd_log(&proc), "checkpoint") == NULL, "checkpoint trouble: %s", oigd_log(&proc));
+
+    start(launcher());
+    j = wait_status(job, "succeeded|failed|cancelled", 300000);
+    ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "resumed job: %s (%s)", jstr(j, "status"),
+                  jstr(j, "error"));
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "attempts")->valueint, 2);
+    const char *log = oigd_log(&proc);
+    const char *at = strstr(log, "running distributed (resumed from iteration ");
+    ck_assert_msg(at != NULL, "the job did not resume: %s", log);
+    int from = atoi(at + strlen("running distributed (resumed from iteration "));
+    ck_assert_msg(from >= 1 && from < ITERATIONS, "resumed from iteration %d", from);
+    ck_assert_msg(strstr(log, "checkpoint") == NULL, "checkpoint trouble: %s", log);
+    ck_assert_int_eq(metrics_continuous(job), ITERATIONS + 1);
+    /* this daemon ran only the iterations after the checkpoint: the child did resume */
+    ck_assert_int_eq(iterations_reported(), ITERATIONS - from);
+    oig_model *resumed = job_model(j);
+    cJSON_Delete(j);
+    ck_assert_int_eq(resumed->summary.iterations, ITERATIONS);
+
+    char *ij = create_job(ds, ITERATIONS, 1);
+    j = wait_status(ij, "succeeded|failed|cancelled", 300000);
+    ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "uninterrupted job: %s", jstr(j, "error"));
+    oig_model *whole = job_model(j);
+    cJSON_Delete(j);
+    double d = model_diff(whole, resumed);
+    ck_assert_msg(d <= 1e-12, "resumed and uninterrupted distributed models differ by %g (relative)", d);
+    oig_model_free(resumed);
+    oig_model_free(whole);
+    free(ij);
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+}
+END_TEST
+
+/* "init_model_id" with "distributed": the child starts from the stored model, as an in-process
+ * job with the same request does. */
+START_TEST(distributed_warm_start_from_a_stored_model) {
+    start(launcher());
+    char *ds = upload_dataset(4600);
+    char *base = create_job(ds, 10, 0);
+    cJSON *j = wait_status(base, "succeeded|failed|cancelled", 120000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    char extra[160];
+    snprintf(extra, sizeof extra, ",\"init_model_id\":\"%s\"", jstr(j, "model_id"));
+    cJSON_Delete(j);
+    oig_model *m[2];
+    double first_mse[2];
+    for (int dist = 1; dist >= 0; dist--) {
+        char *id = create_job_with(ds, 15, dist, extra);
+        j = wait_status(id, "succeeded|failed|cancelled", 300000);
+        ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "job: %s", jstr(j, "error"));
+        m[dist] = job_model(j);
+        cJSON_Delete(j);
+        ck_assert_int_eq(metrics_continuous(id), 16);
+        char path[160];
+        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?limit=1", id);
+        j = request_json("GET", path, NULL, 200);
+        first_mse[dist] = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "metrics"), 0),
+                                              "train_mse")->valuedouble;
+        cJSON_Delete(j);
+        free(id);
+    }
+    ck_assert_double_eq_tol(first_mse[1], first_mse[0], 1e-9 * first_mse[0]);
+    ck_assert_str_eq(oig_model_meta_get(m[1], "init.iterations"), "10");
+    double d = model_diff(m[0], m[1]);
+    ck_assert_msg(d <= 1e-9, "distributed and in-process warm starts differ by %g (relative)", d);
+    oig_model_free(m[0]);
+    oig_model_free(m[1]);
+    free(base);
     free(ds);
     ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
 }
@@ -385,6 +500,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, distributed_job_matches_in_process);
     tcase_add_test(tc, distributed_classification_with_options);
     tcase_add_test(tc, cancel_and_shutdown_end_the_mpi_job);
+    tcase_add_test(tc, shutdown_resumes_from_the_last_checkpoint);
+    tcase_add_test(tc, distributed_warm_start_from_a_stored_model);
     suite_add_tcase(s, tc);
     return s;
 }
