@@ -1,5 +1,6 @@
 /* serve.c -- `oigd serve`: reads the configuration, opens the store (migrations), requeues jobs
- * a crash left running, sets OpenBLAS's thread count once, starts the worker pool, the progress
+ * a crash left running (and removes the job directories of distributed runs it left), sets
+ * OpenBLAS's thread count once, starts the worker pool, the progress
  * hub and the HTTP daemon, then waits for SIGTERM/SIGINT, writing out the request log every 0.1 s
  * meanwhile, and shuts down in order: stop accepting, close event streams, stop HTTP, let running
  * jobs checkpoint and requeue. */
@@ -14,6 +15,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "mpi_launch.h"
 
 int serve_main(int argc, char **argv) {
     config cfg;
@@ -72,6 +74,10 @@ int serve_main(int argc, char **argv) {
     fprintf(stderr, "oigd: store %s at schema version %d%s", cfg.db, store_user_version(st),
             requeued ? "" : "\n");
     if (requeued) fprintf(stderr, ", %d interrupted job%s requeued\n", requeued, requeued == 1 ? "" : "s");
+    int swept = mpi_launch_sweep();
+    if (swept)
+        fprintf(stderr, "oigd: removed %d job director%s of distributed runs whose daemon had died\n", swept,
+                swept == 1 ? "y" : "ies");
 
     oig_blas_set_threads(cfg.blas_threads);
     fprintf(stderr, "oigd: %d worker%s at nice +%d, %s x %d BLAS thread%s; %d HTTP thread%s (%d cores; %s)\n",

@@ -5,6 +5,9 @@
  * reaped, and its process group is always emptied, before returning. It must not touch the
  * store: the caller records progress, checkpoints and results.
  *
+ * The directory's owner file names this daemon (pid, host, pid namespace), so that a later start can remove
+ * the directories of a daemon that died without removing them (mpi_launch_sweep).
+ *
  * Checkpoints: the child writes checkpoint-K.json into the directory every checkpoint_seconds
  * and then marks the progress line of iteration K with "checkpoint":true; that line reaches the
  * caller with the checkpoint's model, and the file is removed once read.
@@ -40,10 +43,15 @@
 #define MODEL_FILE "model.json"
 #define RESUME_FILE "resume.json"
 #define INIT_FILE "init.json"
+#define OWNER_FILE "owner"          /* "PID HOST PIDNS": the daemon that made the directory */
+#define DIR_PREFIX "oigd-job-"
 #define PATH_CAP 1200
 
-static void dir_file(char *out, const char *dir, const char *name) {
-    snprintf(out, PATH_CAP, "%s/%s", dir, name);
+/* out (PATH_CAP bytes) = dir/name; -1 when it does not fit (the job directory's own paths
+ * always do: the root is under 900 bytes). */
+static int dir_file(char *out, const char *dir, const char *name) {
+    int k = snprintf(out, PATH_CAP, "%s/%s", dir, name);
+    return k >= 0 && k < PATH_CAP ? 0 : -1;
 }
 
 static double mono(void) {
@@ -405,6 +413,63 @@ out:
     return rc;
 }
 
+/* Where job directories go: $TMPDIR, else /tmp. */
+static const char *tmp_root(void) {
+    const char *tmp = getenv("TMPDIR");
+    return tmp && *tmp && strlen(tmp) < 900 ? tmp : "/tmp";
+}
+
+/* "PID HOST PIDNS" of this process, the content of a directory's owner file: a pid means
+ * something only on the same host and in the same pid namespace (containers sharing a TMPDIR). */
+static void owner_line(char *out, size_t cap) {
+    char host[256] = "", ns[64] = "";
+    if (gethostname(host, sizeof host) != 0) host[0] = 0;
+    host[sizeof host - 1] = 0;
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    ns[n > 0 ? n : 0] = 0;
+    snprintf(out, cap, "%d %s %s\n", (int)getpid(), host, ns);
+}
+
+/* Whether dir (a job directory) was made by a process of this host and pid namespace that no
+ * longer exists. A directory without a readable owner file, or from another host or namespace,
+ * is never taken for abandoned. */
+static int abandoned(const char *dir) {
+    char path[PATH_CAP], line[300], mine[300];
+    if (dir_file(path, dir, OWNER_FILE) != 0) return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    owner_line(mine, sizeof mine);
+    char *sp = strchr(line, ' '), *my_sp = strchr(mine, ' ');
+    if (!sp || !my_sp || strcmp(sp, my_sp) != 0) return 0;
+    char *end;
+    long pid = strtol(line, &end, 10);
+    if (end != sp || pid <= 0 || pid > 0x7fffffffL) return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int mpi_launch_sweep(void) {
+    const char *root = tmp_root();
+    DIR *d = opendir(root);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, DIR_PREFIX, strlen(DIR_PREFIX)) != 0) continue;
+        char dir[PATH_CAP];
+        if (dir_file(dir, root, e->d_name) != 0) continue;
+        struct stat sb;
+        if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid()) continue;
+        if (!abandoned(dir)) continue;
+        remove_dir(dir);
+        removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 /* ---- the run -------------------------------------------------------------------------------- */
 
 /* In the forked child: only async-signal-safe calls until exec. */
@@ -435,8 +500,7 @@ mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progr
         return MPI_LAUNCH_FAILED;
     }
     exe[el] = 0;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/oigd-job-XXXXXX", tmp && *tmp && strlen(tmp) < 900 ? tmp : "/tmp");
+    snprintf(dir, sizeof dir, "%s/" DIR_PREFIX "XXXXXX", tmp_root());
     if (!mkdtemp(dir)) {
         snprintf(msg, cap, "cannot create a temp directory: %s", strerror(errno));
         return MPI_LAUNCH_FAILED;
@@ -446,6 +510,9 @@ mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progr
     mpi_launch_result result = MPI_LAUNCH_FAILED;
     char **argv = NULL;
     int devnull = -1, po[2] = {-1, -1}, pe[2] = {-1, -1};
+    char owner[300];
+    owner_line(owner, sizeof owner);
+    if (write_text(dir, OWNER_FILE, owner, msg, cap) != 0) goto out;
     if (write_csv(rq->data, data_path, msg, cap) != 0) goto out;
     if (rq->resume_doc && write_text(dir, RESUME_FILE, rq->resume_doc, msg, cap) != 0) goto out;
     if (!rq->resume_doc && rq->init_doc && write_text(dir, INIT_FILE, rq->init_doc, msg, cap) != 0) goto out;

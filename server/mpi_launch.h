@@ -36,6 +36,12 @@ typedef enum {
 mpi_launch_result mpi_launch_run(const mpi_launch_req *rq, oig_progress_fn progress, void *ud,
                                  oig_model **out, char *msg, size_t cap);
 
+/* Remove the job directories (in $TMPDIR, else /tmp) that a daemon of this host made and that
+ * outlived it: a daemon killed during a distributed job cannot remove its own. Only this user's
+ * directories whose owner process (same host, same pid namespace) is gone are touched. Returns
+ * how many were removed. */
+int mpi_launch_sweep(void);
+
 /* The child's argument vector for rq, its files in directory dir (NULL-terminated, malloc'd
  * strings in a malloc'd array; free with mpi_launch_argv_free). */
 char **mpi_launch_argv(const mpi_launch_req *rq, const char *exe, const char *dir);

@@ -2,8 +2,8 @@
  * port: API keys (401 without or with a wrong key, 200 with the right one, probes and documents
  * stay open, `oigd key create`), limits (each one answers its status, 429/503 with Retry-After,
  * and changes nothing), GET /metrics (every line parses; counters move; route labels are
- * templates), GET /openapi.json served as embedded, and the request log (batched, one line per
- * request, off on request). */
+ * templates), GET /openapi.json served as embedded, the request log (batched, one line per
+ * request, off on request), and the start's removal of job directories a dead daemon left. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -18,6 +18,8 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -784,6 +786,74 @@ START_TEST(test_every_serve_flag_is_in_the_readme_table) {
 }
 END_TEST
 
+/* ---- job directories left by a dead daemon --------------------------------------------------- */
+
+/* dir/name as a job directory with an owner file of owner (NULL: none) and a data file. */
+static void job_dir(const char *dir, const char *name, const char *owner) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    const char *files[2] = {"data.csv", owner ? "owner" : NULL};
+    const char *text[2] = {"x,y\n1,2\n", owner};
+    for (int k = 0; k < 2 && files[k]; k++) {
+        char f[700];
+        snprintf(f, sizeof f, "%s/%s", path, files[k]);
+        FILE *fp = fopen(f, "w");
+        ck_assert_ptr_nonnull(fp);
+        fputs(text[k], fp);
+        fclose(fp);
+    }
+}
+
+static int exists(const char *dir, const char *name) {
+    char path[600];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lstat(path, &sb) == 0;
+}
+
+/* A daemon killed during a distributed job leaves its job directory (the dataset as CSV): the
+ * next start removes it, and only it: not a live process's, not one without an owner, not one
+ * of another host or pid namespace. */
+START_TEST(test_start_removes_job_directories_of_dead_daemons) {
+    char tmp[300], host[256] = "", ns[64] = "", line[400];
+    snprintf(tmp, sizeof tmp, "%s/tmp", tdir);
+    ck_assert_int_eq(mkdir(tmp, 0700), 0);
+    ck_assert_int_eq(gethostname(host, sizeof host), 0);
+    ssize_t nl = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);   /* the daemon's too */
+    ck_assert_int_gt(nl, 0);
+    ns[nl] = 0;
+    pid_t dead = fork();                    /* a pid that no longer runs */
+    ck_assert_int_ge(dead, 0);
+    if (dead == 0) _exit(0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    snprintf(line, sizeof line, "%d %s %s\n", (int)dead, host, ns);
+    job_dir(tmp, "oigd-job-dead01", line);
+    snprintf(line, sizeof line, "%d %s %s\n", (int)getpid(), host, ns);
+    job_dir(tmp, "oigd-job-live01", line);
+    job_dir(tmp, "oigd-job-noowner", NULL);
+    snprintf(line, sizeof line, "%d %s-elsewhere %s\n", (int)dead, host, ns);
+    job_dir(tmp, "oigd-job-other01", line);
+    snprintf(line, sizeof line, "%d %s pid:[1]\n", (int)dead, host);
+    job_dir(tmp, "oigd-job-otherns", line);
+
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TMPDIR", tmp, 1);
+    start(NULL);
+    if (saved) setenv("TMPDIR", saved, 1);
+    else unsetenv("TMPDIR");
+    free(saved);
+    ck_assert(!exists(tmp, "oigd-job-dead01"));
+    ck_assert(exists(tmp, "oigd-job-live01"));
+    ck_assert(exists(tmp, "oigd-job-noowner"));
+    ck_assert(exists(tmp, "oigd-job-other01"));
+    ck_assert(exists(tmp, "oigd-job-otherns"));
+    ck_assert_msg(strstr(read_log(), "removed 1 job directory") != NULL, "%s", read_log());
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("api_ops");
     TCase *auth = tcase_create("auth");
@@ -808,6 +878,10 @@ int main(void) {
     tcase_add_test(metrics, test_openapi_and_dashboard_are_served_as_embedded);
     tcase_add_test(metrics, test_every_serve_flag_is_in_the_readme_table);
     suite_add_tcase(s, metrics);
+    TCase *cleanup = tcase_create("cleanup");
+    tcase_add_checked_fixture(cleanup, setup, teardown);
+    tcase_add_test(cleanup, test_start_removes_job_directories_of_dead_daemons);
+    suite_add_tcase(s, cleanup);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

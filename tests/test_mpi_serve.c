@@ -2,8 +2,9 @@
  * (built only with OIGD_MPI=ON): success with continuous metrics, live events and a model equal to
  * the in-process job's to rounding (regression; classes with a quoted label and options), cancel
  * and shutdown ending every process of the run (the daemon's TMPDIR is the test's, so leftovers
- * are found by path), a shut-down job resuming from its last checkpoint to the uninterrupted
- * model, a warm start from a stored model, failed children recorded with their message, and 422
+ * are found by path), a job stopped by a shutdown and then by a crash resuming from its last
+ * checkpoint each time to the uninterrupted model (and the crashed daemon's job directory removed
+ * at the next start), a warm start from a stored model, failed children recorded with their message, and 422
  * without a launcher. */
 #include <check.h>
 #include <dirent.h>
@@ -351,44 +352,80 @@ START_TEST(cancel_and_shutdown_end_the_mpi_job) {
 }
 END_TEST
 
-/* A distributed job stopped by a shutdown after its first checkpoints resumes from the last one
- * on the next start (not from iteration 0), its metrics stay continuous, and it ends with the
- * model of an uninterrupted distributed run (the ranks' sums do not depend on where the run was
- * cut, so to rounding of the last bits at most). */
-START_TEST(shutdown_resumes_from_the_last_checkpoint) {
-    enum { ITERATIONS = 20000 };
-    start(launcher());
-    char *ds = upload_dataset(4600);
-    char *job = create_job(ds, ITERATIONS, 1);
-    wait_iteration(job, 20, 120000);
-    usleep(600000);                         /* a few checkpoints at --checkpoint-seconds 0.2 */
+/* Stop the daemon with sig once job is past iteration `after` and has had time for a few
+ * checkpoints (--checkpoint-seconds 0.2); the job must still be running then. */
+static void interrupt_running(const char *job, int after, int sig, int expect_exit) {
+    wait_iteration(job, after, 120000);
+    usleep(600000);
     char path[160];
     snprintf(path, sizeof path, "/v1/jobs/%s", job);
     cJSON *j = request_json("GET", path, NULL, 200);
     ck_assert_msg(strcmp(jstr(j, "status"), "running") == 0, "the job was to be still running: %s (iteration %d)",
                   jstr(j, "status"), cJSON_GetObjectItem(j, "iteration")->valueint);
     cJSON_Delete(j);
-    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 60000), 0);
+    ck_assert_int_eq(oigd_stop(&proc, sig, 60000), expect_exit);
     ck_assert_msg(wait_no_processes(10000), "processes of the interrupted job remain");
     ck_assert_msg(strstr(oigd_log(&proc), "checkpoint") == NULL, "checkpoint trouble: %s", oigd_log(&proc));
+}
+
+/* The iteration this daemon resumed the job from, from its log (waits up to 60 s for the line). */
+static int resumed_from(void) {
+    static const char key[] = "running distributed (resumed from iteration ";
+    long long deadline = support_now_ms() + 60000;
+    const char *at;
+    while ((at = strstr(oigd_log(&proc), key)) == NULL) {
+        ck_assert_msg(support_now_ms() < deadline, "the job did not resume: %s", oigd_log(&proc));
+        usleep(50000);
+    }
+    return atoi(at + strlen(key));
+}
+
+/* Job directories in the daemon's TMPDIR. */
+static int job_directories(void) {
+    DIR *d = opendir(jobtmp);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) n += strncmp(e->d_name, "oigd-job-", 9) == 0;
+    closedir(d);
+    return n;
+}
+
+/* A distributed job stopped by a shutdown, and then by a crash (SIGKILL), resumes each time from
+ * its last checkpoint (not from iteration 0), its metrics stay continuous, and it ends with the
+ * model of an uninterrupted distributed run (the ranks' sums do not depend on where the run was
+ * cut, so to rounding of the last bits at most). The crashed daemon's job directory, which it
+ * could not remove, is removed by the next start. */
+START_TEST(interrupted_job_resumes_from_its_last_checkpoint) {
+    enum { ITERATIONS = 20000 };
+    start(launcher());
+    char *ds = upload_dataset(4600);
+    char *job = create_job(ds, ITERATIONS, 1);
+    interrupt_running(job, 20, SIGTERM, 0);
+    ck_assert_int_eq(job_directories(), 0);
 
     start(launcher());
-    j = wait_status(job, "succeeded|failed|cancelled", 300000);
+    int first = resumed_from();
+    ck_assert_msg(first >= 1 && first < ITERATIONS, "resumed from iteration %d", first);
+    interrupt_running(job, first + 20, SIGKILL, 128 + SIGKILL);
+    ck_assert_int_eq(job_directories(), 1);
+
+    start(launcher());
+    int second = resumed_from();
+    ck_assert_msg(second > first && second < ITERATIONS, "resumed from iteration %d after %d", second, first);
+    ck_assert_msg(strstr(oigd_log(&proc), "removed 1 job directory") != NULL, "%s", oigd_log(&proc));
+    cJSON *j = wait_status(job, "succeeded|failed|cancelled", 300000);
     ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "resumed job: %s (%s)", jstr(j, "status"),
                   jstr(j, "error"));
-    ck_assert_int_eq(cJSON_GetObjectItem(j, "attempts")->valueint, 2);
-    const char *log = oigd_log(&proc);
-    const char *at = strstr(log, "running distributed (resumed from iteration ");
-    ck_assert_msg(at != NULL, "the job did not resume: %s", log);
-    int from = atoi(at + strlen("running distributed (resumed from iteration "));
-    ck_assert_msg(from >= 1 && from < ITERATIONS, "resumed from iteration %d", from);
-    ck_assert_msg(strstr(log, "checkpoint") == NULL, "checkpoint trouble: %s", log);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "attempts")->valueint, 3);
+    ck_assert_msg(strstr(oigd_log(&proc), "checkpoint") == NULL, "checkpoint trouble: %s", oigd_log(&proc));
     ck_assert_int_eq(metrics_continuous(job), ITERATIONS + 1);
     /* this daemon ran only the iterations after the checkpoint: the child did resume */
-    ck_assert_int_eq(iterations_reported(), ITERATIONS - from);
+    ck_assert_int_eq(iterations_reported(), ITERATIONS - second);
     oig_model *resumed = job_model(j);
     cJSON_Delete(j);
     ck_assert_int_eq(resumed->summary.iterations, ITERATIONS);
+    ck_assert_int_eq(job_directories(), 0);
 
     char *ij = create_job(ds, ITERATIONS, 1);
     j = wait_status(ij, "succeeded|failed|cancelled", 300000);
@@ -500,7 +537,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, distributed_job_matches_in_process);
     tcase_add_test(tc, distributed_classification_with_options);
     tcase_add_test(tc, cancel_and_shutdown_end_the_mpi_job);
-    tcase_add_test(tc, shutdown_resumes_from_the_last_checkpoint);
+    tcase_add_test(tc, interrupted_job_resumes_from_its_last_checkpoint);
     tcase_add_test(tc, distributed_warm_start_from_a_stored_model);
     suite_add_tcase(s, tc);
     return s;
