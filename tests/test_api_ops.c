@@ -821,8 +821,7 @@ START_TEST(test_start_removes_job_directories_of_dead_daemons) {
     ck_assert_int_eq(mkdir(tmp, 0700), 0);
     ck_assert_int_eq(gethostname(host, sizeof host), 0);
     ssize_t nl = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);   /* the daemon's too */
-    ck_assert_int_gt(nl, 0);
-    ns[nl] = 0;
+    ns[nl > 0 ? nl : 0] = 0;                /* empty where /proc does not show it, as for the daemon */
     pid_t dead = fork();                    /* a pid that no longer runs */
     ck_assert_int_ge(dead, 0);
     if (dead == 0) _exit(0);
