@@ -199,6 +199,16 @@ static oig_model *job_model(cJSON *job) {
     return m;
 }
 
+/* The model of job id once it has ended, which it must have done by succeeding. */
+static oig_model *succeeded_model(const char *id) {
+    cJSON *j = wait_status(id, "succeeded|failed|cancelled", 300000);
+    ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "job %s: %s (%s)", id, jstr(j, "status"),
+                  jstr(j, "error"));
+    oig_model *m = job_model(j);
+    cJSON_Delete(j);
+    return m;
+}
+
 /* max |a - b| / max |a| over W, W_oi, W_oh and the normalization. */
 static double model_diff(const oig_model *a, const oig_model *b) {
     ck_assert_int_eq(a->n, b->n);
@@ -235,10 +245,7 @@ START_TEST(distributed_job_matches_in_process) {
 
     /* the same request trained in the daemon */
     char *ij = create_job(ds, 25, 0);
-    job = wait_status(ij, "succeeded|failed|cancelled", 300000);
-    ck_assert_str_eq(jstr(job, "status"), "succeeded");
-    oig_model *mi = job_model(job);
-    cJSON_Delete(job);
+    oig_model *mi = succeeded_model(ij);
     double d = model_diff(mi, md);
     ck_assert_msg(d <= 1e-9, "distributed and in-process models differ by %g (relative)", d);
     ck_assert_int_eq(metrics_continuous(ij), 26);
@@ -289,10 +296,7 @@ START_TEST(distributed_classification_with_options) {
         char id[64];
         snprintf(id, sizeof id, "%s", jstr(j, "id"));
         cJSON_Delete(j);
-        j = wait_status(id, "succeeded|failed|cancelled", 300000);
-        ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "job: %s", jstr(j, "error"));
-        m[dist] = job_model(j);
-        cJSON_Delete(j);
+        m[dist] = succeeded_model(id);
         ck_assert_int_eq(metrics_continuous(id), 13);
     }
     ck_assert_int_eq(m[0]->nclasses, 3);
@@ -428,10 +432,7 @@ START_TEST(interrupted_job_resumes_from_its_last_checkpoint) {
     ck_assert_int_eq(job_directories(), 0);
 
     char *ij = create_job(ds, ITERATIONS, 1);
-    j = wait_status(ij, "succeeded|failed|cancelled", 300000);
-    ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "uninterrupted job: %s", jstr(j, "error"));
-    oig_model *whole = job_model(j);
-    cJSON_Delete(j);
+    oig_model *whole = succeeded_model(ij);
     double d = model_diff(whole, resumed);
     ck_assert_msg(d <= 1e-12, "resumed and uninterrupted distributed models differ by %g (relative)", d);
     oig_model_free(resumed);
@@ -458,10 +459,7 @@ START_TEST(distributed_warm_start_from_a_stored_model) {
     double first_mse[2];
     for (int dist = 1; dist >= 0; dist--) {
         char *id = create_job_with(ds, 15, dist, extra);
-        j = wait_status(id, "succeeded|failed|cancelled", 300000);
-        ck_assert_msg(strcmp(jstr(j, "status"), "succeeded") == 0, "job: %s", jstr(j, "error"));
-        m[dist] = job_model(j);
-        cJSON_Delete(j);
+        m[dist] = succeeded_model(id);
         ck_assert_int_eq(metrics_continuous(id), 16);
         char path[160];
         snprintf(path, sizeof path, "/v1/jobs/%s/metrics?limit=1", id);
