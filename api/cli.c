@@ -349,7 +349,7 @@ enum {
     T_TEST_INDEX, T_MODEL_OUT, T_METRICS_OUT, T_QUIET, T_TARGET_MSE, T_MAX_SECONDS, T_PATIENCE,
     T_NO_STANDARDIZE, T_NO_BYPASS, T_MD, T_SIGMAD, T_OLS_EPS, T_BIAS_GAIN, T_CLAMP_GAINS,
     T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_LM_REGULARIZATION, T_LM_UPDATE, T_BLOCK_ROWS,
-    T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_PROGRESS_FD, T_CHECKPOINT_DIR, T_CHECKPOINT_SECONDS, T_RESUME
+    T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_THREADS, T_PROGRESS_FD, T_CHECKPOINT_DIR, T_CHECKPOINT_SECONDS, T_RESUME
 };
 
 static const flagdef train_flags[] = {
@@ -370,7 +370,8 @@ static const flagdef train_flags[] = {
     { "--lm-max-retries", 1, T_LM_MAX_RETRIES }, { "--lm-damping", 1, T_LM_DAMPING },
     { "--lm-regularization", 1, T_LM_REGULARIZATION }, { "--lm-update", 1, T_LM_UPDATE },
     { "--block-rows", 1, T_BLOCK_ROWS }, { "--no-cache-hidden", 0, T_NO_CACHE_HIDDEN },
-    { "--blas-threads", 1, T_BLAS_THREADS }, { "--progress-fd", 1, T_PROGRESS_FD },
+    { "--blas-threads", 1, T_BLAS_THREADS }, { "--threads", 1, T_THREADS },
+    { "--progress-fd", 1, T_PROGRESS_FD },
     { "--checkpoint-dir", 1, T_CHECKPOINT_DIR }, { "--checkpoint-seconds", 1, T_CHECKPOINT_SECONDS },
     { "--resume", 1, T_RESUME },
     { NULL, 0, 0 }
@@ -423,7 +424,10 @@ void cli_train_usage(void *stream) {
 "  --lm-update tenfold|gain LM: lambda /10 and x10 (default), or by the gain ratio\n"
 "  --block-rows N           rows per BLAS block (default 2048)\n"
 "  --no-cache-hidden        recompute the hidden outputs each pass instead of keeping them\n"
-"  --blas-threads N         OpenBLAS threads (default: the number of online CPUs)\n"
+"  --blas-threads N         OpenBLAS threads (default: the number of online CPUs; 1 with\n"
+"                           --threads)\n"
+"  --threads T              train on T threads, each on its own share of the rows (default 1;\n"
+"                           bp, hwo, oig-bp, oig-hwo, owo and lm, at least 256 rows each)\n"
 "\n"
 "Output:\n"
 "  --model-out PATH         write the model document (JSON) to PATH (written atomically)\n"
@@ -618,6 +622,10 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             if (parse_long(v, 1, 256, &l)) BAD_VALUE("--blas-threads", "an integer from 1 to 256");
             ta->blas_threads = (int)l;
             ta->blas_threads_set = 1;
+            break;
+        case T_THREADS:
+            if (parse_long(v, 1, 256, &l)) BAD_VALUE("--threads", "an integer from 1 to 256");
+            ta->cfg.threads = (int)l;
             break;
         case T_PROGRESS_FD:
             if (parse_long(v, 1, 1000000, &l) || fcntl((int)l, F_GETFD) < 0)
@@ -892,6 +900,7 @@ int cli_train_main(int argc, char **argv) {
         if (!ta.blas_threads_set) ta.blas_threads = 1;   /* ranks share the cores */
     }
 #endif
+    if (ta.cfg.threads > 1 && !ta.blas_threads_set) ta.blas_threads = 1;   /* one BLAS thread each */
     oig_blas_set_threads(ta.blas_threads);
 
     char msg[512];

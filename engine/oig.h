@@ -369,6 +369,12 @@ typedef struct {
      * + OWO; iterations, time and multiplies start from 0, and the algorithm, options and seed are
      * this config's (nh is taken from the model). The caller keeps ownership. NULL: none. */
     const oig_model *init_model;
+    /* threads of this process that train together (default 1): the rows are cut into as many
+     * ranges, each trained by one thread, and their sums are added (engine/parallel.c). Used by
+     * bp, hwo, oig_bp, oig_hwo, owo and lm, without the seams below, with at least 256 rows per
+     * thread (canonical sums: one block per thread); otherwise one thread trains. Each thread
+     * calls BLAS: set BLAS to one thread. */
+    int threads;
     /* data-parallel seam */
     oig_reduce_fn reduce;
     void *reduce_ctx;

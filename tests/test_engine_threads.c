@@ -1,0 +1,303 @@
+/* test_engine_threads.c -- training on several threads of one process (oig_config.threads,
+ * engine/parallel.c): with canonical sums the result is the one-thread result bit for bit, for
+ * every trainer that splits its rows, regression and classification; without them it agrees to
+ * round-off; the threads stop together, for the caller's callback, max_seconds and patience;
+ * the caller's callback runs once per iteration; and small data, the related trainers and
+ * multi-process runs train on the calling thread.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trainer.h"
+
+enum { NI = 6, NH = 8, NO = 2 };
+
+/* Seeded rows: smooth targets of NI inputs; classify = 1 makes 3 classes (+1/-1 coded). */
+static void make_data(oig_data *d, size_t rows, uint64_t seed, int classify) {
+    oig_rng r;
+    oig_rng_seed(&r, seed);
+    memset(d, 0, sizeof *d);
+    int m = classify ? 3 : NO;
+    d->nrows = rows; d->n = NI; d->m = m;
+    d->x = malloc(sizeof(double) * rows * NI);
+    d->t = malloc(sizeof(double) * rows * m);
+    if (classify) {
+        d->task = OIG_CLASSIFICATION;
+        d->nclasses = 3;
+        d->cls = malloc(sizeof(int) * rows);
+    }
+    for (size_t p = 0; p < rows; p++) {
+        double *x = d->x + p * NI;
+        for (int j = 0; j < NI; j++) x[j] = 2.0 * oig_rng_normal(&r) + j;
+        double a = sin(x[0]) + 0.3 * x[2] * x[3], b = tanh(x[1] - x[4]) + 0.05 * oig_rng_normal(&r);
+        if (classify) {
+            int c = a + b > 0.5 ? 2 : a + b > -0.5 ? 1 : 0;
+            d->cls[p] = c;
+            for (int k = 0; k < 3; k++) d->t[p * 3 + k] = k == c ? 1.0 : -1.0;
+        } else {
+            d->t[p * NO + 0] = a;
+            d->t[p * NO + 1] = b;
+        }
+    }
+}
+
+static void free_data(oig_data *d) { free(d->x); free(d->t); free(d->cls); }
+
+typedef struct { int calls, last, repeated; } counter;
+
+static int count_calls(const oig_progress *p, void *ud) {
+    counter *c = ud;
+    if (c->calls > 0 && p->iteration != c->last + 1) c->repeated++;
+    c->calls++;
+    c->last = p->iteration;
+    return OIG_CONTINUE;
+}
+
+/* Train a fresh copy of the seeded data (train rows + val rows) with cfg; the standardized
+ * training inputs are copied to xs when it is not NULL. */
+static oig_model *train_fresh(const oig_config *cfg, size_t rows, size_t vrows, int classify,
+                              counter *calls, oig_status *st, double *xs) {
+    oig_data d, v;
+    make_data(&d, rows, 7, classify);
+    make_data(&v, vrows, 8, classify);
+    oig_model *mdl = NULL;
+    oig_error err;
+    *st = oig_train(&d, vrows ? &v : NULL, cfg, NULL, calls ? count_calls : NULL, calls, &mdl, &err);
+    ck_assert_msg(*st == OIG_OK || *st == OIG_ESTOPPED, "%s", err.message);
+    if (xs) memcpy(xs, d.x, sizeof(double) * rows * NI);
+    free_data(&d);
+    free_data(&v);
+    return mdl;
+}
+
+static void assert_same_model(const oig_model *a, const oig_model *b) {
+    ck_assert_int_eq(a->nh, b->nh);
+    ck_assert(memcmp(a->w, b->w, sizeof(double) * a->nh * (a->n + 1)) == 0);
+    ck_assert(memcmp(a->woi, b->woi, sizeof(double) * a->m * (a->n + 1)) == 0);
+    ck_assert(memcmp(a->woh, b->woh, sizeof(double) * a->m * a->nh) == 0);
+    ck_assert(a->summary.train_mse == b->summary.train_mse);
+    ck_assert(a->summary.val_mse == b->summary.val_mse ||
+              (isnan(a->summary.val_mse) && isnan(b->summary.val_mse)));
+    ck_assert_int_eq(a->summary.iterations, b->summary.iterations);
+    ck_assert_str_eq(a->summary.stop_reason, b->summary.stop_reason);
+}
+
+static const oig_algorithm split_algorithms[] = {
+    OIG_ALG_OWO, OIG_ALG_BP, OIG_ALG_HWO, OIG_ALG_OIG_BP, OIG_ALG_OIG_HWO, OIG_ALG_LM
+};
+#define NSPLIT (int)(sizeof split_algorithms / sizeof split_algorithms[0])
+
+/* Canonical sums: 2 and 3 threads give the one-thread model, validation error and standardized
+ * inputs bit for bit; the rows do not divide evenly into the 64-row blocks. */
+START_TEST(test_canonical_sums_make_threads_bit_identical) {
+    int classify = _i;
+    size_t rows = 1000, vrows = 230;
+    double *xs1 = malloc(sizeof(double) * rows * NI), *xsk = malloc(sizeof(double) * rows * NI);
+    for (int a = 0; a < NSPLIT; a++) {
+        oig_config c;
+        oig_config_init(&c);
+        c.algorithm = split_algorithms[a]; c.nh = NH; c.max_iterations = 8; c.seed = 3;
+        c.canonical_sums = 1; c.block_rows = 64;
+        oig_status s1, sk;
+        oig_model *one = train_fresh(&c, rows, vrows, classify, NULL, &s1, xs1);
+        ck_assert(isfinite(one->summary.val_mse));
+        for (int k = 2; k <= 3; k++) {
+            c.threads = k;
+            ck_assert_int_eq(trn_parallel_threads(&c, &(oig_data){ .nrows = rows }), k);
+            oig_model *many = train_fresh(&c, rows, vrows, classify, NULL, &sk, xsk);
+            ck_assert_int_eq(s1, sk);
+            assert_same_model(one, many);
+            if (classify) ck_assert(one->summary.val_err == many->summary.val_err);
+            ck_assert(memcmp(xs1, xsk, sizeof(double) * rows * NI) == 0);
+            oig_model_free(many);
+        }
+        c.threads = 1;
+        oig_model_free(one);
+    }
+    free(xs1);
+    free(xsk);
+}
+END_TEST
+
+/* Plain sums: each thread adds its own rows, so the totals differ from one thread's in
+ * round-off only; after 10 iterations the weights agree to 1e-9. */
+START_TEST(test_plain_sums_agree_to_round_off) {
+    for (int a = 0; a < NSPLIT; a++) {
+        oig_config c;
+        oig_config_init(&c);
+        c.algorithm = split_algorithms[a]; c.nh = NH; c.max_iterations = 10; c.seed = 5;
+        oig_status s1, s2;
+        oig_model *one = train_fresh(&c, 900, 100, 0, NULL, &s1, NULL);
+        c.threads = 2;
+        ck_assert_int_eq(trn_parallel_threads(&c, &(oig_data){ .nrows = 900 }), 2);
+        oig_model *two = train_fresh(&c, 900, 100, 0, NULL, &s2, NULL);
+        size_t nw = (size_t)NH * (NI + 1);
+        double num = 0, den = 0;
+        for (size_t i = 0; i < nw; i++) {
+            num += (one->w[i] - two->w[i]) * (one->w[i] - two->w[i]);
+            den += one->w[i] * one->w[i];
+        }
+        ck_assert_msg(sqrt(num / den) < 1e-9, "%s: weights differ by %g relative",
+                      oig_algorithm_name(c.algorithm), sqrt(num / den));
+        ck_assert_double_eq_tol(one->summary.train_mse, two->summary.train_mse,
+                                1e-9 * one->summary.train_mse);
+        oig_model_free(one);
+        oig_model_free(two);
+    }
+}
+END_TEST
+
+/* The caller's callback runs on one thread, once per iteration, 0..Nit. */
+START_TEST(test_callback_runs_once_per_iteration) {
+    oig_config c;
+    oig_config_init(&c);
+    c.algorithm = OIG_ALG_OIG_HWO; c.nh = NH; c.max_iterations = 9; c.threads = 2;
+    counter n = {0, -1, 0};
+    oig_status st;
+    oig_model *m = train_fresh(&c, 800, 0, 0, &n, &st, NULL);
+    ck_assert_int_eq(st, OIG_OK);
+    ck_assert_int_eq(n.calls, 10);
+    ck_assert_int_eq(n.repeated, 0);
+    ck_assert_int_eq(n.last, 9);
+    oig_model_free(m);
+}
+END_TEST
+
+static int stop_at_4(const oig_progress *p, void *ud) {
+    (void)ud;
+    return p->iteration == 4 ? OIG_STOP : OIG_CONTINUE;
+}
+
+/* A stop from the callback, max_seconds and patience end every thread at the same iteration,
+ * with the one-thread status and reason. */
+START_TEST(test_threads_stop_together) {
+    oig_data d;
+    oig_config c;
+    oig_config_init(&c);
+    c.algorithm = OIG_ALG_LM; c.nh = NH; c.max_iterations = 50; c.threads = 2;
+    oig_model *m = NULL;
+    oig_error err;
+
+    make_data(&d, 800, 7, 0);
+    ck_assert_int_eq(oig_train(&d, NULL, &c, NULL, stop_at_4, NULL, &m, &err), OIG_ESTOPPED);
+    ck_assert_int_eq(m->summary.iterations, 4);
+    ck_assert_str_eq(m->summary.stop_reason, "stopped");
+    oig_model_free(m);
+    free_data(&d);
+
+    c.max_seconds = 1e-9;    /* passed at iteration 0 */
+    make_data(&d, 800, 7, 0);
+    ck_assert_int_eq(oig_train(&d, NULL, &c, NULL, NULL, NULL, &m, &err), OIG_OK);
+    ck_assert_int_eq(m->summary.iterations, 0);
+    ck_assert_str_eq(m->summary.stop_reason, "max_seconds");
+    oig_model_free(m);
+    free_data(&d);
+
+    /* patience on the validation rows, which the threads split, against one thread */
+    c.max_seconds = 0; c.patience = 2; c.max_iterations = 400; c.nh = 30;
+    c.canonical_sums = 1; c.block_rows = 32;
+    oig_status s1, s2;
+    c.threads = 1;
+    oig_model *one = train_fresh(&c, 600, 40, 0, NULL, &s1, NULL);
+    c.threads = 2;
+    oig_model *two = train_fresh(&c, 600, 40, 0, NULL, &s2, NULL);
+    ck_assert_str_eq(one->summary.stop_reason, "patience");
+    ck_assert_int_lt(one->summary.iterations, 400);
+    assert_same_model(one, two);
+    oig_model_free(one);
+    oig_model_free(two);
+}
+END_TEST
+
+/* Threads are used where they can help and the rows allow. */
+START_TEST(test_thread_count_follows_rows_and_algorithm) {
+    oig_config c;
+    oig_config_init(&c);
+    c.threads = 4;
+    oig_data d = { .nrows = 300 };
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);          /* 256 rows a thread */
+    d.nrows = 600;
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 2);
+    d.nrows = 100000;
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 4);
+    c.canonical_sums = 1;                                       /* a block a thread */
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 4);
+    d.nrows = 2048 * 2;
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 2);
+    d.nrows = 2048;
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);
+    c.canonical_sums = 0;
+    d.nrows = 100000;
+    c.algorithm = OIG_ALG_SLNB;
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);          /* the related trainers */
+    c.algorithm = OIG_ALG_LM;
+    c.reduce_pieces = NULL;
+    c.reduce = (oig_reduce_fn)1;                                /* several processes */
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);
+    c.reduce = NULL;
+    c.threads = 1;
+    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);
+}
+END_TEST
+
+/* A related trainer asked for threads trains as before, and a bad thread count is refused. */
+START_TEST(test_related_trainers_and_bad_counts) {
+    oig_config c;
+    oig_config_init(&c);
+    c.algorithm = OIG_ALG_SGD; c.nh = NH; c.max_iterations = 3;
+    oig_status s1, s2;
+    oig_model *one = train_fresh(&c, 800, 0, 0, NULL, &s1, NULL);
+    c.threads = 2;
+    oig_model *two = train_fresh(&c, 800, 0, 0, NULL, &s2, NULL);
+    assert_same_model(one, two);
+    oig_model_free(one);
+    oig_model_free(two);
+
+    oig_error err;
+    c.threads = 0;
+    ck_assert_int_eq(oig_config_check(&c, &err), OIG_EINVAL);
+    ck_assert_str_eq(err.field, "threads");
+    c.threads = 257;
+    ck_assert_int_eq(oig_config_check(&c, &err), OIG_EINVAL);
+}
+END_TEST
+
+/* An error every thread meets (a checkpoint of another shape) is returned once, as on one
+ * thread, and nothing waits for a thread that has left. */
+START_TEST(test_shared_error_is_reported) {
+    oig_config c;
+    oig_config_init(&c);
+    c.algorithm = OIG_ALG_OIG_HWO; c.nh = NH; c.threads = 2;
+    oig_model *other = oig_model_new(NI + 1, NH, NO);
+    oig_data d;
+    make_data(&d, 800, 7, 0);
+    oig_model *m = NULL;
+    oig_error err;
+    ck_assert_int_eq(oig_train(&d, NULL, &c, other, NULL, NULL, &m, &err), OIG_EINVAL);
+    ck_assert_ptr_null(m);
+    ck_assert_str_eq(err.field, "resume");
+    oig_model_free(other);
+    free_data(&d);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("engine_threads");
+    TCase *tc = tcase_create("threads");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_canonical_sums_make_threads_bit_identical, 0, 2);
+    tcase_add_test(tc, test_plain_sums_agree_to_round_off);
+    tcase_add_test(tc, test_callback_runs_once_per_iteration);
+    tcase_add_test(tc, test_threads_stop_together);
+    tcase_add_test(tc, test_thread_count_follows_rows_and_algorithm);
+    tcase_add_test(tc, test_related_trainers_and_bad_counts);
+    tcase_add_test(tc, test_shared_error_is_reported);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
