@@ -240,6 +240,7 @@ static const char *const bad_values[][2] = {
     { "--max-halvings", "1e3" }, { "--lm-lambda0", "0" }, { "--block-rows", "0" },
     { "--outputs", "0" }, { "--target-columns", "1,,2" }, { "--patience", " 3" },
     { "--checkpoint-seconds", "-1" }, { "--checkpoint-dir", "/nonexistent/dir" },
+    { "--threads", "0" }, { "--threads", "257" },
 };
 
 START_TEST(test_bad_number_exits_2_naming_the_flag) {
@@ -461,6 +462,34 @@ END_TEST
 /* --checkpoint-dir writes the model at every due iteration and marks its progress line; --resume
  * from one of them ends with the model file of the uninterrupted run (LM, whose damping is part
  * of the state). */
+/* --threads 2 splits the 900 training rows over two threads: the model is the one-thread model
+ * up to round-off in the order of the sums. */
+START_TEST(test_threads_train_the_one_thread_model) {
+    const char *data = tpath("big.csv");
+    write_regression_csv(data, 1200);
+    const char *threads[2] = {"1", "2"}, *models[2] = {tpath("t1.json"), tpath("t2.json")};
+    for (int k = 0; k < 2; k++) {
+        char *out, *err;
+        int rc = oigd(&out, &err, "train", "--data", data, "--algorithm", "lm", "--hidden", "4",
+                      "--iterations", "10", "--seed", "3", "--validation", "0.25", "--quiet",
+                      "--threads", threads[k], "--model-out", models[k], NULL);
+        ck_assert_msg(rc == 0, "train --threads %s exit %d: %s", threads[k], rc, err);
+        free(out); free(err);
+    }
+    oig_model *m1 = load_model(models[0]), *m2 = load_model(models[1]);
+    size_t nw = (size_t)m1->nh * (m1->n + 1);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < nw; i++) {
+        num += (m1->w[i] - m2->w[i]) * (m1->w[i] - m2->w[i]);
+        den += m1->w[i] * m1->w[i];
+    }
+    ck_assert_msg(sqrt(num / den) < 1e-9, "weights differ by %g relative", sqrt(num / den));
+    ck_assert_int_eq(m1->summary.iterations, m2->summary.iterations);
+    oig_model_free(m1);
+    oig_model_free(m2);
+}
+END_TEST
+
 START_TEST(test_checkpoints_and_resume_continue_the_run) {
     const char *data = tpath("reg.csv"), *full = tpath("full.json"), *res = tpath("res.json");
     char ck[600], ck5[700];
@@ -602,6 +631,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_predict_names_a_missing_input_column);
     tcase_add_test(tc, test_metrics_csv_has_header_and_one_row_per_iteration);
     tcase_add_test(tc, test_same_seed_gives_identical_model_files);
+    tcase_add_test(tc, test_threads_train_the_one_thread_model);
     tcase_add_test(tc, test_checkpoints_and_resume_continue_the_run);
     tcase_add_test(tc, test_classification_predicts_labels);
     tcase_add_test(tc, test_index_files_select_train_and_validation_rows);
