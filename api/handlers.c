@@ -620,6 +620,7 @@ static enum MHD_Result probes(api_req *rq, const api_match *m) {
     cJSON_AddStringToObject(o, "blas", oig_blas_config());
     cJSON_AddNumberToObject(o, "blas_threads", oig_blas_get_threads());
     cJSON_AddNumberToObject(o, "workers", rq->srv->cfg->workers);
+    cJSON_AddNumberToObject(o, "train_threads", rq->srv->cfg->train_threads);
     cJSON *alg = cJSON_AddArrayToObject(o, "algorithms");
     for (int a = 0; a < OIG_ALG_COUNT; a++) cJSON_AddItemToArray(alg, cJSON_CreateString(oig_algorithm_name((oig_algorithm)a)));
     return api_reply_json(rq, 200, o, NULL);

@@ -80,9 +80,11 @@ int serve_main(int argc, char **argv) {
                 swept == 1 ? "y" : "ies");
 
     oig_blas_set_threads(cfg.blas_threads);
-    fprintf(stderr, "oigd: %d worker%s at nice +%d, %s x %d BLAS thread%s; %d HTTP thread%s (%d cores; %s)\n",
+    fprintf(stderr, "oigd: %d worker%s at nice +%d, %s x %d training thread%s x %d BLAS thread%s; "
+            "%d HTTP thread%s (%d cores; %s)\n",
             cfg.workers, cfg.workers == 1 ? "" : "s", cfg.train_nice,
-            cfg.train_idle ? "SCHED_IDLE" : "SCHED_BATCH", oig_blas_get_threads(),
+            cfg.train_idle ? "SCHED_IDLE" : "SCHED_BATCH", cfg.train_threads,
+            cfg.train_threads == 1 ? "" : "s", oig_blas_get_threads(),
             oig_blas_get_threads() == 1 ? "" : "s", cfg.http_threads, cfg.http_threads == 1 ? "" : "s",
             config_cores(), oig_blas_config());
 
@@ -92,7 +94,7 @@ int serve_main(int argc, char **argv) {
     if (cfg.access_log) srv.access_log = api_access_log_create(STDERR_FILENO);
     if (!srv.hub || !srv.models || !srv.metrics || (cfg.access_log && !srv.access_log)) { fprintf(stderr, "oigd serve: out of memory\n"); goto out; }
     pool_options popt = { cfg.workers, cfg.checkpoint_seconds, cfg.mpi_launcher, cfg.train_nice,
-                          cfg.train_idle };
+                          cfg.train_idle, cfg.train_threads };
     srv.pool = pool_create(srv.stores, srv.hub, &popt);
     if (!srv.pool) { fprintf(stderr, "oigd serve: cannot start the workers\n"); goto out; }
     if (api_start(&srv, err, sizeof err) != 0) { fprintf(stderr, "oigd serve: %s\n", err); goto out; }

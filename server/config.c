@@ -1,5 +1,5 @@
 /* config.c -- flags and OIGD_* environment variables for `oigd serve`, with defaults that keep
- * workers x BLAS threads within the machine's cores. Reads only argv and the environment. */
+ * workers x threads per job within the machine's cores. Reads only argv and the environment. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -20,6 +20,8 @@ void config_usage(const char *prog) {
            "  --db PATH                SQLite database (OIGD_DB, default ./oigd.db)\n"
            "  --workers N              training threads (OIGD_WORKERS, default cores/2, at least 1)\n"
            "  --blas-threads N         OpenBLAS threads (OIGD_BLAS_THREADS, default 1)\n"
+           "  --train-threads N        threads that train one job together, each on its share of the\n"
+           "                           rows (OIGD_TRAIN_THREADS, default 1; needs --blas-threads 1)\n"
            "  --train-nice N           training threads run N nice steps (0-19) below the daemon,\n"
            "                           so that requests are served first (OIGD_TRAIN_NICE, default 10)\n"
            "  --train-sched batch|idle training threads' policy (OIGD_TRAIN_SCHED, default batch): batch\n"
@@ -27,7 +29,7 @@ void config_usage(const char *prog) {
            "                           wants, so requests never wait for it but training can stall\n"
            "  --max-body BYTES         request body limit (OIGD_MAX_BODY, default 67108864)\n"
            "  --http-threads N         HTTP thread pool (OIGD_HTTP_THREADS, default the cores left by\n"
-           "                           workers x BLAS threads, at least 1)\n"
+           "                           workers x BLAS threads x training threads, at least 1)\n"
            "  --max-connections N      (OIGD_MAX_CONNECTIONS, default 512)\n"
            "  --access-log on|off      a stderr line per request, written in batches at most 0.1 s\n"
            "                           after the request (OIGD_ACCESS_LOG, default on)\n"
@@ -102,6 +104,7 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
     }
     if (strcmp(name, "workers") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->workers = (int)n; return 0; }
     if (strcmp(name, "blas-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->blas_threads = (int)n; return 0; }
+    if (strcmp(name, "train-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->train_threads = (int)n; return 0; }
     if (strcmp(name, "train-nice") == 0) { if (parse_long(v, 0, 19, &n)) goto bad; c->train_nice = (int)n; return 0; }
     if (strcmp(name, "max-body") == 0) { if (parse_long(v, 1024, 1L << 40, &n)) goto bad; c->max_body = (size_t)n; return 0; }
     if (strcmp(name, "http-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->http_threads = (int)n; return 0; }
@@ -159,7 +162,8 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
 
     static const struct { const char *env, *name; } envs[] = {
         {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
-        {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_TRAIN_NICE", "train-nice"},
+        {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_TRAIN_THREADS", "train-threads"},
+        {"OIGD_TRAIN_NICE", "train-nice"},
         {"OIGD_TRAIN_SCHED", "train-sched"}, {"OIGD_MAX_BODY", "max-body"},
         {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
         {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
@@ -196,14 +200,22 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
      * on one thread, 3.7 on two), so one thread per worker unless asked otherwise; never more
      * than the cores left per worker */
     if (c->blas_threads == 0) c->blas_threads = 1;
-    if (c->blas_threads * c->workers > cores)
-        fprintf(stderr, "oigd: warning: %d workers x %d BLAS threads oversubscribe %d cores\n",
-                c->workers, c->blas_threads, cores);
+    if (c->train_threads == 0) c->train_threads = 1;
+    /* each training thread calls BLAS; with a BLAS pool as well, the calls would queue for it */
+    if (c->train_threads > 1 && c->blas_threads > 1) {
+        snprintf(err, errlen, "--train-threads %d needs --blas-threads 1 (each training thread "
+                 "runs its own BLAS calls), not %d", c->train_threads, c->blas_threads);
+        return -1;
+    }
+    int per_job = c->blas_threads * c->train_threads;
+    if (per_job * c->workers > cores)
+        fprintf(stderr, "oigd: warning: %d workers x %d threads each oversubscribe %d cores\n",
+                c->workers, per_job, cores);
     /* the cores training does not take serve requests: on a small machine an HTTP thread that
      * shares a core with a training thread waits out its time slices (2 cores, one job training,
      * one-row predicts at 64 connections: p99 4.6 ms with one HTTP thread, 6.0 ms with two) */
     if (c->http_threads == 0)
-        c->http_threads = cores > c->workers * c->blas_threads ? cores - c->workers * c->blas_threads : 1;
+        c->http_threads = cores > c->workers * per_job ? cores - c->workers * per_job : 1;
     if (c->per_ip_connections > c->max_connections) c->per_ip_connections = c->max_connections;
     if (c->max_subscribers > c->max_connections / 2) c->max_subscribers = c->max_connections / 2;
     return 0;

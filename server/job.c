@@ -604,6 +604,7 @@ job_result job_run(const job_env *env, const char *id) {
     rs->last_flush = rs->last_ckpt = mono();
     rs->last_iteration = rs->ckpt_iteration = ck_iter;
     memset(&err, 0, sizeof err);
+    spec.cfg.threads = env->train_threads > 1 ? env->train_threads : 1;
     os = oig_train(train, val, &spec.cfg, resume, on_progress, rs, &out, &err);
     int stop = rs->stop;
     if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;

@@ -31,6 +31,7 @@ struct pool {
     const char *mpi_launcher;
     int nice;
     int idle;
+    int train_threads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_cond_t ready_cv;        /* signalled as each worker finishes setting itself up */
@@ -77,7 +78,7 @@ static void *worker_main(void *arg) {
     store *st = store_set_get(p->ss);
     if (!st) return NULL;
     job_env env = {st, p->hub, p->checkpoint_seconds, &slot->cancel, &p->shutdown, &p->iterations,
-                   p->mpi_launcher};
+                   p->mpi_launcher, p->train_threads};
     while (!atomic_load(&p->shutdown)) {
         char id[STORE_ID_MAX];
         pthread_mutex_lock(&p->mu);
@@ -122,6 +123,7 @@ pool *pool_create(store_set *ss, hub *h, const pool_options *opt) {
     p->checkpoint_seconds = opt->checkpoint_seconds;
     p->nice = opt->nice;
     p->idle = opt->idle;
+    p->train_threads = opt->train_threads > 1 ? opt->train_threads : 1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_cond_init(&p->ready_cv, NULL);

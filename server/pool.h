@@ -14,6 +14,8 @@ typedef struct {
                                  * pool; NULL or "": distributed jobs fail */
     int nice;                   /* the workers' nice steps above the daemon's (0 = as the daemon) */
     int idle;                   /* 1: workers run as SCHED_IDLE; 0: as SCHED_BATCH when nice > 0 */
+    int train_threads;          /* threads that train one job together (0 or 1: the worker alone);
+                                 * they inherit the worker's nice and policy */
 } pool_options;
 
 /* Start the workers. NULL on failure. */

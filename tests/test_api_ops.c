@@ -460,6 +460,36 @@ START_TEST(test_training_threads_yield_to_requests) {
 }
 END_TEST
 
+/* --train-threads 2: a job trains on two threads besides its worker, at the worker's nice and
+ * policy, and the start line says so; with BLAS threads as well the daemon refuses to start. */
+START_TEST(test_jobs_train_on_several_threads) {
+    const char *bad[] = {"--train-threads", "2", "--blas-threads", "2", NULL};
+    ck_assert_int_ne(oigd_start(tdir, dbpath, bad, &proc), 0);
+    const char *extra[] = {"--workers", "1", "--train-nice", "7", "--train-threads", "2", NULL};
+    start(extra);
+    ck_assert_ptr_nonnull(strstr(read_log(), "SCHED_BATCH x 2 training threads x 1 BLAS thread; "));
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);
+    ck_assert_int_eq(errno, 0);
+    int worker = base + 7 > 19 ? 19 : base + 7;
+    char *ds = upload(NULL, 1500, 4, 201);
+    char *job = make_job(NULL, ds, ",\"max_iterations\":100000000", 202, NULL);
+    long long deadline = support_now_ms() + 30000;
+    while (threads_at(worker, SCHED_BATCH) < 3) {          /* the worker and its two threads */
+        ck_assert_msg(support_now_ms() < deadline, "no training threads at nice %d", worker);
+        usleep(10000);
+    }
+    ck_assert_int_eq(threads_at(worker, SCHED_BATCH), 3);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
+    ck_assert_int_eq(status_of("POST", path, NULL, NULL), 202);
+    wait_status(NULL, job, "cancelled");
+    ck_assert_int_eq(threads_at(worker, SCHED_BATCH), 1);  /* the threads ended with the job */
+    free(ds);
+    free(job);
+}
+END_TEST
+
 /* --train-sched idle: the worker runs as SCHED_IDLE at its nice and still trains; the start line
  * names the policy and the HTTP threads (by default the cores the worker does not take). */
 START_TEST(test_idle_training_threads_and_the_start_line) {
@@ -477,7 +507,8 @@ START_TEST(test_idle_training_threads_and_the_start_line) {
     ck_assert_int_eq(threads_at(worker, SCHED_IDLE) + threads_at(base, SCHED_OTHER), threads_at(-1, 0));
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     char line[96];
-    snprintf(line, sizeof line, "SCHED_IDLE x 1 BLAS thread; %ld HTTP thread%s (", cores > 1 ? cores - 1 : 1,
+    snprintf(line, sizeof line, "SCHED_IDLE x 1 training thread x 1 BLAS thread; %ld HTTP thread%s (",
+             cores > 1 ? cores - 1 : 1,
              cores > 2 ? "s" : "");
     ck_assert_msg(strstr(read_log(), line) != NULL, "no '%s' in the log: %s", line, read_log());
     free(ds);
@@ -867,6 +898,7 @@ int main(void) {
     tcase_add_test(limits, test_limit_flags_reject_bad_values);
     tcase_add_test(limits, test_training_threads_yield_to_requests);
     tcase_add_test(limits, test_idle_training_threads_and_the_start_line);
+    tcase_add_test(limits, test_jobs_train_on_several_threads);
     tcase_add_loop_test(limits, test_http_threads_answer_256_ready_connections, 0, 2);
     tcase_add_loop_test(limits, test_clients_past_the_connection_limit_wait_their_turn, 0, 2);
     tcase_add_test(limits, test_requests_are_logged_in_batches_one_line_each);
