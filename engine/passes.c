@@ -64,14 +64,16 @@ double trn_forward_multiplies(const trainer *t) {
 void trn_cache_enable(trainer *t) {
     size_t rows = t->train->nrows;
     size_t row_bytes = (size_t)t->nh * sizeof(double);
-    double data_bytes = (double)rows * (t->n + t->m) * sizeof(double);
+    double data_bytes = t->nv * (t->n + t->m) * sizeof(double);
     /* Up to 128 MiB of data the cache may take max(64 MiB, 0.4 x the data); above, 0.15 x the
      * data, so that a large run's peak memory stays within 1.5 x its data (bench/growth.sh: the
-     * rest is the data, the validation rows and ~10 MB of fixed cost). */
+     * rest is the data, the validation rows and ~10 MB of fixed cost). The data is every
+     * process's and thread's training rows; each takes the share of its rows. */
     double mib = 1048576.0;
     double budget = data_bytes <= 128 * mib ? (0.4 * data_bytes > 64 * mib ? 0.4 * data_bytes : 64 * mib)
                                             : 0.15 * data_bytes;
-    if (t->nh == 0 || rows == 0) return;
+    if (t->nh == 0 || rows == 0 || !(t->nv > 0)) return;
+    budget *= (double)rows / t->nv;
     size_t fit = (size_t)(budget / row_bytes);
     if (fit >= rows) fit = rows;
     else fit -= fit % t->block;   /* whole blocks: a block is read from the cache or computed */

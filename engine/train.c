@@ -610,13 +610,13 @@ oig_status trn_train_rows(oig_data *train, oig_data *val, const oig_config *cfg,
     }
     rel_run *rel = NULL;
     if ((st = trn_init(&t, train, val, cfg, mdl)) != OIG_OK) goto fail;
-    if (cfg->cache_hidden) trn_cache_enable(&t);
 
     double counts[2] = {(double)train->nrows, val ? (double)val->nrows : 0.0};
     if (trn_reduce(&t, counts, 2)) { st = OIG_EINVAL; snprintf(err->message, sizeof err->message, "reduce failed"); goto fail; }
     t.nv = counts[0];
     double nval = counts[1];
     if (t.nv < 1) { st = bad(err, "data", "no training rows"); goto fail; }
+    if (cfg->cache_hidden) trn_cache_enable(&t);
 
     if (!resume && !init && cfg->standardize) {
         if (fit_standardization(&t, mdl->in_mean, mdl->in_scale)) { st = OIG_EINVAL; goto fail; }

@@ -116,9 +116,9 @@ int trn_reduce(trainer *t, double *buf, size_t n);
 /* Record that the model's W changed (invalidates the hidden-output cache). */
 static inline void trn_w_changed(trainer *t) { t->w_version++; }
 
-/* Allocate the hidden-output cache for every training row when Nv x Nh doubles fit the budget
- * (64 MiB, or 40% of the training data's bytes when that is more), else for as many whole
- * leading blocks as fit. Rows outside it are recomputed by every pass. */
+/* Allocate the hidden-output cache for every training row of this thread or process when they
+ * fit its share of the run's budget (passes.c; oig_config.cache_hidden), else for as many whole
+ * leading blocks as fit. Rows outside it are recomputed by every pass. Needs t->nv. */
 void trn_cache_enable(trainer *t);
 
 /* Fill t->xa for rows [p0, p0+b) of d: inputs, the constant 1, and o = f(W x) when nh > 0.
