@@ -46,6 +46,8 @@ TORCH_CFG = [("torch2-blas1", {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "
              ("torch2-blas2", {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}, 2)]
 BLAS_CFG = [("blas1", {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, 1),
             ("blas2", {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}, 2)]
+# oigd also trains on two threads of one BLAS thread each (--threads 2)
+OIGD_CFG = BLAS_CFG + [("threads2", {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, 2)]
 
 
 def thread_configs(tool):
@@ -53,6 +55,8 @@ def thread_configs(tool):
         return TORCH_CFG
     if tool == "fann-rprop":
         return [("1 thread", {"OPENBLAS_NUM_THREADS": "1"}, 1)]
+    if tool.startswith("oigd"):
+        return OIGD_CFG
     return BLAS_CFG
 
 
@@ -66,16 +70,21 @@ class Ctx:
         os.makedirs(self.work, exist_ok=True)
 
 
-def tool_cmd(ctx, tool, seed, budget, threads, trace, summary, lr=None):
+def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
     s, f = ctx.s, ctx.s.files
+    label, threads = cfg[0], cfg[2]
     if tool.startswith("oigd"):
+        if label.startswith("threads"):
+            thread_args = ["--threads", str(threads), "--blas-threads", "1"]
+        else:
+            thread_args = ["--blas-threads", str(threads)]
         cmd = [ctx.a.oigd, "train", "--data", f["data"], "--format", f["format"],
                "--input-columns", f["input_columns"], "--target-columns", f["target_columns"],
                "--task", f["task"], "--algorithm", "lm" if tool.startswith("oigd-lm") else "oig-hwo",
                "--hidden", str(ctx.nh),
                "--iterations", "1000000", "--seed", str(seed), "--train-index", f["train_index"],
                "--test-index", f["test_index"], "--max-seconds", "%g" % budget,
-               "--blas-threads", str(threads), "--metrics-out", trace + ".metrics.csv"]
+               "--metrics-out", trace + ".metrics.csv"] + thread_args
         if tool.endswith("nobypass"):
             cmd.append("--no-bypass")
         if tool.startswith("oigd-lm"):
@@ -141,7 +150,7 @@ def run_tool(ctx, tool, seed, budget, cfg, tag, lr=None):
             os.unlink(p)
     env = dict(os.environ)
     env.update(env_add)
-    cmd = tool_cmd(ctx, tool, seed, budget, threads, trace, summary, lr)
+    cmd = tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr)
     t0 = time.perf_counter()
     try:
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3 * budget + 120)
