@@ -26,6 +26,7 @@
 #include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
+#include "train_threads.h"
 #ifdef OIGD_MPI
 #include "mpi_train.h"
 #endif
@@ -457,6 +458,7 @@ typedef struct {
     int validation_set;
     int quiet;
     int blas_threads, blas_threads_set;
+    int threads;                        /* --threads: training threads (server/train_threads.c) */
     int progress_fd;            /* -1: none */
     const char *checkpoint_dir; /* NULL: no checkpoints */
     double checkpoint_seconds;
@@ -492,6 +494,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
     oig_config_init(&ta->cfg);
     ta->cfg.algorithm = OIG_ALG_OIG_HWO;
     ta->blas_threads = default_blas_threads();
+    ta->threads = 1;
     ta->progress_fd = -1;
     ta->checkpoint_seconds = 5.0;
     int ntargetsel = 0;
@@ -625,7 +628,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             break;
         case T_THREADS:
             if (parse_long(v, 1, 256, &l)) BAD_VALUE("--threads", "an integer from 1 to 256");
-            ta->cfg.threads = (int)l;
+            ta->threads = (int)l;
             break;
         case T_PROGRESS_FD:
             if (parse_long(v, 1, 1000000, &l) || fcntl((int)l, F_GETFD) < 0)
@@ -900,7 +903,7 @@ int cli_train_main(int argc, char **argv) {
         if (!ta.blas_threads_set) ta.blas_threads = 1;   /* ranks share the cores */
     }
 #endif
-    if (ta.cfg.threads > 1 && !ta.blas_threads_set) ta.blas_threads = 1;   /* one BLAS thread each */
+    if (ta.threads > 1 && !ta.blas_threads_set) ta.blas_threads = 1;   /* one BLAS thread each */
     oig_blas_set_threads(ta.blas_threads);
 
     char msg[512];
@@ -992,7 +995,7 @@ int cli_train_main(int argc, char **argv) {
     interrupted = 0;
     sigaction(SIGINT, &sa, &old);
     memset(&err, 0, sizeof err);
-    st = oig_train(train, val, &ta.cfg, resume, train_callback, &tp, &model, &err);
+    st = train_threads_run(ta.threads, train, val, &ta.cfg, resume, train_callback, &tp, &model, &err);
     sigaction(SIGINT, &old, NULL);
     if (tp.drawn) fputc('\n', stderr);
 #ifdef OIGD_MPI

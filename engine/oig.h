@@ -153,6 +153,10 @@ typedef enum {
 
 const char *oig_algorithm_name(oig_algorithm a);       /* "owo", "bp", "hwo", "oig-bp", ... */
 int oig_algorithm_parse(const char *name, oig_algorithm *out);   /* 0 ok, -1 unknown */
+/* 1 when the trainer's sums over rows go through oig_config's reduce seams (owo, bp, hwo, oig-bp,
+ * oig-hwo, lm), so that a run may split its rows over processes or threads; 0 for the related
+ * trainers, which run on all rows in one place. */
+int oig_algorithm_sums_rows(oig_algorithm a);
 
 /* How often each safeguard of spec 4 / 6.3 / 7 fired during training. */
 typedef struct {
@@ -369,12 +373,6 @@ typedef struct {
      * + OWO; iterations, time and multiplies start from 0, and the algorithm, options and seed are
      * this config's (nh is taken from the model). The caller keeps ownership. NULL: none. */
     const oig_model *init_model;
-    /* threads of this process that train together (default 1): the rows are cut into as many
-     * ranges, each trained by one thread, and their sums are added (engine/parallel.c). Used by
-     * bp, hwo, oig_bp, oig_hwo, owo and lm, without the seams below, with at least 256 rows per
-     * thread (canonical sums: one block per thread); otherwise one thread trains. Each thread
-     * calls BLAS: set BLAS to one thread. */
-    int threads;
     /* data-parallel seam */
     oig_reduce_fn reduce;
     void *reduce_ctx;

@@ -36,7 +36,6 @@ void oig_config_init(oig_config *c) {
     c->lm_update = OIG_LM_UPDATE_TENFOLD;
     c->block_rows = 2048;
     c->cache_hidden = 1;
-    c->threads = 1;
     /* related methods: spec related_methods.md A3, B3, C3, D3 */
     c->slnb.eta = 0.03;
     c->slnb.batch = 64;
@@ -137,7 +136,6 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
     if (check_related(c, err) != OIG_OK) return OIG_EINVAL;
     if (c->canonical_sums != 0 && c->canonical_sums != 1) return bad(err, "canonical_sums", "must be 0 or 1");
-    if (c->threads < 1 || c->threads > 256) return bad(err, "threads", "must be between 1 and 256");
     return OIG_OK;
 }
 
@@ -556,20 +554,6 @@ static oig_model *init_from(const oig_model *init, const oig_config *cfg) {
 oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
                      const oig_model *resume, oig_progress_fn cb, void *ud,
                      oig_model **out, oig_error *err) {
-    oig_error dummy;
-    if (err == NULL) err = &dummy;
-    memset(err, 0, sizeof *err);
-    *out = NULL;
-    if (train != NULL && cfg != NULL && oig_config_check(cfg, err) == OIG_OK) {
-        int k = trn_parallel_threads(cfg, train);
-        if (k > 1) return trn_train_parallel(k, train, val, cfg, resume, cb, ud, out, err);
-    }
-    return trn_train_rows(train, val, cfg, resume, cb, ud, out, err);
-}
-
-oig_status trn_train_rows(oig_data *train, oig_data *val, const oig_config *cfg,
-                          const oig_model *resume, oig_progress_fn cb, void *ud,
-                          oig_model **out, oig_error *err) {
     oig_error dummy;
     if (err == NULL) err = &dummy;
     memset(err, 0, sizeof *err);

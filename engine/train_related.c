@@ -42,6 +42,10 @@ int rel_is_related(oig_algorithm a) {
     return a == OIG_ALG_SLNB || a == OIG_ALG_OSGD || a == OIG_ALG_SGD || a == OIG_ALG_NGMNN;
 }
 
+int oig_algorithm_sums_rows(oig_algorithm a) {
+    return (int)a >= 0 && a < OIG_ALG_COUNT && !rel_is_related(a);
+}
+
 static const char *anytime_name(oig_anytime a) {
     return a == OIG_ANYTIME_BYPASS2 ? "bypass2" : a == OIG_ANYTIME_WIDTH ? "width" : "off";
 }

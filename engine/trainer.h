@@ -153,17 +153,6 @@ void trn_sync_model(trainer *t);
 /* ---- the related trainers (train_related.c) ---- */
 typedef struct rel_run rel_run;
 int rel_is_related(oig_algorithm a);
-
-/* ---- training loop (train.c) and its threads (parallel.c) ---- */
-/* oig_train on the calling thread alone. */
-oig_status trn_train_rows(oig_data *train, oig_data *val, const oig_config *cfg,
-                          const oig_model *resume, oig_progress_fn cb, void *ud,
-                          oig_model **out, oig_error *err);
-/* How many threads would train cfg on train (1: the calling thread alone). */
-int trn_parallel_threads(const oig_config *cfg, const oig_data *train);
-oig_status trn_train_parallel(int nthreads, oig_data *train, oig_data *val, const oig_config *cfg,
-                              const oig_model *resume, oig_progress_fn cb, void *ud,
-                              oig_model **out, oig_error *err);
 /* The method name and option values of c into mdl's metadata. */
 void rel_describe(const oig_config *c, oig_model *mdl);
 /* Kernel state for a run of a related trainer, after the model's initialisation (or resume). */

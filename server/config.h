@@ -11,7 +11,7 @@ typedef struct {
     char db[1024];
     int workers;                /* training threads */
     int blas_threads;           /* OpenBLAS threads, set once */
-    int train_threads;          /* threads that train one job together (oig_config.threads) */
+    int train_threads;          /* threads that train one job together (server/train_threads.c) */
     int train_nice;             /* training threads' nice, 0..19 steps above the daemon's */
     int train_idle;             /* 1: training threads run as SCHED_IDLE, 0: as SCHED_BATCH */
     size_t max_body;            /* request body limit in bytes */

@@ -19,6 +19,7 @@
 
 #include "model_doc.h"
 #include "mpi_launch.h"
+#include "train_threads.h"
 
 /* ---- the request schema ----------------------------------------------------------------- */
 
@@ -604,8 +605,7 @@ job_result job_run(const job_env *env, const char *id) {
     rs->last_flush = rs->last_ckpt = mono();
     rs->last_iteration = rs->ckpt_iteration = ck_iter;
     memset(&err, 0, sizeof err);
-    spec.cfg.threads = env->train_threads > 1 ? env->train_threads : 1;
-    os = oig_train(train, val, &spec.cfg, resume, on_progress, rs, &out, &err);
+    os = train_threads_run(env->train_threads, train, val, &spec.cfg, resume, on_progress, rs, &out, &err);
     int stop = rs->stop;
     if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;
     int iters = out ? out->summary.iterations : rs->last_iteration;

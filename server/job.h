@@ -30,7 +30,7 @@ typedef struct {
     atomic_int *shutdown;       /* set when the daemon stops */
     atomic_llong *iterations;   /* counts every iteration run (may be NULL) */
     const char *mpi_launcher;   /* runs distributed jobs (server/mpi_launch.c); NULL or "": none */
-    int train_threads;          /* oig_config.threads of an in-process job (0 or 1: one) */
+    int train_threads;          /* threads that train an in-process job (0 or 1: the worker) */
 } job_env;
 
 typedef enum { JOB_DONE = 0, JOB_REQUEUED, JOB_ERROR } job_result;

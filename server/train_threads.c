@@ -1,10 +1,11 @@
-/* parallel.c -- data-parallel training on threads of one process (oig_config.threads).
+/* train_threads.c -- one training run on several threads of this process (`oigd train
+ * --threads`, `oigd serve --train-threads`).
  *
- * The training and validation rows are cut into `threads` consecutive ranges, and each thread
- * runs the ordinary training loop on its range with the data-parallel seams of oig_config
- * pointed at this team: a sum is added over the threads' buffers in thread order (or, with
- * canonical sums, the threads' pieces are combined along the block tree, so that the totals do
- * not depend on the thread count). Every decision the loop takes follows from those totals, so
+ * The training and validation rows are cut into consecutive ranges, one per thread, and each
+ * thread runs oig_train on its range with the data-parallel seams of oig_config pointed at this
+ * team: a sum is added over the threads' buffers in thread order (or, with canonical sums, the
+ * threads' pieces are combined along the block tree, so that the totals do not depend on the
+ * thread count). Every decision the loop takes follows from those totals, so
  * the threads step together and their models agree; thread 0's is returned.
  *
  * Only thread 0 calls the caller's progress callback, and it alone reads the clock for
@@ -15,15 +16,15 @@
  * A thread that leaves its loop (failure or end) breaks the team: a thread still waiting in a
  * sum gets an error instead of waiting forever, and the run reports it.
  */
-#include "trainer.h"
+#include "train_threads.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per thread below which a thread costs more than it saves. */
+/* Fewest training rows a thread gets: the threads meet twice per sum, and below a few thousand
+ * rows that costs about what they save (docs/engine.md#threads). */
 #define MIN_ROWS_PER_THREAD 256
 
 typedef struct team team;
@@ -174,7 +175,7 @@ static int team_progress(const oig_progress *p, void *ud) {
 static void *member_main(void *arg) {
     member *me = arg;
     team *tm = me->tm;
-    me->status = trn_train_rows(&me->train, me->has_val ? &me->val : NULL, &me->cfg, tm->resume,
+    me->status = oig_train(&me->train, me->has_val ? &me->val : NULL, &me->cfg, tm->resume,
                                 team_progress, me, &me->model, &me->err);
     team_break(tm);
     return NULL;
@@ -199,19 +200,27 @@ static size_t range_start(size_t nrows, int k, int i, size_t block, int whole_bl
     return r < nrows ? r : nrows;
 }
 
-int trn_parallel_threads(const oig_config *cfg, const oig_data *train) {
-    if (cfg->threads <= 1 || cfg->reduce || cfg->reduce_pieces || rel_is_related(cfg->algorithm))
+int train_threads_count(int threads, const oig_config *cfg, const oig_data *train) {
+    if (threads <= 1 || cfg->reduce || cfg->reduce_pieces || !oig_algorithm_sums_rows(cfg->algorithm))
         return 1;
     size_t block = cfg->block_rows ? cfg->block_rows : 2048;
     size_t units = cfg->canonical_sums ? (train->nrows + block - 1) / block
                                        : train->nrows / MIN_ROWS_PER_THREAD;
     if (units < 2) return 1;
-    return (size_t)cfg->threads < units ? cfg->threads : (int)units;
+    return (size_t)threads < units ? threads : (int)units;
 }
 
-oig_status trn_train_parallel(int nthreads, oig_data *train, oig_data *val, const oig_config *cfg,
-                              const oig_model *resume, oig_progress_fn cb, void *ud,
-                              oig_model **out, oig_error *err) {
+oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const oig_config *cfg,
+                             const oig_model *resume, oig_progress_fn cb, void *ud,
+                             oig_model **out, oig_error *err) {
+    int nthreads = train && cfg ? train_threads_count(threads, cfg, train) : 1;
+    if (nthreads <= 1) return oig_train(train, val, cfg, resume, cb, ud, out, err);
+    oig_error dummy;
+    if (err == NULL) err = &dummy;
+    memset(err, 0, sizeof *err);
+    *out = NULL;
+    oig_status cst = oig_config_check(cfg, err);
+    if (cst != OIG_OK) return cst;
     team tm;
     memset(&tm, 0, sizeof tm);
     tm.size = nthreads;
@@ -237,7 +246,6 @@ oig_status trn_train_parallel(int nthreads, oig_data *train, oig_data *val, cons
         size_t b = range_start(train->nrows, nthreads, i + 1, block, whole);
         me->train = rows_view(train, a, b - a);
         me->cfg = *cfg;
-        me->cfg.threads = 1;
         me->cfg.max_seconds = 0;            /* thread 0 keeps the clock (team_progress) */
         me->cfg.reduce = team_reduce;
         me->cfg.reduce_pieces = whole ? team_reduce_pieces : NULL;

@@ -1,5 +1,5 @@
-/* test_engine_threads.c -- training on several threads of one process (oig_config.threads,
- * engine/parallel.c): with canonical sums the result is the one-thread result bit for bit, for
+/* test_server_train_threads.c -- training on several threads of one process
+ * (server/train_threads.c): with canonical sums the result is the one-thread result bit for bit, for
  * every trainer that splits its rows, regression and classification; without them it agrees to
  * round-off; the threads stop together, for the caller's callback, max_seconds and patience;
  * the caller's callback runs once per iteration; and small data, the related trainers and
@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trainer.h"
+#include "internal.h"
+#include "train_threads.h"
 
 enum { NI = 6, NH = 8, NO = 2 };
 
@@ -57,14 +58,15 @@ static int count_calls(const oig_progress *p, void *ud) {
 
 /* Train a fresh copy of the seeded data (train rows + val rows) with cfg; the standardized
  * training inputs are copied to xs when it is not NULL. */
-static oig_model *train_fresh(const oig_config *cfg, size_t rows, size_t vrows, int classify,
-                              counter *calls, oig_status *st, double *xs) {
+static oig_model *train_fresh(int threads, const oig_config *cfg, size_t rows, size_t vrows,
+                              int classify, counter *calls, oig_status *st, double *xs) {
     oig_data d, v;
     make_data(&d, rows, 7, classify);
     make_data(&v, vrows, 8, classify);
     oig_model *mdl = NULL;
     oig_error err;
-    *st = oig_train(&d, vrows ? &v : NULL, cfg, NULL, calls ? count_calls : NULL, calls, &mdl, &err);
+    *st = train_threads_run(threads, &d, vrows ? &v : NULL, cfg, NULL, calls ? count_calls : NULL,
+                            calls, &mdl, &err);
     ck_assert_msg(*st == OIG_OK || *st == OIG_ESTOPPED, "%s", err.message);
     if (xs) memcpy(xs, d.x, sizeof(double) * rows * NI);
     free_data(&d);
@@ -101,19 +103,17 @@ START_TEST(test_canonical_sums_make_threads_bit_identical) {
         c.algorithm = split_algorithms[a]; c.nh = NH; c.max_iterations = 8; c.seed = 3;
         c.canonical_sums = 1; c.block_rows = 64;
         oig_status s1, sk;
-        oig_model *one = train_fresh(&c, rows, vrows, classify, NULL, &s1, xs1);
+        oig_model *one = train_fresh(1, &c, rows, vrows, classify, NULL, &s1, xs1);
         ck_assert(isfinite(one->summary.val_mse));
         for (int k = 2; k <= 3; k++) {
-            c.threads = k;
-            ck_assert_int_eq(trn_parallel_threads(&c, &(oig_data){ .nrows = rows }), k);
-            oig_model *many = train_fresh(&c, rows, vrows, classify, NULL, &sk, xsk);
+            ck_assert_int_eq(train_threads_count(k, &c, &(oig_data){ .nrows = rows }), k);
+            oig_model *many = train_fresh(k, &c, rows, vrows, classify, NULL, &sk, xsk);
             ck_assert_int_eq(s1, sk);
             assert_same_model(one, many);
             if (classify) ck_assert(one->summary.val_err == many->summary.val_err);
             ck_assert(memcmp(xs1, xsk, sizeof(double) * rows * NI) == 0);
             oig_model_free(many);
         }
-        c.threads = 1;
         oig_model_free(one);
     }
     free(xs1);
@@ -129,10 +129,9 @@ START_TEST(test_plain_sums_agree_to_round_off) {
         oig_config_init(&c);
         c.algorithm = split_algorithms[a]; c.nh = NH; c.max_iterations = 10; c.seed = 5;
         oig_status s1, s2;
-        oig_model *one = train_fresh(&c, 900, 100, 0, NULL, &s1, NULL);
-        c.threads = 2;
-        ck_assert_int_eq(trn_parallel_threads(&c, &(oig_data){ .nrows = 900 }), 2);
-        oig_model *two = train_fresh(&c, 900, 100, 0, NULL, &s2, NULL);
+        oig_model *one = train_fresh(1, &c, 900, 100, 0, NULL, &s1, NULL);
+        ck_assert_int_eq(train_threads_count(2, &c, &(oig_data){ .nrows = 900 }), 2);
+        oig_model *two = train_fresh(2, &c, 900, 100, 0, NULL, &s2, NULL);
         size_t nw = (size_t)NH * (NI + 1);
         double num = 0, den = 0;
         for (size_t i = 0; i < nw; i++) {
@@ -153,10 +152,10 @@ END_TEST
 START_TEST(test_callback_runs_once_per_iteration) {
     oig_config c;
     oig_config_init(&c);
-    c.algorithm = OIG_ALG_OIG_HWO; c.nh = NH; c.max_iterations = 9; c.threads = 2;
+    c.algorithm = OIG_ALG_OIG_HWO; c.nh = NH; c.max_iterations = 9;
     counter n = {0, -1, 0};
     oig_status st;
-    oig_model *m = train_fresh(&c, 800, 0, 0, &n, &st, NULL);
+    oig_model *m = train_fresh(2, &c, 800, 0, 0, &n, &st, NULL);
     ck_assert_int_eq(st, OIG_OK);
     ck_assert_int_eq(n.calls, 10);
     ck_assert_int_eq(n.repeated, 0);
@@ -176,12 +175,12 @@ START_TEST(test_threads_stop_together) {
     oig_data d;
     oig_config c;
     oig_config_init(&c);
-    c.algorithm = OIG_ALG_LM; c.nh = NH; c.max_iterations = 50; c.threads = 2;
+    c.algorithm = OIG_ALG_LM; c.nh = NH; c.max_iterations = 50;
     oig_model *m = NULL;
     oig_error err;
 
     make_data(&d, 800, 7, 0);
-    ck_assert_int_eq(oig_train(&d, NULL, &c, NULL, stop_at_4, NULL, &m, &err), OIG_ESTOPPED);
+    ck_assert_int_eq(train_threads_run(2, &d, NULL, &c, NULL, stop_at_4, NULL, &m, &err), OIG_ESTOPPED);
     ck_assert_int_eq(m->summary.iterations, 4);
     ck_assert_str_eq(m->summary.stop_reason, "stopped");
     oig_model_free(m);
@@ -189,7 +188,7 @@ START_TEST(test_threads_stop_together) {
 
     c.max_seconds = 1e-9;    /* passed at iteration 0 */
     make_data(&d, 800, 7, 0);
-    ck_assert_int_eq(oig_train(&d, NULL, &c, NULL, NULL, NULL, &m, &err), OIG_OK);
+    ck_assert_int_eq(train_threads_run(2, &d, NULL, &c, NULL, NULL, NULL, &m, &err), OIG_OK);
     ck_assert_int_eq(m->summary.iterations, 0);
     ck_assert_str_eq(m->summary.stop_reason, "max_seconds");
     oig_model_free(m);
@@ -199,10 +198,8 @@ START_TEST(test_threads_stop_together) {
     c.max_seconds = 0; c.patience = 2; c.max_iterations = 400; c.nh = 30;
     c.canonical_sums = 1; c.block_rows = 32;
     oig_status s1, s2;
-    c.threads = 1;
-    oig_model *one = train_fresh(&c, 600, 40, 0, NULL, &s1, NULL);
-    c.threads = 2;
-    oig_model *two = train_fresh(&c, 600, 40, 0, NULL, &s2, NULL);
+    oig_model *one = train_fresh(1, &c, 600, 40, 0, NULL, &s1, NULL);
+    oig_model *two = train_fresh(2, &c, 600, 40, 0, NULL, &s2, NULL);
     ck_assert_str_eq(one->summary.stop_reason, "patience");
     ck_assert_int_lt(one->summary.iterations, 400);
     assert_same_model(one, two);
@@ -215,52 +212,45 @@ END_TEST
 START_TEST(test_thread_count_follows_rows_and_algorithm) {
     oig_config c;
     oig_config_init(&c);
-    c.threads = 4;
     oig_data d = { .nrows = 300 };
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);          /* 256 rows a thread */
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 1);        /* 256 rows a thread */
     d.nrows = 600;
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 2);
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 2);
     d.nrows = 100000;
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 4);
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 4);
     c.canonical_sums = 1;                                       /* a block a thread */
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 4);
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 4);
     d.nrows = 2048 * 2;
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 2);
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 2);
     d.nrows = 2048;
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 1);
     c.canonical_sums = 0;
     d.nrows = 100000;
-    c.algorithm = OIG_ALG_SLNB;
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);          /* the related trainers */
+    for (int a = 0; a < OIG_ALG_COUNT; a++) {                   /* the related trainers: one */
+        c.algorithm = (oig_algorithm)a;
+        ck_assert_int_eq(train_threads_count(4, &c, &d), oig_algorithm_sums_rows(c.algorithm) ? 4 : 1);
+    }
+    ck_assert_int_eq(oig_algorithm_sums_rows(OIG_ALG_SLNB), 0);
+    ck_assert_int_eq(oig_algorithm_sums_rows(OIG_ALG_OIG_HWO), 1);
     c.algorithm = OIG_ALG_LM;
-    c.reduce_pieces = NULL;
     c.reduce = (oig_reduce_fn)1;                                /* several processes */
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);
+    ck_assert_int_eq(train_threads_count(4, &c, &d), 1);
     c.reduce = NULL;
-    c.threads = 1;
-    ck_assert_int_eq(trn_parallel_threads(&c, &d), 1);
+    ck_assert_int_eq(train_threads_count(1, &c, &d), 1);
 }
 END_TEST
 
-/* A related trainer asked for threads trains as before, and a bad thread count is refused. */
-START_TEST(test_related_trainers_and_bad_counts) {
+/* A related trainer asked for threads trains as before. */
+START_TEST(test_related_trainers_train_as_before) {
     oig_config c;
     oig_config_init(&c);
     c.algorithm = OIG_ALG_SGD; c.nh = NH; c.max_iterations = 3;
     oig_status s1, s2;
-    oig_model *one = train_fresh(&c, 800, 0, 0, NULL, &s1, NULL);
-    c.threads = 2;
-    oig_model *two = train_fresh(&c, 800, 0, 0, NULL, &s2, NULL);
+    oig_model *one = train_fresh(1, &c, 800, 0, 0, NULL, &s1, NULL);
+    oig_model *two = train_fresh(2, &c, 800, 0, 0, NULL, &s2, NULL);
     assert_same_model(one, two);
     oig_model_free(one);
     oig_model_free(two);
-
-    oig_error err;
-    c.threads = 0;
-    ck_assert_int_eq(oig_config_check(&c, &err), OIG_EINVAL);
-    ck_assert_str_eq(err.field, "threads");
-    c.threads = 257;
-    ck_assert_int_eq(oig_config_check(&c, &err), OIG_EINVAL);
 }
 END_TEST
 
@@ -269,13 +259,13 @@ END_TEST
 START_TEST(test_shared_error_is_reported) {
     oig_config c;
     oig_config_init(&c);
-    c.algorithm = OIG_ALG_OIG_HWO; c.nh = NH; c.threads = 2;
+    c.algorithm = OIG_ALG_OIG_HWO; c.nh = NH;
     oig_model *other = oig_model_new(NI + 1, NH, NO);
     oig_data d;
     make_data(&d, 800, 7, 0);
     oig_model *m = NULL;
     oig_error err;
-    ck_assert_int_eq(oig_train(&d, NULL, &c, other, NULL, NULL, &m, &err), OIG_EINVAL);
+    ck_assert_int_eq(train_threads_run(2, &d, NULL, &c, other, NULL, NULL, &m, &err), OIG_EINVAL);
     ck_assert_ptr_null(m);
     ck_assert_str_eq(err.field, "resume");
     oig_model_free(other);
@@ -284,7 +274,7 @@ START_TEST(test_shared_error_is_reported) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("engine_threads");
+    Suite *s = suite_create("server_train_threads");
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_canonical_sums_make_threads_bit_identical, 0, 2);
@@ -292,7 +282,7 @@ int main(void) {
     tcase_add_test(tc, test_callback_runs_once_per_iteration);
     tcase_add_test(tc, test_threads_stop_together);
     tcase_add_test(tc, test_thread_count_follows_rows_and_algorithm);
-    tcase_add_test(tc, test_related_trainers_and_bad_counts);
+    tcase_add_test(tc, test_related_trainers_train_as_before);
     tcase_add_test(tc, test_shared_error_is_reported);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
