@@ -48,6 +48,7 @@ struct team {
     int arrived;
     unsigned generation;
     int broken;
+    int first_out;                  /* the member that left its loop first (-1: none yet) */
     /* what the members publish before a barrier */
     double **bufs;                  /* size buffers of one sum */
     size_t *npieces;                /* size piece counts (canonical sums) */
@@ -84,8 +85,10 @@ static int team_barrier(team *tm) {
     return rc;
 }
 
-static void team_break(team *tm) {
+/* Member `index` (-1: the caller) leaves: no sum can complete after this. */
+static void team_break(team *tm, int index) {
     pthread_mutex_lock(&tm->mu);
+    if (tm->first_out < 0) tm->first_out = index;
     tm->broken = 1;
     pthread_cond_broadcast(&tm->cv);
     pthread_mutex_unlock(&tm->mu);
@@ -176,8 +179,8 @@ static void *member_main(void *arg) {
     member *me = arg;
     team *tm = me->tm;
     me->status = oig_train(&me->train, me->has_val ? &me->val : NULL, &me->cfg, tm->resume,
-                                team_progress, me, &me->model, &me->err);
-    team_break(tm);
+                           team_progress, me, &me->model, &me->err);
+    team_break(tm, me->index);
     return NULL;
 }
 
@@ -224,6 +227,7 @@ oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const 
     team tm;
     memset(&tm, 0, sizeof tm);
     tm.size = nthreads;
+    tm.first_out = -1;
     tm.cfg = cfg; tm.resume = resume; tm.cb = cb; tm.ud = ud;
     tm.members = calloc((size_t)nthreads, sizeof *tm.members);
     tm.bufs = calloc((size_t)nthreads, sizeof *tm.bufs);
@@ -262,7 +266,7 @@ oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const 
     for (; started < nthreads; started++)
         if (pthread_create(&tm.members[started].thread, NULL, member_main, &tm.members[started]))
             break;
-    if (started < nthreads) team_break(&tm);   /* the started ones fail in their first sum */
+    if (started < nthreads) team_break(&tm, -1);   /* the started ones fail in their first sum */
     for (int i = 0; i < started; i++) pthread_join(tm.members[i].thread, NULL);
 
     oig_status st;
@@ -270,18 +274,15 @@ oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const 
         st = OIG_ENOMEM;
         snprintf(err->message, sizeof err->message, "cannot start %d training threads", nthreads);
     } else {
-        st = tm.members[0].status;
-        *err = tm.members[0].err;
-        for (int i = 1; i < nthreads; i++) {
+        /* the first member out says how the run ended: a failure of its own (the others then
+         * fail in their next sum), or the end every member reaches at the same iteration */
+        const member *first = &tm.members[tm.first_out];
+        st = first->status;
+        *err = first->err;
+        for (int i = 0; (st == OIG_OK || st == OIG_ESTOPPED) && i < nthreads; i++) {
             if (tm.members[i].status == st) continue;
-            if (tm.members[i].status != OIG_OK && tm.members[i].status != OIG_ESTOPPED) {
-                st = tm.members[i].status;     /* it failed on its own and broke the team */
-                *err = tm.members[i].err;
-            } else if (st == OIG_OK || st == OIG_ESTOPPED) {
-                st = OIG_EINVAL;
-                snprintf(err->message, sizeof err->message, "training threads disagreed");
-            }
-            break;
+            st = OIG_EINVAL;
+            snprintf(err->message, sizeof err->message, "training threads disagreed");
         }
     }
     if (st == OIG_OK || st == OIG_ESTOPPED) {
