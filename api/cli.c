@@ -772,7 +772,7 @@ static int train_callback(const oig_progress *p, void *ud) {
     }
     int stop = interrupted;
 #ifdef OIGD_MPI
-    if (tp->mpi) stop = mpi_train_agree_stop(tp->mpi, stop, p->seconds);   /* every rank alike */
+    if (tp->mpi) stop = mpi_train_agree_stop(tp->mpi, stop);   /* every rank alike */
 #endif
     return stop ? OIG_STOP : OIG_CONTINUE;
 }
@@ -998,9 +998,6 @@ int cli_train_main(int argc, char **argv) {
     st = train_threads_run(ta.threads, train, val, &ta.cfg, resume, train_callback, &tp, &model, &err);
     sigaction(SIGINT, &old, NULL);
     if (tp.drawn) fputc('\n', stderr);
-#ifdef OIGD_MPI
-    if (mpi) mpi_train_finish(mpi, model, &st);
-#endif
     if (st != OIG_OK && st != OIG_ESTOPPED) {
         runtime_error("train", "training failed: %s%s%s", err.field[0] ? err.field : "",
                       err.field[0] ? ": " : "", err.message[0] ? err.message : oig_status_name(st));

@@ -20,8 +20,6 @@ struct mpi_train {
     size_t nblocks[2];              /* global blocks of training / validation rows */
     size_t *npieces[2];             /* per rank: pieces its blocks produce (oig_canonical_pieces) */
     size_t first_block[2];          /* this rank's first block */
-    double max_seconds;             /* taken over from the engine, decided by rank 0 */
-    int stopped_for_time;
     double *work;                   /* grow-only exchange buffer */
     size_t work_cap;
     int *counts;                    /* 4 x size ints for the v-collectives */
@@ -538,21 +536,11 @@ void mpi_train_configure(mpi_train *m, oig_config *cfg) {
     cfg->reduce = reduce_sum;
     cfg->reduce_pieces = reduce_pieces;
     cfg->reduce_ctx = m;
-    m->max_seconds = cfg->max_seconds;
-    cfg->max_seconds = 0;
 }
 
-int mpi_train_agree_stop(mpi_train *m, int stop, double seconds) {
-    int timeup = m->rank == 0 && m->max_seconds > 0 && seconds >= m->max_seconds;
-    int in[2] = { stop ? 1 : 0, timeup }, all[2] = { 1, 0 };
-    if (MPI_Allreduce(in, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) return 1;
-    if (all[1] && !all[0]) m->stopped_for_time = 1;
-    return all[0] || all[1];
-}
-
-void mpi_train_finish(mpi_train *m, oig_model *model, oig_status *st) {
-    if (model && *st == OIG_ESTOPPED && m->stopped_for_time) {
-        snprintf(model->summary.stop_reason, sizeof model->summary.stop_reason, "max_seconds");
-        *st = OIG_OK;
-    }
+int mpi_train_agree_stop(mpi_train *m, int stop) {
+    (void)m;
+    int in = stop ? 1 : 0, all = 1;
+    if (MPI_Allreduce(&in, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) return 1;
+    return all;
 }

@@ -49,17 +49,12 @@ int mpi_train_all_ok(mpi_train *m, int ok);
  * failure; another rank prints only when rank 0 did not fail (else it would repeat it). */
 int mpi_train_should_report(mpi_train *m, int ok);
 
-/* Point cfg at this rank's blocks and the MPI reductions (canonical sums). The engine's
- * max_seconds is taken over by mpi_train_agree_stop (rank 0's clock decides for all). */
+/* Point cfg at this rank's blocks and the MPI reductions (canonical sums). The engine agrees
+ * on max_seconds through them (every rank stops once one has trained that long). */
 void mpi_train_configure(mpi_train *m, oig_config *cfg);
 
-/* Collective, once per progress callback: 1 when any rank wants to stop or rank 0's training
- * time reached the configured max_seconds. */
-int mpi_train_agree_stop(mpi_train *m, int stop, double seconds);
-
-/* After oig_train: a stop that mpi_train_agree_stop made for max_seconds becomes the engine's
- * own "max_seconds" stop (status OIG_OK). */
-void mpi_train_finish(mpi_train *m, oig_model *model, oig_status *st);
+/* Collective, once per progress callback: 1 when any rank wants to stop. */
+int mpi_train_agree_stop(mpi_train *m, int stop);
 
 /* End every rank of the job (a rank failed where the others wait in a collective). */
 void mpi_train_abort(mpi_train *m, int code);

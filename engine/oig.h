@@ -337,7 +337,8 @@ typedef struct {
     uint64_t seed;           /* initial weights (default 1) */
     /* stop rules; 0 disables each */
     double target_mse;       /* stop when train MSE <= target */
-    double max_seconds;      /* stop after this much training time */
+    double max_seconds;      /* stop after this much training time (in a data-parallel run:
+                                as soon as one process has trained this long) */
     int patience;            /* stop after this many iterations without a better val MSE */
     /* preprocessing and initialization (spec 2) */
     int standardize;         /* default 1 */

@@ -191,6 +191,14 @@ static oig_status check_related(const oig_config *c, oig_error *err) {
     return OIG_OK;
 }
 
+/* max_seconds reached: on this process, or, in a data-parallel run, on any of them (each
+ * process's clock is summed through the reduce seam), so that all stop at the same iteration. */
+static int time_is_up(trainer *t, double seconds) {
+    double up = seconds >= t->cfg->max_seconds ? 1.0 : 0.0;
+    if (trn_reduce(t, &up, 1)) return 1;
+    return up > 0;
+}
+
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -717,7 +725,7 @@ oig_status oig_train(oig_data *train, oig_data *val, const oig_config *cfg,
             if (alg == OIG_ALG_OWO) { reason = "closed_form"; stop = 1; }
             else if (iteration >= cfg->max_iterations) { reason = "max_iterations"; stop = 1; }
             else if (cfg->target_mse > 0 && s.e <= cfg->target_mse) { reason = "target_mse"; stop = 1; }
-            else if (cfg->max_seconds > 0 && pr.seconds >= cfg->max_seconds) { reason = "max_seconds"; stop = 1; }
+            else if (cfg->max_seconds > 0 && time_is_up(&t, pr.seconds)) { reason = "max_seconds"; stop = 1; }
             else if (cfg->patience > 0 && val && nval > 0 && since_best >= cfg->patience) { reason = "patience"; stop = 1; }
         }
         if (stop) {

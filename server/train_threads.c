@@ -8,8 +8,8 @@
  * thread count). Every decision the loop takes follows from those totals, so
  * the threads step together and their models agree; thread 0's is returned.
  *
- * Only thread 0 calls the caller's progress callback, and it alone reads the clock for
- * max_seconds; its verdict reaches the others through the team, as rank 0's does under MPI.
+ * Only thread 0 calls the caller's progress callback; its verdict reaches the others through the
+ * team. The engine agrees on max_seconds itself, through the sums.
  * Each thread calls BLAS: run BLAS on one thread (oig_blas_set_threads(1)) so that the calls
  * do not queue for one BLAS thread pool.
  *
@@ -60,11 +60,9 @@ struct team {
     /* thread 0's verdict at a progress point */
     int verdict;
     /* the caller's */
-    const oig_config *cfg;
     const oig_model *resume;
     oig_progress_fn cb;
     void *ud;
-    int stopped_for_time;
     member *members;
 };
 
@@ -151,24 +149,11 @@ static int team_reduce_pieces(double *pieces, size_t npieces, size_t n, int rows
     return 0;
 }
 
-/* The progress seam: thread 0 asks the caller and reads the clock, every thread gets its
- * verdict. The stop rules before max_seconds in the loop are applied first, so that a run
- * ends for the same reason as on one thread. */
+/* The progress seam: thread 0 asks the caller, every thread gets its verdict. */
 static int team_progress(const oig_progress *p, void *ud) {
     member *me = ud;
     team *tm = me->tm;
-    if (me->index == 0) {
-        const oig_config *c = tm->cfg;
-        int verdict = OIG_CONTINUE;
-        if (tm->cb && tm->cb(p, tm->ud) == OIG_STOP) verdict = OIG_STOP;
-        else if (c->max_seconds > 0 && p->seconds >= c->max_seconds && c->algorithm != OIG_ALG_OWO &&
-                 p->iteration < c->max_iterations &&
-                 !(c->target_mse > 0 && p->train_mse <= c->target_mse)) {
-            verdict = OIG_STOP;
-            tm->stopped_for_time = 1;
-        }
-        tm->verdict = verdict;
-    }
+    if (me->index == 0) tm->verdict = tm->cb(p, tm->ud) == OIG_STOP ? OIG_STOP : OIG_CONTINUE;
     if (team_barrier(tm)) return OIG_STOP;   /* the run fails in its next sum */
     int verdict = tm->verdict;
     if (team_barrier(tm)) return OIG_STOP;
@@ -179,7 +164,7 @@ static void *member_main(void *arg) {
     member *me = arg;
     team *tm = me->tm;
     me->status = oig_train(&me->train, me->has_val ? &me->val : NULL, &me->cfg, tm->resume,
-                           team_progress, me, &me->model, &me->err);
+                           tm->cb ? team_progress : NULL, me, &me->model, &me->err);
     team_break(tm, me->index);
     return NULL;
 }
@@ -228,7 +213,7 @@ oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const 
     memset(&tm, 0, sizeof tm);
     tm.size = nthreads;
     tm.first_out = -1;
-    tm.cfg = cfg; tm.resume = resume; tm.cb = cb; tm.ud = ud;
+    tm.resume = resume; tm.cb = cb; tm.ud = ud;
     tm.members = calloc((size_t)nthreads, sizeof *tm.members);
     tm.bufs = calloc((size_t)nthreads, sizeof *tm.bufs);
     tm.npieces = calloc((size_t)nthreads, sizeof *tm.npieces);
@@ -250,7 +235,6 @@ oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const 
         size_t b = range_start(train->nrows, nthreads, i + 1, block, whole);
         me->train = rows_view(train, a, b - a);
         me->cfg = *cfg;
-        me->cfg.max_seconds = 0;            /* thread 0 keeps the clock (team_progress) */
         me->cfg.reduce = team_reduce;
         me->cfg.reduce_pieces = whole ? team_reduce_pieces : NULL;
         me->cfg.reduce_ctx = me;
@@ -288,10 +272,6 @@ oig_status train_threads_run(int threads, oig_data *train, oig_data *val, const 
     if (st == OIG_OK || st == OIG_ESTOPPED) {
         *out = tm.members[0].model;
         tm.members[0].model = NULL;
-        if (st == OIG_ESTOPPED && tm.stopped_for_time) {
-            snprintf((*out)->summary.stop_reason, sizeof (*out)->summary.stop_reason, "max_seconds");
-            st = OIG_OK;
-        }
     }
     for (int i = 0; i < started; i++) oig_model_free(tm.members[i].model);
     pthread_cond_destroy(&tm.cv);

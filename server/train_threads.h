@@ -12,7 +12,7 @@
 int train_threads_count(int threads, const oig_config *cfg, const oig_data *train);
 
 /* oig_train on train_threads_count(threads, ...) threads, with the same arguments and results.
- * The callback runs on one thread, once per iteration, and max_seconds is measured there. With
+ * The callback runs on one thread, once per iteration. With
  * cfg->canonical_sums the model is the one-thread model bit for bit; without, the same up to
  * round-off in the order of the sums. Each thread calls BLAS: run BLAS on one thread
  * (oig_blas_set_threads(1)), or the calls queue for one BLAS thread pool. */
