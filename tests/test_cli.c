@@ -21,6 +21,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_model.h"
 #include "support_tmp.h"
 
 static char tdir[256];
@@ -477,13 +478,8 @@ START_TEST(test_threads_train_the_one_thread_model) {
         free(out); free(err);
     }
     oig_model *m1 = load_model(models[0]), *m2 = load_model(models[1]);
-    size_t nw = (size_t)m1->nh * (m1->n + 1);
-    double num = 0, den = 0;
-    for (size_t i = 0; i < nw; i++) {
-        num += (m1->w[i] - m2->w[i]) * (m1->w[i] - m2->w[i]);
-        den += m1->w[i] * m1->w[i];
-    }
-    ck_assert_msg(sqrt(num / den) < 1e-9, "weights differ by %g relative", sqrt(num / den));
+    double d = support_model_diff(m1, m2);
+    ck_assert_msg(d < 1e-9, "models differ by %g relative", d);
     ck_assert_int_eq(m1->summary.iterations, m2->summary.iterations);
     oig_model_free(m1);
     oig_model_free(m2);

@@ -22,6 +22,7 @@
 #include "oig.h"
 #include "support_api.h"
 #include "support_http.h"
+#include "support_model.h"
 #include "support_tmp.h"
 
 static char tdir[256], dbpath[320], jobtmp[320];
@@ -209,24 +210,6 @@ static oig_model *succeeded_model(const char *id) {
     return m;
 }
 
-/* max |a - b| / max |a| over W, W_oi, W_oh and the normalization. */
-static double model_diff(const oig_model *a, const oig_model *b) {
-    ck_assert_int_eq(a->n, b->n);
-    ck_assert_int_eq(a->nh, b->nh);
-    ck_assert_int_eq(a->m, b->m);
-    const double *pa[5] = { a->w, a->woi, a->woh, a->in_mean, a->in_scale };
-    const double *pb[5] = { b->w, b->woi, b->woh, b->in_mean, b->in_scale };
-    size_t len[5] = { (size_t)a->nh * (a->n + 1), (size_t)a->m * (a->n + 1), (size_t)a->m * a->nh,
-                      (size_t)a->n, (size_t)a->n };
-    double dmax = 0, amax = 0;
-    for (int k = 0; k < 5; k++)
-        for (size_t i = 0; i < len[k]; i++) {
-            dmax = fmax(dmax, fabs(pa[k][i] - pb[k][i]));
-            amax = fmax(amax, fabs(pa[k][i]));
-        }
-    return amax > 0 ? dmax / amax : dmax;
-}
-
 /* ---- tests ----------------------------------------------------------------------------------- */
 
 START_TEST(distributed_job_matches_in_process) {
@@ -246,7 +229,7 @@ START_TEST(distributed_job_matches_in_process) {
     /* the same request trained in the daemon */
     char *ij = create_job(ds, 25, 0);
     oig_model *mi = succeeded_model(ij);
-    double d = model_diff(mi, md);
+    double d = support_model_diff(mi, md);
     ck_assert_msg(d <= 1e-9, "distributed and in-process models differ by %g (relative)", d);
     ck_assert_int_eq(metrics_continuous(ij), 26);
     oig_model_free(md);
@@ -304,7 +287,7 @@ START_TEST(distributed_classification_with_options) {
     for (int k = 0; k < 3; k++) ck_assert_str_eq(m[0]->labels[k], m[1]->labels[k]);
     ck_assert_int_eq(m[0]->bypass, m[1]->bypass);
     ck_assert_int_eq(m[1]->bypass, 0);
-    double d = model_diff(m[0], m[1]);
+    double d = support_model_diff(m[0], m[1]);
     ck_assert_msg(d <= 1e-9, "distributed and in-process models differ by %g (relative)", d);
     oig_model_free(m[0]);
     oig_model_free(m[1]);
@@ -433,7 +416,7 @@ START_TEST(interrupted_job_resumes_from_its_last_checkpoint) {
 
     char *ij = create_job(ds, ITERATIONS, 1);
     oig_model *whole = succeeded_model(ij);
-    double d = model_diff(whole, resumed);
+    double d = support_model_diff(whole, resumed);
     ck_assert_msg(d <= 1e-12, "resumed and uninterrupted distributed models differ by %g (relative)", d);
     oig_model_free(resumed);
     oig_model_free(whole);
@@ -471,7 +454,7 @@ START_TEST(distributed_warm_start_from_a_stored_model) {
     }
     ck_assert_double_eq_tol(first_mse[1], first_mse[0], 1e-9 * first_mse[0]);
     ck_assert_str_eq(oig_model_meta_get(m[1], "init.iterations"), "10");
-    double d = model_diff(m[0], m[1]);
+    double d = support_model_diff(m[0], m[1]);
     ck_assert_msg(d <= 1e-9, "distributed and in-process warm starts differ by %g (relative)", d);
     oig_model_free(m[0]);
     oig_model_free(m[1]);
