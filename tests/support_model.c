@@ -15,8 +15,9 @@ double support_model_diff(const oig_model *a, const oig_model *b) {
     double dmax = 0, amax = 0;
     for (int k = 0; k < 5; k++)
         for (size_t i = 0; i < len[k]; i++) {
-            dmax = fmax(dmax, fabs(pa[k][i] - pb[k][i]));
-            amax = fmax(amax, fabs(pa[k][i]));
+            double d = fabs(pa[k][i] - pb[k][i]);
+            if (d > dmax || isnan(d)) dmax = isnan(d) ? INFINITY : d;   /* NaN never passes */
+            if (fabs(pa[k][i]) > amax) amax = fabs(pa[k][i]);
         }
-    return amax > 0 ? dmax / amax : dmax;
+    return dmax / (amax > 0 ? amax : 1);
 }

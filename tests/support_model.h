@@ -6,6 +6,7 @@
 #include "oig.h"
 
 /* The largest difference between the two models' weights and input normalization, relative to
- * the largest magnitude among a's; asserts that the shapes match. */
+ * the largest magnitude among a's (infinity when any difference is NaN); asserts that the shapes
+ * match. */
 double support_model_diff(const oig_model *a, const oig_model *b);
 #endif

@@ -18,6 +18,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_model.h"
 #include "support_tmp.h"
 
 #define AGREE 1e-10         /* relative agreement required between process counts */
@@ -100,25 +101,6 @@ static oig_model *load_model(const char *path) {
     return m;
 }
 
-/* max |a - b| / max |a| over W, W_oi, W_oh and the normalization. */
-static double model_diff(const oig_model *a, const oig_model *b) {
-    ck_assert_int_eq(a->n, b->n);
-    ck_assert_int_eq(a->nh, b->nh);
-    ck_assert_int_eq(a->m, b->m);
-    const double *pa[5] = { a->w, a->woi, a->woh, a->in_mean, a->in_scale };
-    const double *pb[5] = { b->w, b->woi, b->woh, b->in_mean, b->in_scale };
-    size_t len[5] = { (size_t)a->nh * (a->n + 1), (size_t)a->m * (a->n + 1), (size_t)a->m * a->nh,
-                      (size_t)a->n, (size_t)a->n };
-    double dmax = 0, amax = 0;
-    for (int k = 0; k < 5; k++)
-        for (size_t i = 0; i < len[k]; i++) {
-            double d = fabs(pa[k][i] - pb[k][i]);
-            if (d > dmax || isnan(d)) dmax = isnan(d) ? INFINITY : d;
-            if (fabs(pa[k][i]) > amax) amax = fabs(pa[k][i]);
-        }
-    return dmax / (amax > 0 ? amax : 1);
-}
-
 /* Train with K ranks (K = 0: the binary alone, without the launcher) into model file out. */
 static void train(int k, const char *data, const char *opts, const char *out) {
     int rc;
@@ -142,7 +124,7 @@ static double check_k_invariant(const char *data, const char *opts, const char *
         train(ks[i], data, opts, tpath(name));
         oig_model *m = load_model(tpath(name));
         if (ref == NULL) { ref = m; continue; }
-        double d = model_diff(ref, m);
+        double d = support_model_diff(ref, m);
         printf("%s: K=%d vs K=1: max relative difference %.3g\n", tag, ks[i], d);
         ck_assert_msg(d <= AGREE, "%s: K=%d differs from K=1 by %g", tag, ks[i], d);
         ck_assert_int_eq(m->summary.iterations, ref->summary.iterations);
@@ -199,7 +181,7 @@ START_TEST(test_one_process_without_launcher_matches_k1) {
     train(0, tpath("r.csv"), opts, tpath("plain.json"));
     train(1, tpath("r.csv"), opts, tpath("k1.json"));
     oig_model *a = load_model(tpath("plain.json")), *b = load_model(tpath("k1.json"));
-    double d = model_diff(a, b);
+    double d = support_model_diff(a, b);
     printf("oig-hwo: K=1 vs no launcher: max relative difference %.3g\n", d);
     ck_assert_msg(d <= AGREE, "K=1 differs from the plain run by %g", d);
     ck_assert_int_eq(a->summary.iterations, b->summary.iterations);
