@@ -261,6 +261,91 @@ int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
     return 0;
 }
 
+/* lm_geo's layout: per call W + h dW (Nh x (N+1)); dW_o, W_o + h dW_o, the sums of J^T y'' over
+ * the output weights (M x Nu each); the hidden ones (Nh x (N+1)); per block the rows
+ * [x, 1, o(W + h dW)] (block x Nu), the hidden units' net changes (block x Nh), and y, J v and
+ * y(w + h v) (block x M each); then the acceleration (nw, lm_geo_tail). */
+static size_t lm_geo_size(const trainer *t) {
+    size_t nhx = (size_t)t->nh * t->n1, mnu = (size_t)t->m * t->nu;
+    return 2 * nhx + 3 * mnu + t->block * ((size_t)t->nu + t->nh + 3 * (size_t)t->m) + t->lm_nw;
+}
+
+/* lm_geo's last nw doubles: the acceleration */
+static double *lm_geo_tail(const trainer *t) { return t->lm_geo + lm_geo_size(t) - t->lm_nw; }
+
+/* Out of v (pack()'s order) into the M x Nu layout of t->wo: W_o's entries, 0 where a column has
+ * no weight (x's columns without bypass). */
+static void lm_output_part(const trainer *t, const double *v, double *wo) {
+    memset(wo, 0, (size_t)t->m * t->nu * sizeof(double));
+    for (int i = 0; i < t->m; i++)
+        for (int q = t->off; q < t->nu; q++) wo[(size_t)i * t->nu + q] = v[lm_output_weight(t, i, q)];
+}
+
+/* Declared in trainer.h. Per row, with a = (x, 1, o) and f' = o (1 - o):
+ *   y = W_o a,   J v = dW_o a + W_oh (f' o (dW x)),   y(w + h v) from a forward pass at w + h v,
+ * and J^T y'' is the gradient pass with y'' in place of the error. One pass over the rows, three
+ * forward passes' multiplies. */
+int lm_geodesic_rhs(trainer *t, const double *v, double h, double *out) {
+    int m = t->m, nh = t->nh, n1 = t->n1, nu = t->nu, off = t->off, nb = t->nb;
+    size_t nhx = (size_t)nh * n1, mnu = (size_t)m * nu;
+    double *wp = t->lm_geo, *dwo = wp + nhx, *wop = dwo + mnu, *go = wop + mnu, *gh = go + mnu;
+    double *xh = gh + nhx, *dn = xh + t->block * nu, *y0 = dn + t->block * nh, *jv = y0 + t->block * m,
+           *yh = jv + t->block * m;
+    const double *dw = v;        /* pack() starts with W, row-major */
+    for (size_t j = 0; j < nhx; j++) wp[j] = t->mdl->w[j] + h * dw[j];
+    lm_output_part(t, v, dwo);
+    for (size_t j = 0; j < mnu; j++) wop[j] = t->wo[j] + h * dwo[j];
+    memset(go, 0, (mnu + nhx) * sizeof(double));
+    const oig_data *d = t->train;
+    trn_sums sums = { { go }, { mnu + nhx }, 1 };
+    t->forward_rows = 0;
+    for (size_t p0 = 0; p0 < d->nrows; p0 += t->block) {
+        int b = (int)(d->nrows - p0 < t->block ? d->nrows - p0 : t->block);
+        trn_forward_block(t, d, p0, (size_t)b);
+        const double *xa = t->xa;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nb, 1.0, xa + off, nu, t->wo + off, nu,
+                    0.0, y0, m);
+        /* J v: dW_o a, then + W_oh (f' o dW x) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nb, 1.0, xa + off, nu, dwo + off, nu,
+                    0.0, jv, m);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, nh, n1, 1.0, xa, nu, dw, n1, 0.0, dn, nh);
+        for (int p = 0; p < b; p++) {
+            const double *o = xa + (size_t)p * nu + n1;
+            double *r = dn + (size_t)p * nh;
+            for (int k = 0; k < nh; k++) r[k] *= o[k] * (1.0 - o[k]);
+        }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nh, 1.0, dn, nh, t->wo + n1, nu, 1.0,
+                    jv, m);
+        /* y(w + h v) */
+        for (int p = 0; p < b; p++) memcpy(xh + (size_t)p * nu, xa + (size_t)p * nu, (size_t)n1 * sizeof(double));
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, nh, n1, 1.0, xh, nu, wp, n1, 0.0, xh + n1, nu);
+        for (int p = 0; p < b; p++) oig_sigmoid_inplace(xh + (size_t)p * nu + n1, (size_t)nh);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nb, 1.0, xh + off, nu, wop + off, nu,
+                    0.0, yh, m);
+        /* y'' into yh */
+        for (size_t j = 0; j < (size_t)b * m; j++) yh[j] = 2.0 / h * ((yh[j] - y0[j]) / h - jv[j]);
+        /* J^T y'': output weights (y''^T a), hidden weights ((f' o y'' W_oh)^T x~) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nu, b, 1.0, yh, m, xa, nu, 1.0, go, nu);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, nh, m, 1.0, yh, m, t->wo + n1, nu, 0.0,
+                    dn, nh);
+        for (int p = 0; p < b; p++) {
+            const double *o = xa + (size_t)p * nu + n1;
+            double *r = dn + (size_t)p * nh;
+            for (int k = 0; k < nh; k++) r[k] *= o[k] * (1.0 - o[k]);
+        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n1, b, 1.0, dn, nh, xa, nu, 1.0, gh, n1);
+        if (trn_sums_block(t, &sums, d, p0)) return -1;
+    }
+    if (trn_sums_finish(t, &sums, d)) return -1;
+    double s = 2.0 / t->nv;
+    for (size_t j = 0; j < nhx; j++) out[j] = s * gh[j];
+    for (int i = 0; i < m; i++)
+        for (int q = off; q < nu; q++) out[lm_output_weight(t, i, q)] = s * go[(size_t)i * nu + q];
+    t->multiplies += trn_forward_multiplies(t) +
+                     t->nv * (4.0 * m * nb + 3.0 * nhx + 2.0 * nh + 2.0 * m * nh + (double)m * nu);
+    return 0;
+}
+
 /* The penalty's diagonal C (nw, in the weight layout of pack()) from the training targets'
  * scales: one pass for sum t and sum t^2 per output, into the 2M doubles after C. 0, or -1 when
  * a reduction failed. */
@@ -312,6 +397,10 @@ oig_status lm_alloc(trainer *t) {
     t->lm_wt = malloc(nw * sizeof(double));
     t->lm_rows = malloc(chunk * per_row * sizeof(double));
     t->lm_s = malloc(lm_sums_size(t) * sizeof(double));
+    if (t->cfg->lm_acceleration == OIG_LM_ACCEL_GEODESIC) {
+        t->lm_geo = malloc(lm_geo_size(t) * sizeof(double));
+        if (!t->lm_geo) return OIG_ENOMEM;
+    }
     if (t->cfg->lm_regularization == OIG_LM_REG_BAYESIAN) {
         t->lm_c = malloc((nw + 2 * (size_t)t->m) * sizeof(double));
         t->lm_r = malloc(nw * sizeof(double));
@@ -398,6 +487,36 @@ static double lm_predicted_reduction(const trainer *t, const double *r, const do
     return 0.5 * s;
 }
 
+/* Geodesic acceleration (Transtrum and Sethna 2012): the outputs' second directional
+ * derivative along the step v is taken by a forward difference of step LM_GEODESIC_H (relative
+ * to v), the acceleration a = -(H + lambda D)^-1 (2/Nv) J^T y'' reuses the step's Cholesky
+ * factor, and the step becomes v + a/2 when |a| <= LM_GEODESIC_ALPHA |v| / 2. A larger
+ * acceleration says that the quadratic model does not hold that far: the step is rejected untried
+ * and lambda raised, as after a failed trial. */
+#define LM_GEODESIC_H 0.1
+#define LM_GEODESIC_ALPHA 0.75
+
+/* Adds the acceleration to the step v (t->lm_delta) solved with the factor in t->lm_a; the
+ * model must hold the weights the step starts from. 1 when it was added, 0 when not, -1 when
+ * a reduction failed. */
+static int lm_accelerate(trainer *t) {
+    size_t nw = t->lm_nw;
+    double *v = t->lm_delta, *acc = lm_geo_tail(t), nwd = (double)nw;
+    if (lm_geodesic_rhs(t, v, LM_GEODESIC_H, acc)) return -1;
+    lapack_int info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', (lapack_int)nw, 1, t->lm_a, (lapack_int)nw,
+                                          acc, (lapack_int)nw);
+    t->multiplies += nwd * nwd;
+    if (info != 0) return 0;
+    double aa = 0.0, vv = 0.0;
+    for (size_t i = 0; i < nw; i++) {
+        aa += acc[i] * acc[i];
+        vv += v[i] * v[i];
+    }
+    if (!(2.0 * sqrt(aa) <= LM_GEODESIC_ALPHA * sqrt(vv))) return 0;
+    for (size_t i = 0; i < nw; i++) v[i] -= 0.5 * acc[i];
+    return 1;
+}
+
 oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, double decay[2],
                         oig_error *err) {
     size_t nw = t->lm_nw;
@@ -420,6 +539,8 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
     double f0 = e0 + (r ? lm_penalty(r, w0, nw) : 0.0);
     double nwd = (double)nw;
     int gain_update = t->cfg->lm_update == OIG_LM_UPDATE_GAIN;
+    int geodesic = t->cfg->lm_acceleration == OIG_LM_ACCEL_GEODESIC;
+    int at_w0 = 1;               /* the model holds w0 (not a rejected trial's weights) */
     double nu = 2.0;             /* gain update: the growth of lambda over consecutive failures */
     for (int tries = 0; tries <= t->cfg->lm_max_retries; tries++) {
         memcpy(a, h, nw * nw * sizeof(double));
@@ -433,10 +554,21 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
         }
         lapack_int info = LAPACKE_dposv_work(LAPACK_COL_MAJOR, 'L', (lapack_int)nw, 1, a,
                                              (lapack_int)nw, delta, (lapack_int)nw);
-        t->multiplies += nwd * nwd * nwd / 3 + t->nv * ((double)t->nh * t->n1 + (double)t->m * t->nu);
+        t->multiplies += nwd * nwd * nwd / 3;
         if (info == 0) {
+            /* the gain rule compares with the Gauss-Newton step's predicted reduction, also when
+             * the step is accelerated */
+            double predicted = lm_predicted_reduction(t, r, w0, delta, *lambda);
+            if (geodesic) {
+                if (!at_w0) unpack(t, w0);
+                int accelerated = lm_accelerate(t);
+                if (accelerated < 0) goto fail;
+                if (!accelerated) goto rejected;
+            }
             for (size_t i = 0; i < nw; i++) wt[i] = w0[i] + delta[i];
             unpack(t, wt);
+            at_w0 = 0;
+            t->multiplies += t->nv * ((double)t->nh * t->n1 + (double)t->m * t->nu);
             double sse_t, wr_t;
             if (trn_eval(t, t->train, 0, &sse_t, &wr_t)) goto fail;
             double et = sse_t / t->nv;
@@ -444,7 +576,7 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
             if (isfinite(ft) && ft < f0) {
                 *e = et;
                 *wrong = wr_t;
-                double pred = gain_update ? lm_predicted_reduction(t, r, w0, delta, *lambda) : 0.0;
+                double pred = gain_update ? predicted : 0.0;
                 if (pred > 0) {
                     /* Nielsen: lambda x max(1/3, 1 - (2 r - 1)^3), r = actual / predicted */
                     double q = 2.0 * (f0 - ft) / pred - 1.0, f = 1.0 - q * q * q;
@@ -460,6 +592,7 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
                 return OIG_OK;
             }
         }
+    rejected:
         t->mdl->summary.safeguards.lm_rejections++;
         if (gain_update) {
             *lambda *= nu;

@@ -285,6 +285,10 @@ typedef enum { OIG_LM_REG_NONE = 0, OIG_LM_REG_BAYESIAN = 1 } oig_lm_regularizat
 /* How LM moves lambda: tenfold (spec 7: /10 on success, x10 on failure) or by the gain ratio of
  * the actual to the predicted reduction (Nielsen 1999; docs/engine.md). */
 typedef enum { OIG_LM_UPDATE_TENFOLD = 0, OIG_LM_UPDATE_GAIN = 1 } oig_lm_update;
+/* LM's step: the Gauss-Newton step alone, or with geodesic acceleration, a second-order
+ * correction from the outputs' second directional derivative (Transtrum and Sethna 2012;
+ * docs/engine.md). */
+typedef enum { OIG_LM_ACCEL_NONE = 0, OIG_LM_ACCEL_GEODESIC = 1 } oig_lm_acceleration;
 
 /* Options of the related methods (related_methods.md A3, B3, C3, D3); defaults in
  * oig_config_init. */
@@ -357,6 +361,7 @@ typedef struct {
     oig_lm_damping lm_damping;   /* default identity */
     oig_lm_regularization lm_regularization;   /* default none */
     oig_lm_update lm_update;     /* default tenfold */
+    oig_lm_acceleration lm_acceleration;   /* default none */
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
     int cache_hidden;        /* 1 (default): keep the hidden outputs of the training rows between
                                 passes: all of them, or as many whole leading blocks as fit
@@ -391,8 +396,8 @@ void oig_config_init(oig_config *c);
 
 /* LM's choice options by name, as the CLI (with dashes) and the REST options (with underscores)
  * spell them: OIG_LM_CHOICES names lm_damping (identity|diag), lm_regularization
- * (none|bayesian) and lm_update (tenfold|gain). */
-#define OIG_LM_CHOICES 3
+ * (none|bayesian), lm_update (tenfold|gain) and lm_acceleration (none|geodesic). */
+#define OIG_LM_CHOICES 4
 const char *oig_lm_choice_option(int i);                 /* "lm_damping", ... */
 const char *oig_lm_choice_get(const oig_config *c, int i);   /* the value's name */
 /* 0 when name is one of option i's values (set in c), -1 otherwise. */

@@ -34,6 +34,7 @@ void oig_config_init(oig_config *c) {
     c->lm_damping = OIG_LM_DAMP_IDENTITY;
     c->lm_regularization = OIG_LM_REG_NONE;
     c->lm_update = OIG_LM_UPDATE_TENFOLD;
+    c->lm_acceleration = OIG_LM_ACCEL_NONE;
     c->block_rows = 2048;
     c->cache_hidden = 1;
     /* related methods: spec related_methods.md A3, B3, C3, D3 */
@@ -86,6 +87,7 @@ static const struct { const char *option, *names[2], *values; } lm_choices[OIG_L
     { "lm_damping", { "identity", "diag" }, "identity or diag" },
     { "lm_regularization", { "none", "bayesian" }, "none or bayesian" },
     { "lm_update", { "tenfold", "gain" }, "tenfold or gain" },
+    { "lm_acceleration", { "none", "geodesic" }, "none or geodesic" },
 };
 
 const char *oig_lm_choice_option(int i) { return i >= 0 && i < OIG_LM_CHOICES ? lm_choices[i].option : NULL; }
@@ -93,7 +95,8 @@ const char *oig_lm_choice_values(int i) { return i >= 0 && i < OIG_LM_CHOICES ? 
 
 const char *oig_lm_choice_get(const oig_config *c, int i) {
     if (i < 0 || i >= OIG_LM_CHOICES) return NULL;
-    int v = i == 0 ? (int)c->lm_damping : i == 1 ? (int)c->lm_regularization : (int)c->lm_update;
+    int v = i == 0 ? (int)c->lm_damping : i == 1 ? (int)c->lm_regularization
+          : i == 2 ? (int)c->lm_update : (int)c->lm_acceleration;
     return v == 0 || v == 1 ? lm_choices[i].names[v] : "unknown";
 }
 
@@ -103,7 +106,8 @@ int oig_lm_choice_set(oig_config *c, int i, const char *name) {
         if (strcmp(name, lm_choices[i].names[v]) != 0) continue;
         if (i == 0) c->lm_damping = (oig_lm_damping)v;
         else if (i == 1) c->lm_regularization = (oig_lm_regularization)v;
-        else c->lm_update = (oig_lm_update)v;
+        else if (i == 2) c->lm_update = (oig_lm_update)v;
+        else c->lm_acceleration = (oig_lm_acceleration)v;
         return 0;
     }
     return -1;
@@ -132,6 +136,8 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
         return bad(err, "lm_regularization", "must be none or bayesian");
     if (c->lm_update != OIG_LM_UPDATE_TENFOLD && c->lm_update != OIG_LM_UPDATE_GAIN)
         return bad(err, "lm_update", "must be tenfold or gain");
+    if (c->lm_acceleration != OIG_LM_ACCEL_NONE && c->lm_acceleration != OIG_LM_ACCEL_GEODESIC)
+        return bad(err, "lm_acceleration", "must be none or geodesic");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
     if (check_related(c, err) != OIG_OK) return OIG_EINVAL;
@@ -212,7 +218,7 @@ void trn_free(trainer *t) {
     free(t->wo); free(t->g); free(t->d); free(t->ra); free(t->ca); free(t->cat); free(t->ra_x);
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
-    free(t->lm_h); free(t->lm_a); free(t->lm_g); free(t->lm_delta);
+    free(t->lm_h); free(t->lm_a); free(t->lm_geo); free(t->lm_g); free(t->lm_delta);
     free(t->lm_w0); free(t->lm_wt); free(t->lm_rows); free(t->lm_s); free(t->lm_c);
     free(t->lm_r);
     free(t->ocache);

@@ -59,6 +59,7 @@ typedef struct {
                                 at the first iteration; NULL otherwise */
     int lm_c_ready;
     double *lm_r;            /* nw: each weight's decay rho_layer c_j this iteration (Bayesian) */
+    double *lm_geo;          /* geodesic acceleration's work (lm_geodesic_rhs); NULL without it */
 
     /* Hidden outputs o_p of the first ocache_rows training rows (all of them, or as many whole
      * blocks as fit the memory budget) at the current W, reused by the passes that follow a
@@ -174,6 +175,12 @@ oig_status lm_alloc(trainer *t);
  * only without bypass), W_oh; *sse and *wrong of the current weights. 0, or -1 when a reduction
  * failed. */
 int lm_gauss_newton(trainer *t, double *sse, double *wrong);
+
+/* out = (2/Nv) J^T y'' (nw, pack()'s order, summed over all processes), y'' the outputs' second
+ * directional derivative along v at the current weights, from a forward difference of step h:
+ * y'' = (2/h) ((y(w + h v) - y(w)) / h - J v). Needs t->lm_geo. 0, or -1 when a reduction
+ * failed. */
+int lm_geodesic_rhs(trainer *t, const double *v, double h, double *out);
 
 /* One Levenberg-Marquardt iteration over all weights (lm.c). *e is E at entry and receives E
  * at exit, *wrong the misclassified count there; *lambda is the damping, updated. With

@@ -236,7 +236,7 @@ static const char *const bad_values[][2] = {
     { "--iterations", "ten" }, { "--iterations", "5x" }, { "--hidden", "" },
     { "--seed", "-1" }, { "--seed", "99999999999999999999999" }, { "--validation", "1" },
     { "--validation", "-0.1" }, { "--md", "nan" }, { "--sigmad", "0" }, { "--target-mse", "inf" },
-    { "--bias-gain", "2" }, { "--lm-damping", "full" }, { "--lm-regularization", "ridge" }, { "--lm-update", "twofold" }, { "--blas-threads", "0" },
+    { "--bias-gain", "2" }, { "--lm-damping", "full" }, { "--lm-regularization", "ridge" }, { "--lm-update", "twofold" }, { "--lm-acceleration", "fast" }, { "--blas-threads", "0" },
     { "--algorithm", "adam" }, { "--task", "ranking" }, { "--format", "xls" },
     { "--max-halvings", "1e3" }, { "--lm-lambda0", "0" }, { "--block-rows", "0" },
     { "--outputs", "0" }, { "--target-columns", "1,,2" }, { "--patience", " 3" },
@@ -494,7 +494,7 @@ START_TEST(test_checkpoints_and_resume_continue_the_run) {
     write_regression_csv(data, 100);
     char *out, *err;
     int rc = oigd(&out, &err, "train", "--data", data, "--algorithm", "lm", "--lm-update", "gain",
-                  "--hidden", "4", "--iterations", "12", "--seed", "3", "--blas-threads", "1", "--quiet",
+                  "--lm-acceleration", "geodesic", "--hidden", "4", "--iterations", "12", "--seed", "3", "--blas-threads", "1", "--quiet",
                   "--progress-fd", "1", "--checkpoint-dir", ck, "--checkpoint-seconds", "0",
                   "--model-out", full, NULL);
     ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
@@ -512,8 +512,8 @@ START_TEST(test_checkpoints_and_resume_continue_the_run) {
     }
     snprintf(ck5, sizeof ck5, "%s/checkpoint-5.json", ck);
     rc = oigd(&out, &err, "train", "--data", data, "--algorithm", "lm", "--lm-update", "gain",
-              "--hidden", "4", "--iterations", "12", "--seed", "3", "--blas-threads", "1", "--quiet",
-              "--progress-fd", "1", "--resume", ck5, "--model-out", res, NULL);
+              "--lm-acceleration", "geodesic", "--hidden", "4", "--iterations", "12", "--seed", "3",
+              "--blas-threads", "1", "--quiet", "--progress-fd", "1", "--resume", ck5, "--model-out", res, NULL);
     ck_assert_msg(rc == 0, "resume exit %d: %s", rc, err);
     ck_assert_int_eq(count_lines(out), 7);          /* iterations 6..12 */
     ck_assert_ptr_nonnull(strstr(out, "{\"iteration\":6,"));

@@ -37,7 +37,7 @@ PEERS = os.path.join(BENCH, "peers")
 BUDGET = {"yacht": 5, "bostonHousing": 5, "energy": 5, "concrete": 5, "breast_cancer": 5,
           "digits": 10, "power-plant": 20, "naval-propulsion-plant": 20,
           "protein-tertiary-structure": 40}
-OIGD_TOOLS = ["oigd-oig-hwo", "oigd-oig-hwo-nobypass", "oigd-lm", "oigd-lm-bayes"]
+OIGD_TOOLS = ["oigd-oig-hwo", "oigd-oig-hwo-nobypass", "oigd-lm", "oigd-lm-geodesic", "oigd-lm-bayes"]
 PEER_TOOLS = ["torch-adam-full", "torch-adam-mb128", "torch-lbfgs", "sklearn-lbfgs",
               "sklearn-adam-default", "sklearn-adam-patient", "scipy-lm", "fann-rprop"]
 
@@ -89,6 +89,8 @@ def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
             cmd.append("--no-bypass")
         if tool.startswith("oigd-lm"):
             cmd += ["--lm-update", "gain"]
+        if tool == "oigd-lm-geodesic":
+            cmd += ["--lm-acceleration", "geodesic"]
         if tool == "oigd-lm-bayes":
             cmd += ["--lm-regularization", "bayesian"]
         return cmd
@@ -315,7 +317,8 @@ def main():
          "- **Peer networks have no bypass (input-to-output) weights and use tanh; oigd's network has "
          "bypass weights and sigmoid units.** `oigd-oig-hwo-nobypass` is oigd with `--no-bypass`; "
          "`oigd-lm` is oigd's Levenberg-Marquardt with lambda following the gain ratio "
-         "(`--lm-update gain`); `oigd-lm-bayes` adds Bayesian regularization "
+         "(`--lm-update gain`); `oigd-lm-geodesic` adds geodesic acceleration to each step "
+         "(`--lm-acceleration geodesic`); `oigd-lm-bayes` adds Bayesian regularization to `oigd-lm` "
          "(`--lm-regularization bayesian`, one weight decay per layer re-estimated every step). The "
          "ratio column divides by oigd's best time on the set (the fastest of its entries).",
          "- Regression peers train on standardized targets and report MSE on the original scale; "
