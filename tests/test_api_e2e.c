@@ -323,6 +323,36 @@ START_TEST(test_cancel_stops_running_job) {
 }
 END_TEST
 
+/* LM's choice options go in through the job's options and come back in the job, default or not,
+ * and the run uses them. */
+START_TEST(test_lm_options_round_trip) {
+    start(NULL);
+    char *ds = upload_dataset();
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"dataset_id\":\"%s\",\"algorithm\":\"lm\",\"hidden_units\":4,\"max_iterations\":6,"
+             "\"options\":{\"lm_update\":\"gain\",\"lm_acceleration\":\"geodesic\"}}", ds);
+    cJSON *j = request_json("POST", "/v1/jobs", "application/json", body, 202);
+    char *job = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    j = wait_status(job, "succeeded", 60000);
+    cJSON *op = cJSON_GetObjectItem(j, "options");
+    ck_assert_str_eq(jstr(op, "lm_update"), "gain");
+    ck_assert_str_eq(jstr(op, "lm_acceleration"), "geodesic");
+    ck_assert_str_eq(jstr(op, "lm_damping"), "identity");
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "iteration")->valueint, 6);
+    cJSON_Delete(j);
+    char *plain = create_job(ds, 2);
+    j = wait_status(plain, "succeeded", 60000);
+    ck_assert_str_eq(jstr(cJSON_GetObjectItem(j, "options"), "lm_acceleration"), "none");
+    cJSON_Delete(j);
+    free(plain);
+    free(job);
+    free(ds);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
 /* One request that must fail with status and leave the store as it was. */
 static void expect_error_snap(const char *method, const char *path, const char *headers, const char *body,
                               size_t len, int status, int full) {
@@ -558,6 +588,7 @@ static Suite *e2e_suite(void) {
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_upload_train_stream_model_predict);
     tcase_add_test(tc, test_cancel_stops_running_job);
+    tcase_add_test(tc, test_lm_options_round_trip);
     tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
     tcase_add_test(tc, test_json_upload_and_model_import);
     tcase_add_test(tc, test_sigterm_checkpoints_and_requeues_running_job);

@@ -151,6 +151,16 @@ START_TEST(test_lm_same_model_for_k_1_2_4) {
 }
 END_TEST
 
+/* geodesic acceleration's pass sums over the rows through the same reduce seam */
+START_TEST(test_lm_geodesic_same_model_for_k_1_2_4) {
+    write_data(tpath("r.csv"), 1200, 0);
+    check_k_invariant(tpath("r.csv"),
+                      "--outputs 2 --algorithm lm --lm-update gain --lm-acceleration geodesic --hidden 4 "
+                      "--iterations 8 --block-rows 100",
+                      "lmgeo");
+}
+END_TEST
+
 START_TEST(test_hwo_classification_index_files_same_model_for_k_1_2_4) {
     write_data(tpath("c.csv"), 1300, 1);
     /* a scattered train/test split given as index files, in a non-sorted order */
@@ -221,6 +231,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_oig_hwo_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_lm_same_model_for_k_1_2_4);
+    tcase_add_test(tc, test_lm_geodesic_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_hwo_classification_index_files_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_one_process_without_launcher_matches_k1);
     tcase_add_test(tc, test_rank_parse_error_names_the_file_line);
