@@ -200,6 +200,20 @@ START_TEST(test_one_process_without_launcher_matches_k1) {
 }
 END_TEST
 
+/* max_seconds is agreed through the reduce seam: every rank stops at the same iteration (a rank
+ * that went on would wait in its next sum and the run would not end), and the model says why. */
+START_TEST(test_max_seconds_stops_every_rank_together) {
+    write_data(tpath("r.csv"), 1200, 0);
+    train(2, tpath("r.csv"), "--outputs 2 --algorithm lm --hidden 8 --iterations 100000000 "
+          "--max-seconds 0.5 --block-rows 100", tpath("timed.json"));
+    oig_model *m = load_model(tpath("timed.json"));
+    ck_assert_str_eq(m->summary.stop_reason, "max_seconds");
+    ck_assert_int_gt(m->summary.iterations, 0);
+    ck_assert_int_lt(m->summary.iterations, 100000000);
+    oig_model_free(m);
+}
+END_TEST
+
 START_TEST(test_rank_parse_error_names_the_file_line) {
     write_data(tpath("r.csv"), 800, 0);
     /* spoil a cell on line 700 (owned by the last rank), then ask for the message */
@@ -234,6 +248,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_lm_geodesic_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_hwo_classification_index_files_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_one_process_without_launcher_matches_k1);
+    tcase_add_test(tc, test_max_seconds_stops_every_rank_together);
     tcase_add_test(tc, test_rank_parse_error_names_the_file_line);
     tcase_add_test(tc, test_too_many_ranks_for_the_blocks_is_refused);
     suite_add_tcase(s, tc);
