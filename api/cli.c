@@ -615,7 +615,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             ta->cfg.lm_max_retries = (int)l;
             break;
         case T_LM_DAMPING: case T_LM_REGULARIZATION: case T_LM_UPDATE: case T_LM_ACCELERATION: {
-            int i = d->id == T_LM_DAMPING ? 0 : d->id == T_LM_REGULARIZATION ? 1 : d->id == T_LM_UPDATE ? 2 : 3;
+            int i = d->id - T_LM_DAMPING;   /* the four follow oig_lm_choice_option's order */
             if (oig_lm_choice_set(&ta->cfg, i, v)) BAD_VALUE(d->name, oig_lm_choice_values(i));
             break;
         }

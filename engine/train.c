@@ -95,8 +95,13 @@ const char *oig_lm_choice_values(int i) { return i >= 0 && i < OIG_LM_CHOICES ? 
 
 const char *oig_lm_choice_get(const oig_config *c, int i) {
     if (i < 0 || i >= OIG_LM_CHOICES) return NULL;
-    int v = i == 0 ? (int)c->lm_damping : i == 1 ? (int)c->lm_regularization
-          : i == 2 ? (int)c->lm_update : (int)c->lm_acceleration;
+    int v;
+    switch (i) {
+    case 0: v = (int)c->lm_damping; break;
+    case 1: v = (int)c->lm_regularization; break;
+    case 2: v = (int)c->lm_update; break;
+    default: v = (int)c->lm_acceleration; break;
+    }
     return v == 0 || v == 1 ? lm_choices[i].names[v] : "unknown";
 }
 
@@ -104,10 +109,12 @@ int oig_lm_choice_set(oig_config *c, int i, const char *name) {
     if (i < 0 || i >= OIG_LM_CHOICES || name == NULL) return -1;
     for (int v = 0; v < 2; v++) {
         if (strcmp(name, lm_choices[i].names[v]) != 0) continue;
-        if (i == 0) c->lm_damping = (oig_lm_damping)v;
-        else if (i == 1) c->lm_regularization = (oig_lm_regularization)v;
-        else if (i == 2) c->lm_update = (oig_lm_update)v;
-        else c->lm_acceleration = (oig_lm_acceleration)v;
+        switch (i) {
+        case 0: c->lm_damping = (oig_lm_damping)v; break;
+        case 1: c->lm_regularization = (oig_lm_regularization)v; break;
+        case 2: c->lm_update = (oig_lm_update)v; break;
+        default: c->lm_acceleration = (oig_lm_acceleration)v; break;
+        }
         return 0;
     }
     return -1;
