@@ -560,7 +560,7 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
         if (info == 0) {
             /* the gain rule compares with the Gauss-Newton step's predicted reduction, also when
              * the step is accelerated */
-            double predicted = lm_predicted_reduction(t, r, w0, delta, *lambda);
+            double pred = gain_update ? lm_predicted_reduction(t, r, w0, delta, *lambda) : 0.0;
             if (geodesic) {
                 if (!at_w0) unpack(t, w0);
                 int accelerated = lm_accelerate(t);
@@ -578,7 +578,6 @@ oig_status lm_iteration(trainer *t, double *e, double *wrong, double *lambda, do
             if (isfinite(ft) && ft < f0) {
                 *e = et;
                 *wrong = wr_t;
-                double pred = gain_update ? predicted : 0.0;
                 if (pred > 0) {
                     /* Nielsen: lambda x max(1/3, 1 - (2 r - 1)^3), r = actual / predicted */
                     double q = 2.0 * (f0 - ft) / pred - 1.0, f = 1.0 - q * q * q;
