@@ -178,28 +178,27 @@ static int stop_at_4(const oig_progress *p, void *ud) {
 
 /* A stop from the callback, max_seconds and patience end every thread at the same iteration,
  * with the one-thread status and reason. */
-START_TEST(test_threads_stop_together) {
+/* Two threads on 800 rows end with status want at iteration `iterations`, for reason. */
+static void expect_two_threads_stop(const oig_config *c, oig_progress_fn cb, oig_status want,
+                                    int iterations, const char *reason) {
     oig_data d;
+    oig_model *m = NULL;
+    oig_error err;
+    make_data(&d, 800, 7, 0);
+    ck_assert_int_eq(train_threads_run(2, &d, NULL, c, NULL, cb, NULL, &m, &err), want);
+    ck_assert_int_eq(m->summary.iterations, iterations);
+    ck_assert_str_eq(m->summary.stop_reason, reason);
+    oig_model_free(m);
+    free_data(&d);
+}
+
+START_TEST(test_threads_stop_together) {
     oig_config c;
     oig_config_init(&c);
     c.algorithm = OIG_ALG_LM; c.nh = NH; c.max_iterations = 50;
-    oig_model *m = NULL;
-    oig_error err;
-
-    make_data(&d, 800, 7, 0);
-    ck_assert_int_eq(train_threads_run(2, &d, NULL, &c, NULL, stop_at_4, NULL, &m, &err), OIG_ESTOPPED);
-    ck_assert_int_eq(m->summary.iterations, 4);
-    ck_assert_str_eq(m->summary.stop_reason, "stopped");
-    oig_model_free(m);
-    free_data(&d);
-
+    expect_two_threads_stop(&c, stop_at_4, OIG_ESTOPPED, 4, "stopped");
     c.max_seconds = 1e-9;    /* passed at iteration 0 */
-    make_data(&d, 800, 7, 0);
-    ck_assert_int_eq(train_threads_run(2, &d, NULL, &c, NULL, NULL, NULL, &m, &err), OIG_OK);
-    ck_assert_int_eq(m->summary.iterations, 0);
-    ck_assert_str_eq(m->summary.stop_reason, "max_seconds");
-    oig_model_free(m);
-    free_data(&d);
+    expect_two_threads_stop(&c, NULL, OIG_OK, 0, "max_seconds");
 
     /* patience on the validation rows, which the threads split, against one thread */
     c.max_seconds = 0; c.patience = 2; c.max_iterations = 400; c.nh = 30;
