@@ -209,8 +209,8 @@ static long long monotonic_ms(void) {
  * first answer (wrk -c256: p99 0.1-0.7 s, time-outs). At --max-connections the acceptor waits,
  * so further clients queue in the listen backlog, as they do on libmicrohttpd's own socket: it
  * counts the open connections and those handed over but not yet started. A pool of threads
- * accepts for itself (up to 10 per pass each): connections handed to a pool's epoll threads
- * sometimes went unserved (one 8 s run: 104 requests/s). */
+ * accepts for itself (up to 10 per pass each): connections handed to a pool's threads, when
+ * they polled with epoll, sometimes went unserved (one 8 s run: 104 requests/s). */
 
 /* A handed connection stops counting when the polling thread has started none for this long (it
  * may have dropped it unstarted, which is rare; it then holds its slot this long). At 100 ms a
@@ -296,16 +296,19 @@ int api_start(api_server *srv, char *err, size_t errlen) {
     const config *c = srv->cfg;
     srv->listen_fd = listen_on(c, &srv->port, err, errlen);
     if (srv->listen_fd < 0) return -1;
-    /* One HTTP thread polls with poll(), a pool of them with epoll. libmicrohttpd's (0.9.75)
-     * single-thread epoll loop, given 256 requests ready at once, served none of them until its
-     * next timeout (the connection timeout, 60 s): 256 keep-alive connections from wrk got 2.9k
-     * requests/s instead of 24k. poll() serves them at once; so does the pool's epoll, which is
-     * kept for it (about 10% more requests/s than poll at 64 connections). Both cases are in
-     * test_api_ops. */
+    /* Every HTTP thread polls with poll(), never epoll. libmicrohttpd's (0.9.75) single-thread
+     * epoll loop, given 256 requests ready at once, served none of them until its next timeout
+     * (the connection timeout, 60 s): 256 keep-alive connections from wrk got 2.9k requests/s
+     * instead of 24k. A pool of two epoll threads, given 256 new connections at once while the
+     * other test suites ran, answered 129 of them in 30 s and left the rest waiting: its listen
+     * socket is edge-triggered and each thread accepts at most 10 connections per wake-up. poll()
+     * reports the socket for as long as connections wait on it. At 64 connections the pool
+     * answered as many requests per second with poll as with epoll (GET /v1/version, medians of
+     * 3 wrk runs: 45.5k and 41.8k). Both cases are in test_api_ops. */
     int pooled = c->http_threads > 1;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-                         MHD_USE_ERROR_LOG;
-    flags |= pooled ? MHD_USE_EPOLL : MHD_USE_POLL | MHD_USE_NO_LISTEN_SOCKET;
+                         MHD_USE_ERROR_LOG | MHD_USE_POLL;
+    if (!pooled) flags |= MHD_USE_NO_LISTEN_SOCKET;
     struct MHD_OptionItem pool[] = {{MHD_OPTION_THREAD_POOL_SIZE, c->http_threads, NULL},
                                     {MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL},
                                     {MHD_OPTION_END, 0, NULL}};

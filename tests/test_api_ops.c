@@ -562,8 +562,9 @@ static int count_answers(const int *fds, int n, int timeout_ms) {
 
 /* One HTTP thread (_i 0) and two (_i 1) must answer every ready connection, however many there
  * are. libmicrohttpd's single-thread epoll loop (0.9.75), given 256 requests ready at once,
- * answered none of them within 10 s (it waits for its next timeout, up to 60 s); the daemon
- * polls with poll() there. The daemon stops (SIGSTOP) while the 256 requests arrive, so that all
+ * answered none of them within 10 s (it waits for its next timeout, up to 60 s), and a pool of
+ * two epoll threads once answered 129 of 256 new connections in 30 s; the daemon polls with
+ * poll() in both cases. The daemon stops (SIGSTOP) while the 256 requests arrive, so that all
  * are ready when it wakes. */
 START_TEST(test_http_threads_answer_256_ready_connections) {
     const char *extra[] = {"--http-threads", _i == 0 ? "1" : "2", NULL};
