@@ -302,9 +302,10 @@ int api_start(api_server *srv, char *err, size_t errlen) {
      * instead of 24k. A pool of two epoll threads, given 256 new connections at once while the
      * other test suites ran, answered 129 of them in 30 s and left the rest waiting: its listen
      * socket is edge-triggered and each thread accepts at most 10 connections per wake-up. poll()
-     * reports the socket for as long as connections wait on it. At 64 connections the pool
-     * answered as many requests per second with poll as with epoll (GET /v1/version, medians of
-     * 3 wrk runs: 45.5k and 41.8k). Both cases are in test_api_ops. */
+     * reports the socket for as long as connections wait on it. At 64 connections a pool of two
+     * answers about as many requests with poll as with epoll (GET /v1/version, wrk -t2 -c64, 3
+     * runs each: medians 64.0k and 67.1k requests/s, ranges 61.8-73.0k and 59.1-81.1k). Both
+     * cases are in test_api_ops. */
     int pooled = c->http_threads > 1;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG | MHD_USE_POLL;
