@@ -170,21 +170,27 @@ def run_tool(ctx, tool, seed, budget, cfg, tag, lr=None):
         except ValueError:
             pass
     # nobody is credited beyond its budget (MINPACK, for one, can overrun it inside an iteration)
-    rows = [r for r in read_trace(trace) if r.get("seconds", math.inf) <= 1.05 * budget]
+    all_rows = read_trace(trace)
+    rows = [r for r in all_rows if r.get("seconds", math.inf) <= 1.05 * budget]
+    ran_to = all_rows[-1].get("seconds", 0.0) if all_rows else 0.0
     # a run cut by the outer timeout keeps the trace it flushed; it counts, and is flagged
     cut = rc == 124 and bool(rows)
     if cut:
         rc, err = 0, ["cut by the outer timeout; trace up to the budget kept"]
     return {"tool": tool, "seed": seed, "cfg": label, "rc": rc, "err": err[0][:200] if err else "",
-            "wall": wall, "rows": rows, "summary": summ, "trace": trace, "lr": lr, "cut": cut}
+            "wall": wall, "rows": rows, "ran_to": ran_to, "summary": summ, "trace": trace, "lr": lr,
+            "cut": cut}
 
 
 def score_probe(rec, budget):
-    """Lower is better: finished-early runs by time, others by final train MSE."""
+    """Lower is better: finished-early runs by time, others by their last train MSE within the
+    budget. A run finished early when its trace ends early, not when its last row within the
+    budget does: an LM iteration of a second or more leaves its last row well before a 2 s budget
+    (protein's probes once picked the configuration that had made the least progress)."""
     if rec["rc"] != 0 or not rec["rows"]:
         return (2, math.inf)
     last = rec["rows"][-1]
-    if last["seconds"] < 0.9 * budget:
+    if rec["ran_to"] < 0.9 * budget:
         return (0, last["seconds"])
     v = last["train_mse"]
     return (1, v if v == v else math.inf)
