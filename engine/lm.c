@@ -287,14 +287,6 @@ static void lm_output_part(const trainer *t, const double *v, double *wo) {
         for (int q = t->off; q < t->nu; q++) wo[(size_t)i * t->nu + q] = v[lm_output_weight(t, i, q)];
 }
 
-/* r (b x nh) times f' = o (1 - o) elementwise, o in columns n1.. of the b rows of xa */
-static void lm_times_slope(const double *xa, int nu, int n1, int b, int nh, double *r) {
-    for (int p = 0; p < b; p++, r += nh) {
-        const double *o = xa + (size_t)p * nu + n1;
-        for (int k = 0; k < nh; k++) r[k] *= o[k] * (1.0 - o[k]);
-    }
-}
-
 /* Declared in trainer.h. Per row, with a = (x, 1, o) and f' = o (1 - o):
  *   y = W_o a,   J v = dW_o a + W_oh (f' o (dW x)),   y(w + h v) from a forward pass at w + h v,
  * and J^T y'' is the gradient pass with y'' in place of the error. One pass over the rows, three
@@ -323,7 +315,7 @@ int lm_geodesic_rhs(trainer *t, const double *v, double h, double *out) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nb, 1.0, xa + off, nu, dwo + off, nu,
                     0.0, jv, m);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, nh, n1, 1.0, xa, nu, dw, n1, 0.0, dn, nh);
-        lm_times_slope(xa, nu, n1, b, nh, dn);
+        trn_times_slope(t, (size_t)b, dn);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nh, 1.0, dn, nh, t->wo + n1, nu, 1.0,
                     jv, m);
         /* y(w + h v) */
@@ -338,7 +330,7 @@ int lm_geodesic_rhs(trainer *t, const double *v, double h, double *out) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nu, b, 1.0, yh, m, xa, nu, 1.0, go, nu);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, nh, m, 1.0, yh, m, t->wo + n1, nu, 0.0,
                     dn, nh);
-        lm_times_slope(xa, nu, n1, b, nh, dn);
+        trn_times_slope(t, (size_t)b, dn);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n1, b, 1.0, dn, nh, xa, nu, 1.0, gh, n1);
         if (trn_sums_block(t, &sums, d, p0)) return -1;
     }

@@ -240,6 +240,14 @@ int trn_owo(trainer *t) {
     return 0;
 }
 
+void trn_times_slope(const trainer *t, size_t b, double *r) {
+    int nu = t->nu, n1 = t->n1, nh = t->nh;
+    for (size_t p = 0; p < b; p++, r += nh) {
+        const double *o = t->xa + p * nu + n1;
+        for (int k = 0; k < nh; k++) r[k] *= o[k] * (1.0 - o[k]);
+    }
+}
+
 int trn_olf_e2(trainer *t, double *e2) {
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc = 0.0;
@@ -252,11 +260,7 @@ int trn_olf_e2(trainer *t, double *e2) {
         /* n' = x~ D^T; dy/dz = (f'(net) o n') W_oh^T */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, t->xa, nu,
                     t->d, n1, 0.0, t->hb, nh);
-        for (size_t p = 0; p < b; p++) {
-            const double *o = t->xa + p * nu + n1;
-            double *h = t->hb + p * nh;
-            for (int k = 0; k < nh; k++) h[k] *= o[k] * (1.0 - o[k]);
-        }
+        trn_times_slope(t, b, t->hb);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, nh, 1.0, t->hb, nh,
                     t->wo + n1, nu, 0.0, t->yb, m);
         for (size_t i = 0; i < b * (size_t)m; i++) acc += t->yb[i] * t->yb[i];
