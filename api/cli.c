@@ -349,7 +349,8 @@ enum {
     T_TASK, T_ALGORITHM, T_HIDDEN, T_ITERATIONS, T_SEED, T_VALIDATION, T_TRAIN_INDEX,
     T_TEST_INDEX, T_MODEL_OUT, T_METRICS_OUT, T_QUIET, T_TARGET_MSE, T_MAX_SECONDS, T_PATIENCE,
     T_NO_STANDARDIZE, T_NO_BYPASS, T_MD, T_SIGMAD, T_OLS_EPS, T_BIAS_GAIN, T_CLAMP_GAINS,
-    T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_LM_REGULARIZATION, T_LM_UPDATE, T_LM_ACCELERATION, T_BLOCK_ROWS,
+    T_OIG_RIDGE, T_MAX_HALVINGS, T_LM_LAMBDA0, T_LM_MAX_RETRIES, T_LM_DAMPING, T_LM_REGULARIZATION, T_LM_UPDATE, T_LM_ACCELERATION, T_LM_PRECISION,
+    T_BLOCK_ROWS,
     T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_THREADS, T_PROGRESS_FD, T_CHECKPOINT_DIR, T_CHECKPOINT_SECONDS, T_RESUME
 };
 
@@ -370,7 +371,7 @@ static const flagdef train_flags[] = {
     { "--max-halvings", 1, T_MAX_HALVINGS }, { "--lm-lambda0", 1, T_LM_LAMBDA0 },
     { "--lm-max-retries", 1, T_LM_MAX_RETRIES }, { "--lm-damping", 1, T_LM_DAMPING },
     { "--lm-regularization", 1, T_LM_REGULARIZATION }, { "--lm-update", 1, T_LM_UPDATE },
-    { "--lm-acceleration", 1, T_LM_ACCELERATION },
+    { "--lm-acceleration", 1, T_LM_ACCELERATION }, { "--lm-precision", 1, T_LM_PRECISION },
     { "--block-rows", 1, T_BLOCK_ROWS }, { "--no-cache-hidden", 0, T_NO_CACHE_HIDDEN },
     { "--blas-threads", 1, T_BLAS_THREADS }, { "--threads", 1, T_THREADS },
     { "--progress-fd", 1, T_PROGRESS_FD },
@@ -425,6 +426,8 @@ void cli_train_usage(void *stream) {
 "                           re-estimated every step (default none)\n"
 "  --lm-update tenfold|gain LM: lambda /10 and x10 (default), or by the gain ratio\n"
 "  --lm-acceleration none|geodesic   LM: geodesic acceleration of each step (default none)\n"
+"  --lm-precision double|mixed   LM: J^T J's costliest sums in double, or in single\n"
+"                           precision added up in double (default double)\n"
 "  --block-rows N           rows per BLAS block (default 2048)\n"
 "  --no-cache-hidden        recompute the hidden outputs each pass instead of keeping them\n"
 "  --blas-threads N         OpenBLAS threads (default: the number of online CPUs; 1 with\n"
@@ -480,7 +483,7 @@ static const char *config_flag(const char *field) {
         { "max_halvings", "--max-halvings" }, { "lm_lambda0", "--lm-lambda0" },
         { "lm_max_retries", "--lm-max-retries" }, { "lm_damping", "--lm-damping" },
         { "lm_regularization", "--lm-regularization" }, { "lm_update", "--lm-update" },
-        { "lm_acceleration", "--lm-acceleration" },
+        { "lm_acceleration", "--lm-acceleration" }, { "lm_precision", "--lm-precision" },
         { "block_rows", "--block-rows" }, { "cache_hidden", "--no-cache-hidden" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -614,8 +617,9 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
             if (parse_long(v, 0, 1000, &l)) BAD_VALUE("--lm-max-retries", "an integer from 0 to 1000");
             ta->cfg.lm_max_retries = (int)l;
             break;
-        case T_LM_DAMPING: case T_LM_REGULARIZATION: case T_LM_UPDATE: case T_LM_ACCELERATION: {
-            int i = d->id - T_LM_DAMPING;   /* the four follow oig_lm_choice_option's order */
+        case T_LM_DAMPING: case T_LM_REGULARIZATION: case T_LM_UPDATE: case T_LM_ACCELERATION:
+        case T_LM_PRECISION: {
+            int i = d->id - T_LM_DAMPING;   /* the five follow oig_lm_choice_option's order */
             if (oig_lm_choice_set(&ta->cfg, i, v)) BAD_VALUE(d->name, oig_lm_choice_values(i));
             break;
         }

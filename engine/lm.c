@@ -72,14 +72,69 @@ static void unpack(trainer *t, const double *v) {
 /* Index of (a, b), a <= b, in the upper triangle of an n x n matrix packed row by row. */
 static size_t tri(size_t n, size_t a, size_t b) { return a * n - a * (a - 1) / 2 + (b - a); }
 
+/* The elementwise loops that form a chunk's products, written for the vectorizer as passes.c's
+ * are: in groups of 8 and a tail, with per-ISA clones. Scalar (SSE2), forming protein's pairs
+ * took as long as a third of the product that sums them. */
+
+/* out[p] = a[p] c[p] for p < len; in single precision to outf instead when outf is not NULL. */
+static inline void lm_times(const double *restrict a, const double *restrict c, size_t len,
+                            double *restrict out, float *restrict outf) {
+    size_t p = 0;
+    if (outf) {
+        for (; p + 8 <= len; p += 8)
+            for (int q = 0; q < 8; q++) outf[p + q] = (float)(a[p + q] * c[p + q]);
+        for (; p < len; p++) outf[p] = (float)(a[p] * c[p]);
+    } else {
+        for (; p + 8 <= len; p += 8)
+            for (int q = 0; q < 8; q++) out[p + q] = a[p + q] * c[p + q];
+        for (; p < len; p++) out[p] = a[p] * c[p];
+    }
+}
+
 /* Rows u_k (n rows of len values, row-major) to out: u_k u_j elementwise for k <= j, in tri()'s
- * order. */
-static void lm_pair_products(const double *u, size_t n, size_t len, double *out) {
+ * order; in single precision to outf instead when outf is not NULL. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void lm_pair_products(const double *u, size_t n, size_t len, double *out, float *outf) {
+    size_t r = 0;
     for (size_t k = 0; k < n; k++)
-        for (size_t j = k; j < n; j++, out += len) {
-            const double *a = u + k * len, *c = u + j * len;
-            for (size_t p = 0; p < len; p++) out[p] = a[p] * c[p];
+        for (size_t j = k; j < n; j++, r += len)
+            lm_times(u + k * len, u + j * len, len, outf ? NULL : out + r, outf ? outf + r : NULL);
+}
+
+/* Rows u_k (nu_rows rows) and v_c (nv_rows rows), len values each, to out: u_k v_c elementwise,
+ * row k nv_rows + c; in single precision to outf instead when outf is not NULL. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void lm_row_products(const double *u, size_t nu_rows, const double *v, size_t nv_rows, size_t len,
+                            double *out, float *outf) {
+    for (size_t k = 0; k < nu_rows; k++)
+        for (size_t c = 0; c < nv_rows; c++) {
+            size_t r = (k * nv_rows + c) * len;
+            lm_times(u + k * len, v + c * len, len, outf ? NULL : out + r, outf ? outf + r : NULL);
         }
+}
+
+/* out[j] = (float)a[j], j < n */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void lm_to_single(const double *restrict a, size_t n, float *restrict out) {
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int q = 0; q < 8; q++) out[j + q] = (float)a[j + q];
+    for (; j < n; j++) out[j] = (float)a[j];
+}
+
+/* s[j] += f[j], then f[j] = 0, j < n: single-precision sums join the double ones */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void lm_add_single(double *restrict s, float *restrict f, size_t n) {
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int q = 0; q < 8; q++) {
+            s[j + q] += f[j + q];
+            f[j + q] = 0.0f;
+        }
+    for (; j < n; j++) {
+        s[j] += f[j];
+        f[j] = 0.0f;
+    }
 }
 
 /* Whether the hidden block of J^T J is summed as products of pairs (see lm_gauss_newton):
@@ -99,11 +154,37 @@ static size_t lm_sums_size(const trainer *t) {
     return lm_hidden_sum_size(t) + nh * n1 * nu + nu * nu + nh * n1 + (size_t)t->m * nu;
 }
 
-/* The doubles per pattern of a chunk: f', x, f' (x) x, and with pairs f'f'^T and x x^T packed. */
+/* Whether J^T J's sums over the patterns are taken in single precision (lm_precision=mixed). */
+static int lm_mixed(const trainer *t) { return t->cfg->lm_precision == OIG_LM_PREC_MIXED; }
+
+/* Mixed precision: the floats of the sums taken in single precision, J^T J's: the hidden
+ * block's, T and A, in lm_s's order (0 in double precision). */
+static size_t lm_single_sums_size(const trainer *t) {
+    size_t nu = (size_t)t->nu;
+    return lm_mixed(t) ? lm_hidden_sum_size(t) + (size_t)t->nh * t->n1 * nu + nu * nu : 0;
+}
+
+/* The doubles per pattern of a chunk: f', x, and in double precision f' (x) x and with pairs
+ * f'f'^T and x x^T packed. */
 static size_t lm_chunk_row_size(const trainer *t) {
     size_t nh = (size_t)t->nh, n1 = (size_t)t->n1;
+    if (lm_mixed(t)) return nh + n1;
     return nh + n1 + nh * n1 + (lm_pairs(t) ? nh * (nh + 1) / 2 + n1 * (n1 + 1) / 2 : 0);
 }
+
+/* Mixed precision: the floats per pattern of a chunk: f' (x) x, x_a, and with pairs f'f'^T and
+ * x x^T packed (0 in double precision). */
+static size_t lm_chunk_row_floats(const trainer *t) {
+    size_t nh = (size_t)t->nh, n1 = (size_t)t->n1;
+    if (!lm_mixed(t)) return 0;
+    return nh * n1 + (size_t)t->nu + (lm_pairs(t) ? nh * (nh + 1) / 2 + n1 * (n1 + 1) / 2 : 0);
+}
+
+/* Mixed precision: the patterns summed in single precision before the sums join the double
+ * ones. Fewer would cost more: adding the float sums to the double ones is a pass over 1.5 MB
+ * of floats and 3 MB of doubles on protein's shape, 4.5% of an iteration when it came every 256
+ * patterns. */
+#define LM_SINGLE_ROWS 1024
 
 /* The column of weight vector v (pack()'s layout) that output i's weight on column q of x_a is:
  * the bypass weights or the threshold, then the weights on the hidden units. */
@@ -134,7 +215,13 @@ static size_t lm_output_weight(const trainer *t, int i, int q) {
  * two (protein's 55 x 5050 x 84 per chunk; no shape measured was slower). T is kept transposed
  * too, one row per column of x_a: protein's 110 x 1000 x 84 ran 1.1x faster on one thread and
  * 1.3x on two. The sums are gathered in t->lm_s, reduced as one buffer, and spread into H after
- * the pass. */
+ * the pass.
+ *
+ * With lm_precision=mixed the products of a chunk behind S (or G), T and A are formed in single
+ * precision and summed by sgemm/ssyrk into float sums, which join the double ones every
+ * LM_SINGLE_ROWS patterns and at the end of each block (so canonical sums stay bit for bit the
+ * same over any split into blocks). H then carries about 1e-7 relative error, which the damping
+ * covers while lambda stays well above it; g and E are summed in double as before. */
 int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
     double *h = t->lm_h, *g = t->lm_g, *rows = t->lm_rows;
     size_t chunk = t->lm_chunk;
@@ -145,9 +232,17 @@ int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
     double *S = t->lm_s, *T = S + lm_hidden_sum_size(t), *A = T + nhx * nu, *gh = A + (size_t)nu * nu,
            *go = gh + nhx;
     /* per chunk, one row per product and one column per pattern, so that each row is formed by
-     * one vector loop and BLAS packs it without transposing */
-    double *fp = rows, *xt = fp + chunk * nh, *fx = xt + chunk * n1;
-    double *ff = pairs ? fx + chunk * nhx : NULL, *xx = pairs ? ff + chunk * ph : NULL;
+     * one vector loop and BLAS packs it without transposing; mixed precision: f' (x) x, the
+     * pairs and x_a (row-major, as t->xa) in single precision, in t->lm_rows_f */
+    int mixed = lm_mixed(t);
+    double *fp = rows, *xt = fp + chunk * nh, *fx = mixed ? NULL : xt + chunk * n1;
+    double *ff = pairs && !mixed ? fx + chunk * nhx : NULL, *xx = ff ? ff + chunk * ph : NULL;
+    float *fxf = mixed ? t->lm_rows_f : NULL, *xaf = mixed ? fxf + chunk * nhx : NULL;
+    float *fff = mixed && pairs ? xaf + chunk * nu : NULL, *xxf = fff ? fff + chunk * ph : NULL;
+    /* the single-precision sums: the hidden block's, T's and A's, as in lm_s */
+    float *Sf = t->lm_s_f, *Tf = mixed ? Sf + lm_hidden_sum_size(t) : NULL, *Af = mixed ? Tf + nhx * nu : NULL;
+    size_t nsf = lm_single_sums_size(t), single_rows = 0;
+    if (mixed) memset(Sf, 0, nsf * sizeof(float));
     double acc[2] = {0.0, 0.0};
     memset(S, 0, ls * sizeof(double));
     const oig_data *d = t->train;
@@ -176,15 +271,11 @@ int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
                 for (int c = 0; c < n1; c++) xt[(size_t)c * b + p] = x[c];
             }
             if (pairs) {
-                lm_pair_products(fp, (size_t)nh, b, ff);
-                lm_pair_products(xt, (size_t)n1, b, xx);
+                lm_pair_products(fp, (size_t)nh, b, ff, fff);
+                lm_pair_products(xt, (size_t)n1, b, xx, xxf);
             }
-            for (int k = 0; k < nh; k++)
-                for (int c = 0; c < n1; c++) {
-                    const double *u = fp + (size_t)k * b, *v = xt + (size_t)c * b;
-                    double *r = fx + ((size_t)k * n1 + c) * b;
-                    for (size_t p = 0; p < b; p++) r[p] = u[p] * v[p];
-                }
+            lm_row_products(fp, (size_t)nh, xt, (size_t)n1, b, fx, fxf);
+            if (mixed) lm_to_single(t->xa, b * (size_t)nu, xaf);
             /* f' becomes delta_pk = f'_pk sum_i e_pi w_oh(i,k) */
             for (int k = 0; k < nh; k++) {
                 double *u = fp + (size_t)k * b;
@@ -194,16 +285,32 @@ int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
                     u[p] *= s;
                 }
             }
-            if (pairs)
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)px, (int)ph, (int)b, 1.0, xx, (int)b,
-                            ff, (int)b, 1.0, S, (int)ph);
-            else
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)nhx, (int)b, 1.0, fx, (int)b, 1.0, S,
-                            (int)nhx);
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, nu, (int)nhx, (int)b, 1.0, t->xa, nu, fx,
-                        (int)b, 1.0, T, (int)nhx);
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nu, nu, (int)b, 1.0, t->xa, nu, t->xa, nu,
-                        1.0, A, nu);
+            if (mixed) {
+                if (pairs)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)px, (int)ph, (int)b, 1.0f, xxf,
+                                (int)b, fff, (int)b, 1.0f, Sf, (int)ph);
+                else
+                    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)nhx, (int)b, 1.0f, fxf, (int)b,
+                                1.0f, Sf, (int)nhx);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, nu, (int)nhx, (int)b, 1.0f, xaf, nu, fxf,
+                            (int)b, 1.0f, Tf, (int)nhx);
+                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, nu, (int)b, 1.0f, xaf, nu, 1.0f, Af, nu);
+                single_rows += b;
+                if (single_rows >= LM_SINGLE_ROWS || p0 + b == bend) {
+                    lm_add_single(S, Sf, nsf);
+                    single_rows = 0;
+                }
+            } else {
+                if (pairs)
+                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)px, (int)ph, (int)b, 1.0, xx,
+                                (int)b, ff, (int)b, 1.0, S, (int)ph);
+                else
+                    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)nhx, (int)b, 1.0, fx, (int)b, 1.0,
+                                S, (int)nhx);
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, nu, (int)nhx, (int)b, 1.0, t->xa, nu, fx,
+                            (int)b, 1.0, T, (int)nhx);
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, nu, (int)b, 1.0, t->xa, nu, 1.0, A, nu);
+            }
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nh, n1, (int)b, 1.0, fp, (int)b, t->xa, nu,
                         1.0, gh, n1);
             cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nu, (int)b, 1.0, t->yb, m, t->xa, nu,
@@ -262,7 +369,7 @@ int lm_gauss_newton(trainer *t, double *sse, double *wrong) {
     *wrong = acc[1];
     double hidden = pairs ? (double)ph + px + (double)ph * px : (double)nhx * (nhx + 1) / 2;
     double nwd = (double)nw, per_row = (double)m * t->nb + nh + nhx + (double)m * nh + hidden +
-                 (double)nhx * nu + (double)nu * nu + nhx + (double)m * nu;
+                 (double)nhx * nu + (double)nu * (nu + 1) / 2 + nhx + (double)m * nu;
     t->multiplies += t->nv * per_row + trn_forward_multiplies(t) + (double)m * ph + nwd * (nwd + 1) / 2;
     return 0;
 }
@@ -381,8 +488,9 @@ static int lm_penalty_diagonal(trainer *t, double *c) {
 
 oig_status lm_alloc(trainer *t) {
     size_t nw = lm_nw(t);
-    size_t per_row = lm_chunk_row_size(t);
-    size_t chunk = (512u << 10) / per_row;
+    size_t per_row = lm_chunk_row_size(t), per_row_f = lm_chunk_row_floats(t);
+    /* a chunk's products take at most 4 MiB */
+    size_t chunk = ((size_t)4 << 20) / (per_row * sizeof(double) + per_row_f * sizeof(float));
     if (chunk < 1) chunk = 1;
     if (chunk > t->block) chunk = t->block;
     t->lm_nw = nw;
@@ -395,6 +503,11 @@ oig_status lm_alloc(trainer *t) {
     t->lm_wt = malloc(nw * sizeof(double));
     t->lm_rows = malloc(chunk * per_row * sizeof(double));
     t->lm_s = malloc(lm_sums_size(t) * sizeof(double));
+    if (lm_mixed(t)) {
+        t->lm_rows_f = malloc(chunk * per_row_f * sizeof(float));
+        t->lm_s_f = malloc(lm_single_sums_size(t) * sizeof(float));
+        if (!t->lm_rows_f || !t->lm_s_f) return OIG_ENOMEM;
+    }
     if (t->cfg->lm_acceleration == OIG_LM_ACCEL_GEODESIC) {
         t->lm_geo = malloc(lm_geo_size(t) * sizeof(double));
         if (!t->lm_geo) return OIG_ENOMEM;

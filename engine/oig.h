@@ -289,6 +289,10 @@ typedef enum { OIG_LM_UPDATE_TENFOLD = 0, OIG_LM_UPDATE_GAIN = 1 } oig_lm_update
  * correction from the outputs' second directional derivative (Transtrum and Sethna 2012;
  * docs/engine.md). */
 typedef enum { OIG_LM_ACCEL_NONE = 0, OIG_LM_ACCEL_GEODESIC = 1 } oig_lm_acceleration;
+/* The precision of LM's sums over the patterns: all double, or mixed: J^T J's sums in single
+ * precision, taken over about a thousand patterns at a time and added up in double; g and E stay
+ * double (docs/engine.md). */
+typedef enum { OIG_LM_PREC_DOUBLE = 0, OIG_LM_PREC_MIXED = 1 } oig_lm_precision;
 
 /* Options of the related methods (related_methods.md A3, B3, C3, D3); defaults in
  * oig_config_init. */
@@ -362,6 +366,7 @@ typedef struct {
     oig_lm_regularization lm_regularization;   /* default none */
     oig_lm_update lm_update;     /* default tenfold */
     oig_lm_acceleration lm_acceleration;   /* default none */
+    oig_lm_precision lm_precision;         /* default double */
     size_t block_rows;       /* rows per BLAS block (default 2048; 0 = default) */
     int cache_hidden;        /* 1 (default): keep the hidden outputs of the training rows between
                                 passes: all of them, or as many whole leading blocks as fit
@@ -396,8 +401,9 @@ void oig_config_init(oig_config *c);
 
 /* LM's choice options by name, as the CLI (with dashes) and the REST options (with underscores)
  * spell them: OIG_LM_CHOICES names lm_damping (identity|diag), lm_regularization
- * (none|bayesian), lm_update (tenfold|gain) and lm_acceleration (none|geodesic). */
-#define OIG_LM_CHOICES 4
+ * (none|bayesian), lm_update (tenfold|gain), lm_acceleration (none|geodesic) and lm_precision
+ * (double|mixed). */
+#define OIG_LM_CHOICES 5
 const char *oig_lm_choice_option(int i);                 /* "lm_damping", ... */
 const char *oig_lm_choice_get(const oig_config *c, int i);   /* the value's name */
 /* 0 when name is one of option i's values (set in c), -1 otherwise. */

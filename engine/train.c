@@ -35,6 +35,7 @@ void oig_config_init(oig_config *c) {
     c->lm_regularization = OIG_LM_REG_NONE;
     c->lm_update = OIG_LM_UPDATE_TENFOLD;
     c->lm_acceleration = OIG_LM_ACCEL_NONE;
+    c->lm_precision = OIG_LM_PREC_DOUBLE;
     c->block_rows = 2048;
     c->cache_hidden = 1;
     /* related methods: spec related_methods.md A3, B3, C3, D3 */
@@ -88,6 +89,7 @@ static const struct { const char *option, *names[2], *values; } lm_choices[OIG_L
     { "lm_regularization", { "none", "bayesian" }, "none or bayesian" },
     { "lm_update", { "tenfold", "gain" }, "tenfold or gain" },
     { "lm_acceleration", { "none", "geodesic" }, "none or geodesic" },
+    { "lm_precision", { "double", "mixed" }, "double or mixed" },
 };
 
 const char *oig_lm_choice_option(int i) { return i >= 0 && i < OIG_LM_CHOICES ? lm_choices[i].option : NULL; }
@@ -100,7 +102,8 @@ const char *oig_lm_choice_get(const oig_config *c, int i) {
     case 0: v = (int)c->lm_damping; break;
     case 1: v = (int)c->lm_regularization; break;
     case 2: v = (int)c->lm_update; break;
-    default: v = (int)c->lm_acceleration; break;
+    case 3: v = (int)c->lm_acceleration; break;
+    default: v = (int)c->lm_precision; break;
     }
     return v == 0 || v == 1 ? lm_choices[i].names[v] : "unknown";
 }
@@ -113,7 +116,8 @@ int oig_lm_choice_set(oig_config *c, int i, const char *name) {
         case 0: c->lm_damping = (oig_lm_damping)v; break;
         case 1: c->lm_regularization = (oig_lm_regularization)v; break;
         case 2: c->lm_update = (oig_lm_update)v; break;
-        default: c->lm_acceleration = (oig_lm_acceleration)v; break;
+        case 3: c->lm_acceleration = (oig_lm_acceleration)v; break;
+        default: c->lm_precision = (oig_lm_precision)v; break;
         }
         return 0;
     }
@@ -145,6 +149,8 @@ oig_status oig_config_check(const oig_config *c, oig_error *err) {
         return bad(err, "lm_update", "must be tenfold or gain");
     if (c->lm_acceleration != OIG_LM_ACCEL_NONE && c->lm_acceleration != OIG_LM_ACCEL_GEODESIC)
         return bad(err, "lm_acceleration", "must be none or geodesic");
+    if (c->lm_precision != OIG_LM_PREC_DOUBLE && c->lm_precision != OIG_LM_PREC_MIXED)
+        return bad(err, "lm_precision", "must be double or mixed");
     if (c->block_rows > ((size_t)1 << 24)) return bad(err, "block_rows", "must be at most 16777216");
     if (c->cache_hidden != 0 && c->cache_hidden != 1) return bad(err, "cache_hidden", "must be 0 or 1");
     if (check_related(c, err) != OIG_OK) return OIG_EINVAL;
@@ -226,7 +232,7 @@ void trn_free(trainer *t) {
     free(t->rin_factor); free(t->hig); free(t->gig); free(t->solve_work);
     free(t->w_save); free(t->wo_save); free(t->w_best); free(t->wo_best);
     free(t->lm_h); free(t->lm_a); free(t->lm_geo); free(t->lm_g); free(t->lm_delta);
-    free(t->lm_w0); free(t->lm_wt); free(t->lm_rows); free(t->lm_s); free(t->lm_c);
+    free(t->lm_w0); free(t->lm_wt); free(t->lm_rows); free(t->lm_s); free(t->lm_rows_f); free(t->lm_s_f); free(t->lm_c);
     free(t->lm_r);
     free(t->ocache);
     free(t->cs_buf); free(t->cs_total);

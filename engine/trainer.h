@@ -55,6 +55,8 @@ typedef struct {
     double *lm_g, *lm_delta, *lm_w0, *lm_wt;   /* nw */
     double *lm_rows;         /* lm_chunk patterns' products that the sums of J^T J take */
     double *lm_s;            /* those sums over the patterns, reduced as one buffer */
+    float *lm_rows_f;        /* lm_precision=mixed: the chunk's products taken in single precision */
+    float *lm_s_f;           /* and their sums over up to LM_SINGLE_ROWS patterns (lm.c) */
     double *lm_c;            /* nw: the penalty's diagonal C (Bayesian regularization), filled
                                 at the first iteration; NULL otherwise */
     int lm_c_ready;

@@ -215,6 +215,7 @@ static const bad_request table[] = {
     {"job: unknown LM regularization", "POST", "/v1/jobs", J, "{\"dataset_id\":\"@D\",\"options\":{\"lm_regularization\":\"ridge\"}}", 422, NULL},
     {"job: unknown LM update", "POST", "/v1/jobs", J, "{\"dataset_id\":\"@D\",\"options\":{\"lm_update\":\"twofold\"}}", 422, NULL},
     {"job: unknown LM acceleration", "POST", "/v1/jobs", J, "{\"dataset_id\":\"@D\",\"options\":{\"lm_acceleration\":\"fast\"}}", 422, NULL},
+    {"job: unknown LM precision", "POST", "/v1/jobs", J, "{\"dataset_id\":\"@D\",\"options\":{\"lm_precision\":\"half\"}}", 422, NULL},
     {"job: unknown algorithm", "POST", "/v1/jobs", J, "{\"dataset_id\":\"@D\",\"algorithm\":\"adam\"}", 422, NULL},
     {"job: unknown dataset", "POST", "/v1/jobs", J, "{\"dataset_id\":\"ds_nope\"}", 422, NULL},
     {"job: no dataset_id", "POST", "/v1/jobs", J, "{\"algorithm\":\"lm\"}", 422, NULL},

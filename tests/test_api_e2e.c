@@ -331,7 +331,8 @@ START_TEST(test_lm_options_round_trip) {
     char body[512];
     snprintf(body, sizeof body,
              "{\"dataset_id\":\"%s\",\"algorithm\":\"lm\",\"hidden_units\":4,\"max_iterations\":6,"
-             "\"options\":{\"lm_update\":\"gain\",\"lm_acceleration\":\"geodesic\"}}", ds);
+             "\"options\":{\"lm_update\":\"gain\",\"lm_acceleration\":\"geodesic\","
+             "\"lm_precision\":\"mixed\"}}", ds);
     cJSON *j = request_json("POST", "/v1/jobs", "application/json", body, 202);
     char *job = strdup(jstr(j, "id"));
     cJSON_Delete(j);
@@ -339,12 +340,14 @@ START_TEST(test_lm_options_round_trip) {
     cJSON *op = cJSON_GetObjectItem(j, "options");
     ck_assert_str_eq(jstr(op, "lm_update"), "gain");
     ck_assert_str_eq(jstr(op, "lm_acceleration"), "geodesic");
+    ck_assert_str_eq(jstr(op, "lm_precision"), "mixed");
     ck_assert_str_eq(jstr(op, "lm_damping"), "identity");
     ck_assert_int_eq(cJSON_GetObjectItem(j, "iteration")->valueint, 6);
     cJSON_Delete(j);
     char *plain = create_job(ds, 2);
     j = wait_status(plain, "succeeded", 60000);
     ck_assert_str_eq(jstr(cJSON_GetObjectItem(j, "options"), "lm_acceleration"), "none");
+    ck_assert_str_eq(jstr(cJSON_GetObjectItem(j, "options"), "lm_precision"), "double");
     cJSON_Delete(j);
     free(plain);
     free(job);

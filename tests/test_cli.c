@@ -236,7 +236,7 @@ static const char *const bad_values[][2] = {
     { "--iterations", "ten" }, { "--iterations", "5x" }, { "--hidden", "" },
     { "--seed", "-1" }, { "--seed", "99999999999999999999999" }, { "--validation", "1" },
     { "--validation", "-0.1" }, { "--md", "nan" }, { "--sigmad", "0" }, { "--target-mse", "inf" },
-    { "--bias-gain", "2" }, { "--lm-damping", "full" }, { "--lm-regularization", "ridge" }, { "--lm-update", "twofold" }, { "--lm-acceleration", "fast" }, { "--blas-threads", "0" },
+    { "--bias-gain", "2" }, { "--lm-damping", "full" }, { "--lm-regularization", "ridge" }, { "--lm-update", "twofold" }, { "--lm-acceleration", "fast" }, { "--lm-precision", "half" }, { "--blas-threads", "0" },
     { "--algorithm", "adam" }, { "--task", "ranking" }, { "--format", "xls" },
     { "--max-halvings", "1e3" }, { "--lm-lambda0", "0" }, { "--block-rows", "0" },
     { "--outputs", "0" }, { "--target-columns", "1,,2" }, { "--patience", " 3" },

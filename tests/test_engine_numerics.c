@@ -595,6 +595,78 @@ START_TEST(test_lm_gauss_newton_matches_finite_difference_jacobian) {
 }
 END_TEST
 
+/* lm_precision=mixed: the Gauss-Newton matrix from single-precision sums agrees with the double
+ * one to float accuracy (sums over 1,024 patterns, then added in double), differs from it (the
+ * single-precision path ran), and g and E are the double ones bit for bit. 3,000 patterns in
+ * chunks of 300, so that the float sums are added up several times; N = 4 sums the hidden block
+ * by rows, N = 11 by pairs. Then 30 iterations of each on the same data: the trajectories part
+ * at round-off level, and the training errors agree to 1e-3 relative (7e-5 and 2e-6 here). */
+START_TEST(test_lm_mixed_precision_matches_double) {
+    enum { NVL = 3000, NHL = 7, NOL = 2 };
+    int ni = _i == 0 ? 4 : 11;
+    oig_data d;
+    memset(&d, 0, sizeof d);
+    d.nrows = NVL; d.n = ni; d.m = NOL;
+    d.x = malloc(sizeof(double) * NVL * ni);
+    d.t = malloc(sizeof(double) * NVL * NOL);
+    oig_rng r;
+    oig_rng_seed(&r, 40 + (uint64_t)_i);
+    for (int p = 0; p < NVL; p++) {
+        double *x = d.x + p * ni;
+        for (int j = 0; j < ni; j++) x[j] = oig_rng_normal(&r);
+        d.t[p * NOL + 0] = sin(x[0]) + 0.3 * x[1] * x[ni - 1] + 0.05 * oig_rng_normal(&r);
+        d.t[p * NOL + 1] = tanh(x[1] - x[2]) + 0.05 * oig_rng_normal(&r);
+    }
+    oig_model *mdl = oig_model_new(ni, NHL, NOL);
+    ck_assert_ptr_nonnull(mdl);
+    mdl->algorithm = OIG_ALG_LM;
+    mdl->bypass = 1;
+    for (int i = 0; i < NHL * (ni + 1); i++) mdl->w[i] = 0.5 * oig_rng_normal(&r);
+    trainer t[2];
+    double sse[2], wrong[2];
+    for (int k = 0; k < 2; k++) {
+        oig_config cfg;
+        oig_config_init(&cfg);
+        cfg.nh = NHL;
+        cfg.algorithm = OIG_ALG_LM;
+        cfg.block_rows = 300;
+        cfg.lm_precision = k ? OIG_LM_PREC_MIXED : OIG_LM_PREC_DOUBLE;
+        ck_assert_int_eq(trn_init(&t[k], &d, NULL, &cfg, mdl), OIG_OK);
+        t[k].nv = NVL;
+        oig_rng wr;
+        oig_rng_seed(&wr, 7);
+        for (int i = 0; i < NOL; i++)
+            for (int q = t[k].off; q < t[k].nu; q++) t[k].wo[i * t[k].nu + q] = 0.5 * oig_rng_normal(&wr);
+        ck_assert_int_eq(lm_gauss_newton(&t[k], &sse[k], &wrong[k]), 0);
+    }
+    size_t nw = t[0].lm_nw;
+    double rd = rel_diff(t[1].lm_h, t[0].lm_h, (int)(nw * nw));
+    ck_assert_msg(rd < 1e-6, "mixed H differs from double H by %g relative", rd);
+    ck_assert_msg(rd > 0, "mixed H is the double H bit for bit: the single-precision path did not run");
+    ck_assert(memcmp(t[1].lm_g, t[0].lm_g, nw * sizeof(double)) == 0);
+    ck_assert(sse[1] == sse[0]);
+    for (int k = 0; k < 2; k++) trn_free(&t[k]);
+    oig_model_free(mdl);
+
+    double e[2];
+    for (int k = 0; k < 2; k++) {
+        oig_config c;
+        oig_config_init(&c);
+        c.algorithm = OIG_ALG_LM; c.nh = NHL; c.max_iterations = 30; c.block_rows = 300;
+        c.lm_update = OIG_LM_UPDATE_GAIN;
+        c.lm_precision = k ? OIG_LM_PREC_MIXED : OIG_LM_PREC_DOUBLE;
+        oig_model *m = NULL;
+        oig_error err;
+        ck_assert_int_eq(oig_train(&d, NULL, &c, NULL, NULL, NULL, &m, &err), OIG_OK);
+        e[k] = m->summary.train_mse;
+        oig_model_free(m);
+    }
+    ck_assert_msg(fabs(e[1] - e[0]) <= 1e-3 * e[0], "after 30 iterations: mixed E %.10g, double E %.10g", e[1], e[0]);
+    free(d.x);
+    free(d.t);
+}
+END_TEST
+
 /* Both lambda rules keep LM monotone; the gain rule rejects far fewer steps than the tenfold
  * one, which alternates once lambda is small, and gets at least as low. */
 START_TEST(test_lm_decreases_error) {
@@ -943,6 +1015,7 @@ static Suite *numerics_suite(void) {
     TCase *tr = tcase_create("training");
     tcase_set_timeout(tr, 120);
     tcase_add_loop_test(tr, test_lm_gauss_newton_matches_finite_difference_jacobian, 0, 4);
+    tcase_add_loop_test(tr, test_lm_mixed_precision_matches_double, 0, 2);
     tcase_add_test(tr, test_lm_decreases_error);
     tcase_add_test(tr, test_lm_geodesic_acceleration_is_monotone_and_faster);
     tcase_add_test(tr, test_lm_evidence_matches_formulas_with_lu_inverse);

@@ -161,6 +161,16 @@ START_TEST(test_lm_geodesic_same_model_for_k_1_2_4) {
 }
 END_TEST
 
+/* mixed precision: each block's single-precision sums join the double ones at the block's end */
+START_TEST(test_lm_mixed_precision_same_model_for_k_1_2_4) {
+    write_data(tpath("r.csv"), 1200, 0);
+    check_k_invariant(tpath("r.csv"),
+                      "--outputs 2 --algorithm lm --lm-update gain --lm-precision mixed --hidden 4 "
+                      "--iterations 8 --block-rows 100",
+                      "lmmixed");
+}
+END_TEST
+
 START_TEST(test_hwo_classification_index_files_same_model_for_k_1_2_4) {
     write_data(tpath("c.csv"), 1300, 1);
     /* a scattered train/test split given as index files, in a non-sorted order */
@@ -246,6 +256,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_oig_hwo_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_lm_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_lm_geodesic_same_model_for_k_1_2_4);
+    tcase_add_test(tc, test_lm_mixed_precision_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_hwo_classification_index_files_same_model_for_k_1_2_4);
     tcase_add_test(tc, test_one_process_without_launcher_matches_k1);
     tcase_add_test(tc, test_max_seconds_stops_every_rank_together);

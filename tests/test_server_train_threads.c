@@ -87,11 +87,12 @@ static void assert_same_model(const oig_model *a, const oig_model *b) {
     ck_assert_str_eq(a->summary.stop_reason, b->summary.stop_reason);
 }
 
-/* The trainers that split their rows; the last is LM with geodesic acceleration, whose extra
- * pass sums over the rows too. */
-static const struct { oig_algorithm algorithm; int geodesic; } split_runs[] = {
-    { OIG_ALG_OWO, 0 }, { OIG_ALG_BP, 0 }, { OIG_ALG_HWO, 0 }, { OIG_ALG_OIG_BP, 0 },
-    { OIG_ALG_OIG_HWO, 0 }, { OIG_ALG_LM, 0 }, { OIG_ALG_LM, 1 }
+/* The trainers that split their rows; then LM with geodesic acceleration, whose extra pass sums
+ * over the rows too, and LM with mixed precision, whose single-precision sums are added up per
+ * block. */
+static const struct { oig_algorithm algorithm; int geodesic, mixed; } split_runs[] = {
+    { OIG_ALG_OWO, 0, 0 }, { OIG_ALG_BP, 0, 0 }, { OIG_ALG_HWO, 0, 0 }, { OIG_ALG_OIG_BP, 0, 0 },
+    { OIG_ALG_OIG_HWO, 0, 0 }, { OIG_ALG_LM, 0, 0 }, { OIG_ALG_LM, 1, 0 }, { OIG_ALG_LM, 0, 1 }
 };
 #define NSPLIT (int)(sizeof split_runs / sizeof split_runs[0])
 
@@ -102,6 +103,7 @@ static void split_config(oig_config *c, int a) {
         c->lm_acceleration = OIG_LM_ACCEL_GEODESIC;
         c->lm_update = OIG_LM_UPDATE_GAIN;
     }
+    if (split_runs[a].mixed) c->lm_precision = OIG_LM_PREC_MIXED;
 }
 
 /* Canonical sums: 2 and 3 threads give the one-thread model, validation error and standardized
@@ -135,7 +137,9 @@ START_TEST(test_canonical_sums_make_threads_bit_identical) {
 END_TEST
 
 /* Plain sums: each thread adds its own rows, so the totals differ from one thread's in
- * round-off only; after 10 iterations the weights agree to 1e-9. */
+ * round-off only; after 10 iterations the weights agree to 1e-9. With LM's mixed precision the
+ * round-off is single precision's, where the threads' float sums start and end at other rows:
+ * the weights and the error agree to 1e-3 (6e-5 and 2e-4 here). */
 START_TEST(test_plain_sums_agree_to_round_off) {
     for (int a = 0; a < NSPLIT; a++) {
         oig_config c;
@@ -145,10 +149,10 @@ START_TEST(test_plain_sums_agree_to_round_off) {
         oig_model *one = train_fresh(1, &c, 900, 100, 0, NULL, &s1, NULL);
         ck_assert_int_eq(train_threads_count(2, &c, &(oig_data){ .nrows = 900 }), 2);
         oig_model *two = train_fresh(2, &c, 900, 100, 0, NULL, &s2, NULL);
-        double d = support_model_diff(one, two);
-        ck_assert_msg(d < 1e-9, "%s: models differ by %g relative", oig_algorithm_name(c.algorithm), d);
+        double d = support_model_diff(one, two), tol_w = split_runs[a].mixed ? 1e-3 : 1e-9;
+        ck_assert_msg(d < tol_w, "%s: models differ by %g relative", oig_algorithm_name(c.algorithm), d);
         ck_assert_double_eq_tol(one->summary.train_mse, two->summary.train_mse,
-                                1e-9 * one->summary.train_mse);
+                                tol_w * one->summary.train_mse);
         oig_model_free(one);
         oig_model_free(two);
     }

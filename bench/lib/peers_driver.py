@@ -37,7 +37,8 @@ PEERS = os.path.join(BENCH, "peers")
 BUDGET = {"yacht": 5, "bostonHousing": 5, "energy": 5, "concrete": 5, "breast_cancer": 5,
           "digits": 10, "power-plant": 20, "naval-propulsion-plant": 20,
           "protein-tertiary-structure": 40}
-OIGD_TOOLS = ["oigd-oig-hwo", "oigd-oig-hwo-nobypass", "oigd-lm", "oigd-lm-geodesic", "oigd-lm-bayes"]
+OIGD_TOOLS = ["oigd-oig-hwo", "oigd-oig-hwo-nobypass", "oigd-lm", "oigd-lm-geodesic", "oigd-lm-bayes",
+              "oigd-lm-mixed"]
 PEER_TOOLS = ["torch-adam-full", "torch-adam-mb128", "torch-lbfgs", "sklearn-lbfgs",
               "sklearn-adam-default", "sklearn-adam-patient", "scipy-lm", "fann-rprop"]
 
@@ -93,6 +94,8 @@ def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
             cmd += ["--lm-acceleration", "geodesic"]
         if tool == "oigd-lm-bayes":
             cmd += ["--lm-regularization", "bayesian"]
+        if tool == "oigd-lm-mixed":
+            cmd += ["--lm-precision", "mixed"]
         return cmd
     common = ["--dataset", ctx.name, "--split", "0", "--hidden", str(ctx.nh), "--budget",
               "%g" % budget, "--threads", str(threads), "--seed", str(seed), "--trace", trace,
@@ -325,7 +328,8 @@ def main():
          "`oigd-lm` is oigd's Levenberg-Marquardt with lambda following the gain ratio "
          "(`--lm-update gain`); `oigd-lm-geodesic` adds geodesic acceleration to each step "
          "(`--lm-acceleration geodesic`); `oigd-lm-bayes` adds Bayesian regularization to `oigd-lm` "
-         "(`--lm-regularization bayesian`, one weight decay per layer re-estimated every step). The "
+         "(`--lm-regularization bayesian`, one weight decay per layer re-estimated every step); "
+         "`oigd-lm-mixed` takes `oigd-lm`'s J^T J in single precision (`--lm-precision mixed`). The "
          "ratio column divides by oigd's best time on the set (the fastest of its entries).",
          "- Regression peers train on standardized targets and report MSE on the original scale; "
          "classification: +1/-1 coded targets and MSE, except scikit-learn's MLPClassifier (log-loss). "
