@@ -484,6 +484,23 @@ static oig_model *train_copy(const oig_config *cfg, uint64_t data_seed, trace *t
     return mdl;
 }
 
+/* nrows rows of ni standard normal inputs and m = 2 or 3 smooth targets of them from r:
+ * sin(x0) + 0.3 x1 x_last and tanh(x1 - x2), each plus noise x a normal draw when noise > 0, and
+ * 0.5 x3 + 0.1 x a normal draw. */
+static void lm_toy_data(oig_data *d, size_t nrows, int ni, int m, double noise, oig_rng *r) {
+    memset(d, 0, sizeof *d);
+    d->nrows = nrows; d->n = ni; d->m = m;
+    d->x = malloc(sizeof(double) * nrows * ni);
+    d->t = malloc(sizeof(double) * nrows * m);
+    for (size_t p = 0; p < nrows; p++) {
+        double *x = d->x + p * ni, *t = d->t + p * m;
+        for (int j = 0; j < ni; j++) x[j] = oig_rng_normal(r);
+        t[0] = sin(x[0]) + 0.3 * x[1] * x[ni - 1] + (noise > 0 ? noise * oig_rng_normal(r) : 0.0);
+        t[1] = tanh(x[1] - x[2]) + (noise > 0 ? noise * oig_rng_normal(r) : 0.0);
+        if (m > 2) t[2] = 0.5 * x[3] + 0.1 * oig_rng_normal(r);
+    }
+}
+
 /* LM's Gauss-Newton system H = (2/Nv) J^T J, g = (2/Nv) J^T e against J from central differences
  * of the network's outputs in every weight, M = 3: N = 4 sums the hidden block by rows, N = 11
  * by pairs (lm.c), each with and without bypass weights. Geodesic acceleration's right-hand side
@@ -493,19 +510,9 @@ START_TEST(test_lm_gauss_newton_matches_finite_difference_jacobian) {
     enum { NVL = 120, NHL = 6, NOL = 3 };
     int ni = _i < 2 ? 4 : 11, n1 = ni + 1, bypass = _i % 2 == 0;
     oig_data d;
-    memset(&d, 0, sizeof d);
-    d.nrows = NVL; d.n = ni; d.m = NOL;
-    d.x = malloc(sizeof(double) * NVL * ni);
-    d.t = malloc(sizeof(double) * NVL * NOL);
     oig_rng r;
     oig_rng_seed(&r, 20 + (uint64_t)_i);
-    for (int p = 0; p < NVL; p++) {
-        double *x = d.x + p * ni;
-        for (int j = 0; j < ni; j++) x[j] = oig_rng_normal(&r);
-        d.t[p * NOL + 0] = sin(x[0]) + 0.3 * x[1] * x[ni - 1];
-        d.t[p * NOL + 1] = tanh(x[1] - x[2]);
-        d.t[p * NOL + 2] = 0.5 * x[3] + 0.1 * oig_rng_normal(&r);
-    }
+    lm_toy_data(&d, NVL, ni, NOL, 0.0, &r);
     oig_config cfg;
     oig_config_init(&cfg);
     cfg.nh = NHL;
@@ -605,18 +612,9 @@ START_TEST(test_lm_mixed_precision_matches_double) {
     enum { NVL = 3000, NHL = 7, NOL = 2 };
     int ni = _i == 0 ? 4 : 11;
     oig_data d;
-    memset(&d, 0, sizeof d);
-    d.nrows = NVL; d.n = ni; d.m = NOL;
-    d.x = malloc(sizeof(double) * NVL * ni);
-    d.t = malloc(sizeof(double) * NVL * NOL);
     oig_rng r;
     oig_rng_seed(&r, 40 + (uint64_t)_i);
-    for (int p = 0; p < NVL; p++) {
-        double *x = d.x + p * ni;
-        for (int j = 0; j < ni; j++) x[j] = oig_rng_normal(&r);
-        d.t[p * NOL + 0] = sin(x[0]) + 0.3 * x[1] * x[ni - 1] + 0.05 * oig_rng_normal(&r);
-        d.t[p * NOL + 1] = tanh(x[1] - x[2]) + 0.05 * oig_rng_normal(&r);
-    }
+    lm_toy_data(&d, NVL, ni, NOL, 0.05, &r);
     oig_model *mdl = oig_model_new(ni, NHL, NOL);
     ck_assert_ptr_nonnull(mdl);
     mdl->algorithm = OIG_ALG_LM;
