@@ -10,6 +10,7 @@
  * pass everything through unless a test arms them.
  */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
                           void *arg) {
     if (fail_thread < 0) return __real_pthread_create(thread, attr, start, arg);
     numbered_start *ns = __real_malloc(sizeof *ns);
-    if (ns == NULL) return -1;
+    if (ns == NULL) return EAGAIN;
     *ns = (numbered_start){ start, arg, created++ };
     int rc = __real_pthread_create(thread, attr, run_numbered, ns);
     if (rc != 0) free(ns);
