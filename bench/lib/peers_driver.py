@@ -72,7 +72,7 @@ class Ctx:
 
 
 def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
-    s, f = ctx.s, ctx.s.files
+    f = ctx.s.files
     label, threads = cfg[0], cfg[2]
     if tool.startswith("oigd"):
         if label.startswith("threads"):
@@ -185,16 +185,30 @@ def run_tool(ctx, tool, seed, budget, cfg, tag, lr=None):
             "cut": cut}
 
 
+def seconds_per_iteration(rows):
+    """Median seconds between consecutive trace rows (oigd writes one row per iteration), or None
+    for a trace of one row."""
+    steps = [b["seconds"] - a["seconds"] for a, b in zip(rows, rows[1:])]
+    return statistics.median(steps) if steps else None
+
+
 def score_probe(rec, budget):
     """Lower is better: finished-early runs by time, others by their last train MSE within the
     budget. A run finished early when its trace ends early, not when its last row within the
     budget does: an LM iteration of a second or more leaves its last row well before a 2 s budget
-    (protein's probes once picked the configuration that had made the least progress)."""
+    (protein's probes once picked the configuration that had made the least progress).
+    oigd's candidates run the same iterations (only the round-off differs), so they are compared
+    by median seconds per iteration: with iterations of a second, two candidates that both end
+    after two iterations tie on train MSE even when one iterates twice as fast."""
     if rec["rc"] != 0 or not rec["rows"]:
         return (2, math.inf)
     last = rec["rows"][-1]
     if rec["ran_to"] < 0.9 * budget:
         return (0, last["seconds"])
+    if rec["tool"].startswith("oigd"):
+        spi = seconds_per_iteration(rec["rows"])
+        if spi is not None:
+            return (1, spi)
     v = last["train_mse"]
     return (1, v if v == v else math.inf)
 
@@ -343,7 +357,10 @@ def main():
          "sklearn-adam-patient = n_iter_no_change and max_iter raised to 1e6; sklearn-lbfgs = max_iter "
          "raised, tol 0. torch Adam lr picked from {%s} on a 20%% holdout of the training rows." % a.lr_grid,
          "- Thread configuration per tool and set: probed (short run per candidate; torch: "
-         "intra-op x OpenBLAS threads 2x1, 1x2, 2x2; numpy peers and oigd: 1 or 2 BLAS threads), best kept.",
+         "intra-op x OpenBLAS threads 2x1, 1x2, 2x2; numpy peers: 1 or 2 BLAS threads; oigd: 1 or 2 BLAS threads, or "
+         "two training threads of one BLAS thread each), best kept. "
+         "A probe that runs to its end is scored by its train MSE there, oigd's by its median seconds per "
+         "iteration (its candidates run the same iterations).",
          ""]
     if not have_oigd:
         L += ["**oigd binary not found at %s: only the peers ran; no ratios.**" % a.oigd, ""]
@@ -427,7 +444,8 @@ def main():
         png = "tta_%s.png" % name
         if plot(ctx, recs, key, target if target is not None else 1.0, os.path.join(a.out, png)):
             L += ["", "![%s](%s)" % (png, png)]
-        L += ["", "Thread probes (score: (0, s) = finished early in s; (1, MSE) = train MSE at probe end): " +
+        L += ["", "Thread probes (score: (0, s) = finished early in s; (1, MSE) = train MSE at probe end, "
+              "for oigd (1, s) = median seconds per iteration): " +
               "; ".join("%s: %s" % (t, ", ".join("%s %s" % (c, (sc[0], fmt(sc[1]))) for c, sc, _ in p))
                         for t, p in probes.items() if p), ""]
         if lrs:
