@@ -431,9 +431,12 @@ void cli_train_usage(void *stream) {
 "  --block-rows N           rows per BLAS block (default 2048)\n"
 "  --no-cache-hidden        recompute the hidden outputs each pass instead of keeping them\n"
 "  --blas-threads N         OpenBLAS threads (default: the number of online CPUs; 1 with\n"
-"                           --threads)\n"
-"  --threads T              train on T threads, each on its own share of the rows (default 1;\n"
-"                           bp, hwo, oig-bp, oig-hwo, owo and lm, at least 256 rows each)\n"
+"                           training threads)\n"
+"  --threads T              train on T threads, each on its own share of the rows (bp, hwo,\n"
+"                           oig-bp, oig-hwo, owo and lm, at least 256 rows each). Default,\n"
+"                           without --blas-threads: one per online CPU when each gets 512\n"
+"                           rows (lm: and the rows x outputs are at least 8x the weights),\n"
+"                           else 1 with every CPU for BLAS; the summary says which\n"
 "\n"
 "Output:\n"
 "  --model-out PATH         write the model document (JSON) to PATH (written atomically)\n"
@@ -463,7 +466,7 @@ typedef struct {
     int validation_set;
     int quiet;
     int blas_threads, blas_threads_set;
-    int threads;                        /* --threads: training threads (server/train_threads.c) */
+    int threads, threads_set;           /* --threads: training threads (server/train_threads.c) */
     int progress_fd;            /* -1: none */
     const char *checkpoint_dir; /* NULL: no checkpoints */
     double checkpoint_seconds;
@@ -636,6 +639,7 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
         case T_THREADS:
             if (parse_long(v, 1, 256, &l)) BAD_VALUE("--threads", "an integer from 1 to 256");
             ta->threads = (int)l;
+            ta->threads_set = 1;
             break;
         case T_PROGRESS_FD:
             if (parse_long(v, 1, 1000000, &l) || fcntl((int)l, F_GETFD) < 0)
@@ -784,12 +788,15 @@ static int train_callback(const oig_progress *p, void *ud) {
     return stop ? OIG_STOP : OIG_CONTINUE;
 }
 
-static void print_summary(const char *path, size_t ntrain, size_t nval, const oig_model *m) {
+static void print_summary(const char *path, size_t ntrain, size_t nval, const oig_model *m,
+                          int threads, int blas_threads) {
     const oig_summary *s = &m->summary;
     printf("data          %s: %zu training rows", path, ntrain);
     if (nval) printf(", %zu validation rows", nval);
     printf(", %d inputs, %d outputs\n", m->n, m->m);
     printf("algorithm     %s (Nh = %d)\n", oig_algorithm_name(m->algorithm), m->nh);
+    printf("threads       %d training thread%s, %d BLAS thread%s%s\n", threads, threads > 1 ? "s" : "",
+           blas_threads, blas_threads > 1 ? "s" : "", threads > 1 ? " each" : "");
     printf("iterations    %d\n", s->iterations);
     printf("train MSE     %.10g  (RMSE %.10g)\n", s->train_mse, sqrt(s->train_mse));
     if (isfinite(s->val_mse)) printf("val MSE       %.10g  (RMSE %.10g)\n", s->val_mse, sqrt(s->val_mse));
@@ -910,8 +917,6 @@ int cli_train_main(int argc, char **argv) {
         if (!ta.blas_threads_set) ta.blas_threads = 1;   /* ranks share the cores */
     }
 #endif
-    if (ta.threads > 1 && !ta.blas_threads_set) ta.blas_threads = 1;   /* one BLAS thread each */
-    oig_blas_set_threads(ta.blas_threads);
 
     char msg[512];
     oig_data *all = NULL, *train = NULL, *val = NULL;
@@ -990,6 +995,14 @@ int cli_train_main(int argc, char **argv) {
         }
     }
 
+    if (!ta.threads_set && !ta.blas_threads_set && !mpi) {
+        /* neither count given: split the rows over the CPUs where that is faster (measured in
+         * server/train_threads.c), else give them to BLAS */
+        ta.threads = train_threads_auto(ta.blas_threads, &ta.cfg, train);
+    }
+    if (ta.threads > 1 && !ta.blas_threads_set) ta.blas_threads = 1;   /* one BLAS thread each */
+    oig_blas_set_threads(ta.blas_threads);
+
     train_progress tp = { metrics, 0, root && !ta.quiet && isatty(STDERR_FILENO),
                           ta.cfg.max_iterations, train->task == OIG_CLASSIFICATION, 0.0, 0,
                           root ? ta.progress_fd : -1, mpi, root ? ta.checkpoint_dir : NULL,
@@ -1023,7 +1036,8 @@ int cli_train_main(int argc, char **argv) {
         goto out;
     }
     if (!ta.quiet && root) {
-        print_summary(ta.data, ntrain, nval, model);
+        print_summary(ta.data, ntrain, nval, model, train_threads_count(ta.threads, &ta.cfg, train),
+                      ta.blas_threads);
         printf("model         %s\n", ta.model_out ? ta.model_out : "(not saved: no --model-out)");
         fflush(stdout);
     }

@@ -11,6 +11,13 @@
  * sums: fewer than one block). */
 int train_threads_count(int threads, const oig_config *cfg, const oig_data *train);
 
+/* The training threads for a run given neither a thread count nor a BLAS thread count (`oigd
+ * train` without --threads or --blas-threads): cpus when train_threads_count gives every one of
+ * them rows and each gets at least 512, else 1, when the caller gives the cores to BLAS instead.
+ * LM also needs rows x outputs >= 8 x its weights: each thread repeats LM's dense solve on its
+ * one BLAS thread, and below that ratio the solve on every core wins over the split sums. */
+int train_threads_auto(int cpus, const oig_config *cfg, const oig_data *train);
+
 /* oig_train on train_threads_count(threads, ...) threads, with the same arguments and results.
  * The callback runs on one thread, once per iteration. With
  * cfg->canonical_sums the model is the one-thread model bit for bit; without, the same up to

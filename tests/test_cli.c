@@ -486,6 +486,56 @@ START_TEST(test_threads_train_the_one_thread_model) {
 }
 END_TEST
 
+/* The summary's threads line of one `oigd train` run on data (2,250 training rows). */
+static char *threads_line(const char *data, const char *algorithm, const char *hidden,
+                          const char *extra) {
+    char *out, *err;
+    int rc = extra ? oigd(&out, &err, "train", "--data", data, "--algorithm", algorithm, "--hidden",
+                          hidden, "--iterations", "2", "--validation", "0.25", extra, "1", NULL)
+                   : oigd(&out, &err, "train", "--data", data, "--algorithm", algorithm, "--hidden",
+                          hidden, "--iterations", "2", "--validation", "0.25", NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    char *line = strstr(out, "threads       ");
+    ck_assert_msg(line != NULL, "no threads line in: %s", out);
+    char *eol = strchr(line, '\n');
+    char *copy = strndup(line, eol ? (size_t)(eol - line) : strlen(line));
+    free(out); free(err);
+    return copy;
+}
+
+START_TEST(test_default_threads_split_the_rows_where_each_cpu_gets_its_share) {
+    const char *data = tpath("threads.csv");
+    write_regression_csv(data, 3000);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 1) cpus = 1;
+    char want[128];
+    /* oig-hwo: a thread per CPU when each gets 512 of the 2,250 training rows */
+    if (cpus >= 2 && 2250 / 512 >= cpus)
+        snprintf(want, sizeof want, "threads       %ld training threads, 1 BLAS thread each", cpus);
+    else
+        snprintf(want, sizeof want, "threads       1 training thread, %ld BLAS thread%s", cpus,
+                 cpus > 1 ? "s" : "");
+    char *got = threads_line(data, "oig-hwo", "4", NULL);
+    ck_assert_str_eq(got, want);
+    free(got);
+    /* lm with 504 weights: 2,250 rows x 1 output are fewer than 8 per weight: BLAS gets the CPUs */
+    snprintf(want, sizeof want, "threads       1 training thread, %ld BLAS thread%s", cpus,
+             cpus > 1 ? "s" : "");
+    got = threads_line(data, "lm", "100", NULL);
+    ck_assert_str_eq(got, want);
+    free(got);
+    /* a count given on the command line is kept */
+    got = threads_line(data, "oig-hwo", "4", "--blas-threads");
+    ck_assert_str_eq(got, "threads       1 training thread, 1 BLAS thread");
+    free(got);
+    got = threads_line(data, "oig-hwo", "4", "--threads");
+    snprintf(want, sizeof want, "threads       1 training thread, %ld BLAS thread%s", cpus,
+             cpus > 1 ? "s" : "");
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+END_TEST
+
 START_TEST(test_checkpoints_and_resume_continue_the_run) {
     const char *data = tpath("reg.csv"), *full = tpath("full.json"), *res = tpath("res.json");
     char ck[600], ck5[700];
@@ -628,6 +678,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_metrics_csv_has_header_and_one_row_per_iteration);
     tcase_add_test(tc, test_same_seed_gives_identical_model_files);
     tcase_add_test(tc, test_threads_train_the_one_thread_model);
+    tcase_add_test(tc, test_default_threads_split_the_rows_where_each_cpu_gets_its_share);
     tcase_add_test(tc, test_checkpoints_and_resume_continue_the_run);
     tcase_add_test(tc, test_classification_predicts_labels);
     tcase_add_test(tc, test_index_files_select_train_and_validation_rows);
