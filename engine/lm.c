@@ -422,7 +422,7 @@ int lm_geodesic_rhs(trainer *t, const double *v, double h, double *out) {
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nb, 1.0, xa + off, nu, dwo + off, nu,
                     0.0, jv, m);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, nh, n1, 1.0, xa, nu, dw, n1, 0.0, dn, nh);
-        trn_times_slope(t, (size_t)b, dn);
+        trn_times_slope(dn, xa + n1, (size_t)b, nh, (size_t)nu);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, m, nh, 1.0, dn, nh, t->wo + n1, nu, 1.0,
                     jv, m);
         /* y(w + h v) */
@@ -437,7 +437,7 @@ int lm_geodesic_rhs(trainer *t, const double *v, double h, double *out) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nu, b, 1.0, yh, m, xa, nu, 1.0, go, nu);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, nh, m, 1.0, yh, m, t->wo + n1, nu, 0.0,
                     dn, nh);
-        trn_times_slope(t, (size_t)b, dn);
+        trn_times_slope(dn, xa + n1, (size_t)b, nh, (size_t)nu);
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n1, b, 1.0, dn, nh, xa, nu, 1.0, gh, n1);
         if (trn_sums_block(t, &sums, d, p0)) return -1;
     }

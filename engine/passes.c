@@ -145,11 +145,7 @@ int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong
              * threshold column as delta^T 1 */
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, nh, m, 2.0, e, m,
                         t->wo + n1, nu, 0.0, t->hb, nh);
-            for (size_t p = 0; p < b; p++) {
-                const double *op = o + p * ldo;
-                double *dl = t->hb + p * nh;
-                for (int k = 0; k < nh; k++) dl[k] *= op[k] * (1.0 - op[k]);
-            }
+            trn_times_slope(t->hb, o, b, nh, ldo);
             if (n > 0)
                 cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nh, n, (int)b, 1.0, t->hb, nh,
                             x, (int)ldx, 1.0, t->g, n1);
@@ -240,11 +236,15 @@ int trn_owo(trainer *t) {
     return 0;
 }
 
-void trn_times_slope(const trainer *t, size_t b, double *r) {
-    int nu = t->nu, n1 = t->n1, nh = t->nh;
-    for (size_t p = 0; p < b; p++, r += nh) {
-        const double *o = t->xa + p * nu + n1;
-        for (int k = 0; k < nh; k++) r[k] *= o[k] * (1.0 - o[k]);
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void trn_times_slope(double *restrict r, const double *restrict o, size_t rows, int nh, size_t ldo) {
+    for (size_t p = 0; p < rows; p++) {
+        const double *op = o + p * ldo;
+        double *rp = r + p * nh;
+        int k = 0;
+        for (; k + 8 <= nh; k += 8)
+            for (int q = 0; q < 8; q++) rp[k + q] *= op[k + q] * (1.0 - op[k + q]);
+        for (; k < nh; k++) rp[k] *= op[k] * (1.0 - op[k]);
     }
 }
 
@@ -260,7 +260,7 @@ int trn_olf_e2(trainer *t, double *e2) {
         /* n' = x~ D^T; dy/dz = (f'(net) o n') W_oh^T */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, nh, n1, 1.0, t->xa, nu,
                     t->d, n1, 0.0, t->hb, nh);
-        trn_times_slope(t, b, t->hb);
+        trn_times_slope(t->hb, t->xa + n1, b, nh, (size_t)nu);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)b, m, nh, 1.0, t->hb, nh,
                     t->wo + n1, nu, 0.0, t->yb, m);
         for (size_t i = 0; i < b * (size_t)m; i++) acc += t->yb[i] * t->yb[i];

@@ -128,9 +128,9 @@ void trn_cache_enable(trainer *t);
  * Adds b to t->forward_rows when it computed o for training rows. */
 void trn_forward_block(trainer *t, const oig_data *d, size_t p0, size_t b);
 
-/* r (b x Nh, row-major) times f'(net) = o (1 - o) elementwise, o the hidden outputs of the b
- * rows in t->xa (as trn_forward_block leaves them). */
-void trn_times_slope(const trainer *t, size_t b, double *r);
+/* r (rows x Nh, row-major) times f'(net) = o (1 - o) elementwise, o the rows' hidden outputs
+ * (leading dimension ldo: Nh from the cache, N_u in x_a as trn_forward_block leaves them). */
+void trn_times_slope(double *r, const double *o, size_t rows, int nh, size_t ldo);
 
 /* Multiplies of the hidden outputs computed since t->forward_rows was zeroed, over all
  * processes: Nv Nh (N+1) times the share of this process's rows that missed the cache (the
