@@ -486,14 +486,14 @@ START_TEST(test_threads_train_the_one_thread_model) {
 }
 END_TEST
 
-/* The summary's threads line of one `oigd train` run on data (2,250 training rows). */
+/* The summary's threads line of one `oigd train` run on data (2,250 training rows), with
+ * `extra 1` when extra is not NULL. */
 static char *threads_line(const char *data, const char *algorithm, const char *hidden,
                           const char *extra) {
     char *out, *err;
-    int rc = extra ? oigd(&out, &err, "train", "--data", data, "--algorithm", algorithm, "--hidden",
-                          hidden, "--iterations", "2", "--validation", "0.25", extra, "1", NULL)
-                   : oigd(&out, &err, "train", "--data", data, "--algorithm", algorithm, "--hidden",
-                          hidden, "--iterations", "2", "--validation", "0.25", NULL);
+    /* extra NULL ends the argument list there: no flag, no "1" */
+    int rc = oigd(&out, &err, "train", "--data", data, "--algorithm", algorithm, "--hidden", hidden,
+                  "--iterations", "2", "--validation", "0.25", extra, "1", NULL);
     ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
     char *line = strstr(out, "threads       ");
     ck_assert_msg(line != NULL, "no threads line in: %s", out);
