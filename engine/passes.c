@@ -107,6 +107,24 @@ static void block_errors(trainer *t, const oig_data *d, size_t p0, size_t b, con
         for (int i = 0; i < m; i++) t->yb[p * m + i] = tt[p * m + i] - yt[(size_t)i * b + p];
 }
 
+/* trn_times_slope's loop, cloned per ISA (a function declared in a header and used before its
+ * definition cannot be made multiversioned: clang refuses it). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void times_slope(double *restrict r, const double *restrict o, size_t rows, int nh, size_t ldo) {
+    for (size_t p = 0; p < rows; p++) {
+        const double *op = o + p * ldo;
+        double *rp = r + p * nh;
+        int k = 0;
+        for (; k + 8 <= nh; k += 8)
+            for (int q = 0; q < 8; q++) rp[k + q] *= op[k + q] * (1.0 - op[k + q]);
+        for (; k < nh; k++) rp[k] *= op[k] * (1.0 - op[k]);
+    }
+}
+
+void trn_times_slope(double *r, const double *o, size_t rows, int nh, size_t ldo) {
+    times_slope(r, o, rows, nh, ldo);
+}
+
 int trn_eval(trainer *t, const oig_data *d, int grad, double *sse, double *wrong) {
     int m = t->m, n = t->n, nh = t->nh, nu = t->nu, n1 = t->n1;
     double acc[2] = {0.0, 0.0};
@@ -236,17 +254,6 @@ int trn_owo(trainer *t) {
     return 0;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void trn_times_slope(double *restrict r, const double *restrict o, size_t rows, int nh, size_t ldo) {
-    for (size_t p = 0; p < rows; p++) {
-        const double *op = o + p * ldo;
-        double *rp = r + p * nh;
-        int k = 0;
-        for (; k + 8 <= nh; k += 8)
-            for (int q = 0; q < 8; q++) rp[k + q] *= op[k + q] * (1.0 - op[k + q]);
-        for (; k < nh; k++) rp[k] *= op[k] * (1.0 - op[k]);
-    }
-}
 
 int trn_olf_e2(trainer *t, double *e2) {
     int m = t->m, nh = t->nh, nu = t->nu, n1 = t->n1;
