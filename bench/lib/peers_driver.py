@@ -4,8 +4,9 @@ For each set (the seven UCI sets, split 0, and the two classification CSVs with 
 split), every tool trains the same split with the same hidden width for a per-set wall budget,
 R times (seeds 1..R), each writing a trace `seconds,train_mse,val_mse[,train_err,val_err]` whose
 val columns are the test rows. Before the timed runs, each tool's thread configuration is probed
-(short run per candidate, the one that gets further wins) and PyTorch Adam's learning rate is picked
-from a grid on a holdout of the training rows; both choices are reported.
+(short run per candidate, the one that gets further wins), and PyTorch Adam's learning rate and
+oigd's net-control deviation sigmad are picked from small grids on a holdout of the training rows;
+the choices are reported.
 
 Target per set = the lowest, over peers, of each peer's lower median (over runs) best validation MSE
 within its budget (classification: validation error %). Time to target = first trace time at or
@@ -31,6 +32,7 @@ ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, HERE)
 import machine  # noqa: E402
 import uci  # noqa: E402
+import numpy as np  # noqa: E402
 
 PY = "/usr/bin/python3"
 PEERS = os.path.join(BENCH, "peers")
@@ -71,7 +73,9 @@ class Ctx:
         os.makedirs(self.work, exist_ok=True)
 
 
-def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
+def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, tuned=None, index=None):
+    """The command of one run. tuned: the value picked on the holdout (torch Adam's learning rate,
+    oigd's sigmad), None for the default; index: (train, test) index files instead of the split's."""
     f = ctx.s.files
     label, threads = cfg[0], cfg[2]
     if tool.startswith("oigd"):
@@ -83,8 +87,9 @@ def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
                "--input-columns", f["input_columns"], "--target-columns", f["target_columns"],
                "--task", f["task"], "--algorithm", "lm" if tool.startswith("oigd-lm") else "oig-hwo",
                "--hidden", str(ctx.nh),
-               "--iterations", "1000000", "--seed", str(seed), "--train-index", f["train_index"],
-               "--test-index", f["test_index"], "--max-seconds", "%g" % budget,
+               "--iterations", "1000000", "--seed", str(seed),
+               "--train-index", index[0] if index else f["train_index"],
+               "--test-index", index[1] if index else f["test_index"], "--max-seconds", "%g" % budget,
                "--metrics-out", trace + ".metrics.csv"] + thread_args
         if tool.endswith("nobypass"):
             cmd.append("--no-bypass")
@@ -96,6 +101,8 @@ def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
             cmd += ["--lm-regularization", "bayesian"]
         if tool == "oigd-lm-mixed":
             cmd += ["--lm-precision", "mixed"]
+        if tuned is not None:
+            cmd += ["--sigmad", "%g" % tuned]
         return cmd
     common = ["--dataset", ctx.name, "--split", "0", "--hidden", str(ctx.nh), "--budget",
               "%g" % budget, "--threads", str(threads), "--seed", str(seed), "--trace", trace,
@@ -103,7 +110,7 @@ def tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr=None):
     if tool.startswith("torch-adam"):
         batch = "full" if tool.endswith("full") else "128"
         return [PY, os.path.join(PEERS, "torch_adam.py"), "--batch", batch,
-                "--lr", str(lr if lr is not None else 1e-2)] + common
+                "--lr", str(tuned if tuned is not None else 1e-2)] + common
     if tool == "torch-lbfgs":
         return [PY, os.path.join(PEERS, "torch_lbfgs.py")] + common
     if tool.startswith("sklearn-"):
@@ -145,7 +152,7 @@ def oigd_trace(metrics, trace, cls):
     return m
 
 
-def run_tool(ctx, tool, seed, budget, cfg, tag, lr=None):
+def run_tool(ctx, tool, seed, budget, cfg, tag, tuned=None, index=None):
     """One run; returns a record with the trace rows, wall time, exit code and summary."""
     label, env_add, threads = cfg
     trace = os.path.join(ctx.work, "%s_%s.trace.csv" % (tool, tag))
@@ -155,7 +162,7 @@ def run_tool(ctx, tool, seed, budget, cfg, tag, lr=None):
             os.unlink(p)
     env = dict(os.environ)
     env.update(env_add)
-    cmd = tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, lr)
+    cmd = tool_cmd(ctx, tool, seed, budget, cfg, trace, summary, tuned, index)
     t0 = time.perf_counter()
     try:
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3 * budget + 120)
@@ -181,7 +188,7 @@ def run_tool(ctx, tool, seed, budget, cfg, tag, lr=None):
     if cut:
         rc, err = 0, ["cut by the outer timeout; trace up to the budget kept"]
     return {"tool": tool, "seed": seed, "cfg": label, "rc": rc, "err": err[0][:200] if err else "",
-            "wall": wall, "rows": rows, "ran_to": ran_to, "summary": summ, "trace": trace, "lr": lr,
+            "wall": wall, "rows": rows, "ran_to": ran_to, "summary": summ, "trace": trace, "tuned": tuned,
             "cut": cut}
 
 
@@ -219,7 +226,7 @@ def pick_threads(ctx, tool, probe_budget, log):
         return cands[0], []
     res = []
     for cfg in cands:
-        rec = run_tool(ctx, tool, 1, probe_budget, cfg, "probe_" + cfg[0].replace(" ", ""), lr=1e-2)
+        rec = run_tool(ctx, tool, 1, probe_budget, cfg, "probe_" + cfg[0].replace(" ", ""), tuned=1e-2)
         res.append((score_probe(rec, probe_budget), cfg, rec))
         log("   probe %-22s %-13s rc=%d last=%s" % (tool, cfg[0], rec["rc"],
             rec["rows"][-1] if rec["rows"] else None))
@@ -245,6 +252,38 @@ def select_lr(ctx, tool, cfg, budget, log):
     except Exception as e:
         log("   lr selection failed for %s: %s; using 1e-2" % (tool, e))
         return 1e-2, {"error": str(e)}
+
+
+def holdout_index_files(ctx):
+    """The split's training rows parted as torch_adam.py parts them for its learning-rate grid (a
+    seed-1 permutation, its first 20% held out), written as (fit, holdout) index files."""
+    if getattr(ctx, "holdout", None):
+        return ctx.holdout
+    f = ctx.s.files
+    rows = [int(v) for v in open(f["train_index"]).read().split()]
+    perm = np.random.RandomState(1).permutation(len(rows))
+    nho = int(round(0.2 * len(perm)))
+    paths = (os.path.join(ctx.work, "fit_index.txt"), os.path.join(ctx.work, "holdout_index.txt"))
+    for path, part in zip(paths, (perm[nho:], perm[:nho])):
+        with open(path, "w") as out:
+            out.write("".join("%d\n" % rows[i] for i in part))
+    ctx.holdout = paths
+    return paths
+
+
+def select_sigmad(ctx, tool, cfg, budget, log):
+    """oigd's net-control deviation, picked as torch Adam's learning rate is: each grid value
+    trains seed 1 for the selection budget on the fit rows and is scored by the holdout MSE at
+    its end (never the test rows)."""
+    index = holdout_index_files(ctx)
+    scores = {}
+    for v in [float(x) for x in ctx.a.sigmad_grid.split(",")]:
+        rec = run_tool(ctx, tool, 1, budget, cfg, "sigmad%g" % v, tuned=v, index=index)
+        last = rec["rows"][-1].get("val_mse") if rec["rc"] == 0 and rec["rows"] else None
+        scores[v] = last if last is not None and last == last else math.inf
+    best = min(scores, key=scores.get)
+    log("   sigmad %s -> %g (%s)" % (tool, best, scores))
+    return best, {"sigmad_grid_holdout_mse": {"%g" % k: v for k, v in scores.items()}}
 
 
 def first_time(rows, key, target):
@@ -313,6 +352,7 @@ def main():
     ap.add_argument("--tools", default=" ".join(OIGD_TOOLS + PEER_TOOLS))
     ap.add_argument("--oigd", default=os.environ.get("OIGD", os.path.join(ROOT, "build", "oigd")))
     ap.add_argument("--lr-grid", default="1e-3,3e-3,1e-2,3e-2,1e-1")
+    ap.add_argument("--sigmad-grid", default="1,2,4,8", help="oigd's net-control deviations to pick from")
     ap.add_argument("--smoke", action="store_true", help="2 runs, 0.5 s budgets, energy+breast_cancer")
     a = ap.parse_args()
     if a.smoke:
@@ -355,7 +395,11 @@ def main():
          "its metrics' `seconds`. Process wall time (start-up, data loading) is shown separately.",
          "- sklearn-adam-default = scikit-learn's defaults (stops on tol=1e-4 / n_iter_no_change=10); "
          "sklearn-adam-patient = n_iter_no_change and max_iter raised to 1e6; sklearn-lbfgs = max_iter "
-         "raised, tol 0. torch Adam lr picked from {%s} on a 20%% holdout of the training rows." % a.lr_grid,
+         "raised, tol 0. torch Adam's learning rate is picked from {%s}, and for every oigd entry the "
+         "net-control deviation sigmad (`--sigmad`: each hidden net function starts with this standard "
+         "deviation over the training rows; default 1) from {%s}, on the same 20%% holdout of the training rows: "
+         "each value trains seed 1 for a quarter of the budget on the other 80%% and is scored by the "
+         "holdout MSE at its end. Selection time is not counted." % (a.lr_grid, a.sigmad_grid),
          "- Thread configuration per tool and set: probed (short run per candidate; torch: "
          "intra-op x OpenBLAS threads 2x1, 1x2, 2x2; numpy peers: 1 or 2 BLAS threads; oigd: 1 or 2 BLAS threads, or "
          "two training threads of one BLAS thread each), best kept. "
@@ -373,16 +417,18 @@ def main():
         budget = BUDGET.get(name, 10) * a.budget_scale
         probe_b = max(0.2, min(2.0, budget / 4))
         log(">> %s (budget %g s, Nh %d)" % (name, budget, ctx.nh))
-        chosen, probes, lrs = {}, {}, {}
+        chosen, probes, tuned = {}, {}, {}
         for tool in tools:
             chosen[tool], probes[tool] = pick_threads(ctx, tool, probe_b, log)
             if tool.startswith("torch-adam"):
-                lrs[tool] = select_lr(ctx, tool, chosen[tool], max(0.1, budget / 4), log)
+                tuned[tool] = select_lr(ctx, tool, chosen[tool], max(0.1, budget / 4), log)
+            elif tool.startswith("oigd") and a.sigmad_grid:
+                tuned[tool] = select_sigmad(ctx, tool, chosen[tool], max(0.1, budget / 4), log)
         recs = {t: [] for t in tools}
         for seed in range(1, a.runs + 1):
             for tool in tools:
-                lr = lrs.get(tool, (None,))[0]
-                rec = run_tool(ctx, tool, seed, budget, chosen[tool], "seed%d" % seed, lr)
+                rec = run_tool(ctx, tool, seed, budget, chosen[tool], "seed%d" % seed,
+                               tuned.get(tool, (None,))[0])
                 recs[tool].append(rec)
                 log("   %-22s seed %d rc=%d wall %.2fs final=%s" % (
                     tool, seed, rec["rc"], rec["wall"], rec["rows"][-1] if rec["rows"] else None))
@@ -410,7 +456,7 @@ def main():
               "N=%d, M=%d, Nh=%d, train %d / test %d rows, budget %g s. Target (%s) = %s, the median "
               "best of **%s**." % (s.n, s.m, ctx.nh, len(s.xtr), len(s.xte), budget,
                                   "test error %" if cls else "test MSE", fmt(target), best_peer), "",
-              "| tool | threads | lr | runs ok | median best %s | median time to target s | "
+              "| tool | threads | lr / sigmad | runs ok | median best %s | median time to target s | "
               "ratio tool/oigd | median process wall s | notes |" % key, "|---|---|---|---|---|---|---|---|---|"]
         for tool in tools:
             ok = [r for r in recs[tool] if r["rc"] == 0]
@@ -427,7 +473,7 @@ def main():
             if stopped:
                 notes.append("stopped: " + "; ".join(sorted(str(x) for x in stopped)))
             L.append("| %s | %s | %s | %d/%d | %s | %s | %s | %s | %s |" % (
-                tool, chosen[tool][0], fmt(lrs[tool][0]) if tool in lrs else "", len(ok),
+                tool, chosen[tool][0], fmt(tuned[tool][0]) if tool in tuned else "", len(ok),
                 len(recs[tool]), fmt(best_med[tool]), fmt(tt[tool]),
                 ("%.2f" % ratio) if ratio else ("n/a" if not oig or oig == math.inf else "inf"),
                 fmt(median([r["wall"] for r in recs[tool]])), "; ".join(notes)))
@@ -448,12 +494,16 @@ def main():
               "for oigd (1, s) = median seconds per iteration): " +
               "; ".join("%s: %s" % (t, ", ".join("%s %s" % (c, (sc[0], fmt(sc[1]))) for c, sc, _ in p))
                         for t, p in probes.items() if p), ""]
-        if lrs:
-            L += ["Learning-rate grids (holdout MSE per lr): " + "; ".join(
-                "%s: %s" % (t, json.dumps(v[1].get("lr_grid_holdout_mse", v[1]))) for t, v in lrs.items()), ""]
+        grids = [(t, v[1]) for t, v in tuned.items()]
+        if grids:
+            L += ["Grids on the holdout (holdout MSE per learning rate, torch Adam; per sigmad, oigd): " +
+                  "; ".join("%s: %s" % (t, json.dumps(g.get("lr_grid_holdout_mse",
+                                                            g.get("sigmad_grid_holdout_mse", g))))
+                            for t, g in grids), ""]
         digest[name] = {"target": target, "best_peer": best_peer, "time_to_target": tt,
                         "median_best": best_med, "budget": budget,
-                        "threads": {t: c[0] for t, c in chosen.items()}}
+                        "threads": {t: c[0] for t, c in chosen.items()},
+                        "tuned": {t: v[0] for t, v in tuned.items()}}
         with open(os.path.join(a.out, "time_to_accuracy.md"), "w") as f:
             f.write("\n".join(L) + "\n")
     with open(os.path.join(a.out, "time_to_accuracy.json"), "w") as f:
