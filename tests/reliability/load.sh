@@ -32,6 +32,9 @@ start() {   # start NAME: a daemon on T/NAME.db; sets PID, PORT
 stop() { [ -n "$PID" ] && kill -TERM "$PID" && wait "$PID"; PID=""; }
 trap 'stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 url() { echo "http://127.0.0.1:$PORT$1"; }
+# get PATH: a GET that retries. Right after wrk the daemon may still hold wrk's connections, and a
+# connection over the 256 per client address is closed without a reply; reads are safe to repeat.
+get() { curl -s --retry 5 --retry-all-errors --retry-delay 1 "$(url "$1")"; }
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1]) or "")' "$1"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
 job() {     # job DATASET SEED ALGORITHM ITERATIONS -> job id
@@ -42,14 +45,14 @@ job() {     # job DATASET SEED ALGORITHM ITERATIONS -> job id
 wait_job() {  # wait_job ID -> model id (empty on failure)
     local st
     for _ in $(seq 1 3000); do
-        st=$(curl -s "$(url /v1/jobs/$1)" | jget status)
+        st=$(get "/v1/jobs/$1" | jget status)
         [ "$st" = queued ] || [ "$st" = running ] || break
         sleep 0.2
     done
-    [ "$st" = succeeded ] && curl -s "$(url /v1/jobs/$1)" | jget model_id
+    [ "$st" = succeeded ] && get "/v1/jobs/$1" | jget model_id
 }
 model_core() {  # the model document without its timing: weights, normalization, shape, iterations
-    curl -s "$(url /v1/models/$1)" | python3 -c '
+    get "/v1/models/$1" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print(json.dumps({"weights": d["weights"], "normalization": d["normalization"], "shape": d["shape"],
@@ -83,8 +86,8 @@ load_from=$(date -u +%H:%M:%S)
 wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$HERE/mixed.lua" "$(url /)" > "$T/wrk.txt" 2>&1
 load_to=$(date -u +%H:%M:%S)
 rss_end=$(rss_kb)
-st1=$(curl -s "$(url /v1/jobs/$J1)" | jget status); it1=$(curl -s "$(url /v1/jobs/$J1)" | jget iteration)
-st2=$(curl -s "$(url /v1/jobs/$J2)" | jget status); it2=$(curl -s "$(url /v1/jobs/$J2)" | jget iteration)
+st1=$(get "/v1/jobs/$J1" | jget status); it1=$(get "/v1/jobs/$J1" | jget iteration)
+st2=$(get "/v1/jobs/$J2" | jget status); it2=$(get "/v1/jobs/$J2" | jget iteration)
 L1=$(wait_job "$J1"); L2=$(wait_job "$J2")
 core_l1=$(model_core "$L1"); core_l2=$(model_core "$L2")
 sleep 3     # the load's connections are closed and their memory pools released
