@@ -226,7 +226,8 @@ def pick_threads(ctx, tool, probe_budget, log):
         return cands[0], []
     res = []
     for cfg in cands:
-        rec = run_tool(ctx, tool, 1, probe_budget, cfg, "probe_" + cfg[0].replace(" ", ""), tuned=1e-2)
+        rec = run_tool(ctx, tool, 1, probe_budget, cfg, "probe_" + cfg[0].replace(" ", ""),
+                       tuned=1e-2 if tool.startswith("torch-adam") else None)
         res.append((score_probe(rec, probe_budget), cfg, rec))
         log("   probe %-22s %-13s rc=%d last=%s" % (tool, cfg[0], rec["rc"],
             rec["rows"][-1] if rec["rows"] else None))
