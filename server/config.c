@@ -30,7 +30,10 @@ void config_usage(const char *prog) {
            "  --max-body BYTES         request body limit (OIGD_MAX_BODY, default 67108864)\n"
            "  --http-threads N         HTTP thread pool (OIGD_HTTP_THREADS, default the cores left by\n"
            "                           workers x BLAS threads x training threads, at least 1)\n"
-           "  --max-connections N      (OIGD_MAX_CONNECTIONS, default 512)\n"
+           "  --max-connections N      open HTTP connections (OIGD_MAX_CONNECTIONS, default 512)\n"
+           "  --max-connections-per-client N\n"
+           "                           connections from one address (OIGD_MAX_CONNECTIONS_PER_CLIENT,\n"
+           "                           default 256, at most --max-connections); more are closed unanswered\n"
            "  --access-log on|off      a stderr line per request, written in batches at most 0.1 s\n"
            "                           after the request (OIGD_ACCESS_LOG, default on)\n"
            "  --checkpoint-seconds S   checkpoint interval (OIGD_CHECKPOINT_SECONDS, default 2)\n"
@@ -89,7 +92,7 @@ static int parse_listen(config *c, const char *s, char *err, size_t errlen) {
     c->port = (int)port;
     return 0;
 bad:
-    snprintf(err, errlen, "invalid listen address '%s' (want HOST:PORT with a numeric host)", s);
+    snprintf(err, errlen, "invalid value '%s' for --listen (want HOST:PORT with a numeric host)", s);
     return -1;
 }
 
@@ -109,6 +112,11 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
     if (strcmp(name, "max-body") == 0) { if (parse_long(v, 1024, 1L << 40, &n)) goto bad; c->max_body = (size_t)n; return 0; }
     if (strcmp(name, "http-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->http_threads = (int)n; return 0; }
     if (strcmp(name, "max-connections") == 0) { if (parse_long(v, 4, 100000, &n)) goto bad; c->max_connections = (int)n; return 0; }
+    if (strcmp(name, "max-connections-per-client") == 0) {
+        if (parse_long(v, 1, 100000, &n)) goto bad;
+        c->per_ip_connections = (int)n;
+        return 0;
+    }
     if (strcmp(name, "max-streams") == 0) { if (parse_long(v, 1, 100000, &n)) goto bad; c->max_subscribers = (int)n; return 0; }
     if (strcmp(name, "max-rows") == 0) { if (parse_long(v, 1, 1L << 40, &n)) goto bad; c->max_rows = n; return 0; }
     if (strcmp(name, "max-columns") == 0) { if (parse_long(v, 2, 1L << 30, &n)) goto bad; c->max_columns = n; return 0; }
@@ -166,6 +174,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
         {"OIGD_TRAIN_NICE", "train-nice"},
         {"OIGD_TRAIN_SCHED", "train-sched"}, {"OIGD_MAX_BODY", "max-body"},
         {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
+        {"OIGD_MAX_CONNECTIONS_PER_CLIENT", "max-connections-per-client"},
         {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
         {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},
         {"OIGD_MAX_QUEUED_JOBS", "max-queued-jobs"}, {"OIGD_RETRY_AFTER", "retry-after"},

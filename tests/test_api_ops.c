@@ -601,6 +601,40 @@ START_TEST(test_clients_past_the_connection_limit_wait_their_turn) {
 }
 END_TEST
 
+/* Past --max-connections-per-client a client's further connections are closed unanswered, and
+ * one closing makes room for the next: with one HTTP thread (_i 0) and two (_i 1). */
+START_TEST(test_connections_past_the_per_client_limit_are_closed) {
+    const char *extra[] = {"--max-connections-per-client", "2", "--http-threads", _i == 0 ? "1" : "2", NULL};
+    start(extra);
+    int fds[2] = {connect_daemon(), connect_daemon()};
+    send_healthz(fds, 2);
+    ck_assert_int_eq(count_answers(fds, 2, 10000), 2);
+    int third = connect_daemon();
+    send_healthz(&third, 1);
+    struct pollfd p = {third, POLLIN, 0};
+    ck_assert_int_eq(poll(&p, 1, 10000), 1);
+    char c;
+    ck_assert_int_le((int)recv(third, &c, 1, 0), 0);   /* closed (0) or reset (-1), never an answer */
+    close(third);
+    close(fds[0]);
+    /* the daemon sees the close on its next pass over the connections */
+    int answered = 0;
+    for (long long deadline = support_now_ms() + 10000; !answered && support_now_ms() < deadline;) {
+        int fd = connect_daemon();
+        send_healthz(&fd, 1);
+        p = (struct pollfd){fd, POLLIN, 0};
+        if (poll(&p, 1, 10000) == 1 && recv(fd, &c, 1, MSG_PEEK) > 0) {
+            ck_assert_int_eq(count_answers(&fd, 1, 10000), 1);
+            answered = 1;
+        }
+        close(fd);
+        if (!answered) usleep(50 * 1000);
+    }
+    ck_assert_msg(answered, "no connection was served after one of the two closed");
+    close(fds[1]);
+}
+END_TEST
+
 /* ---- metrics ------------------------------------------------------------------------------ */
 
 /* Check one exposition: comments are HELP/TYPE, every sample is name{labels} value with a
@@ -902,6 +936,7 @@ int main(void) {
     tcase_add_test(limits, test_jobs_train_on_several_threads);
     tcase_add_loop_test(limits, test_http_threads_answer_256_ready_connections, 0, 2);
     tcase_add_loop_test(limits, test_clients_past_the_connection_limit_wait_their_turn, 0, 2);
+    tcase_add_loop_test(limits, test_connections_past_the_per_client_limit_are_closed, 0, 2);
     tcase_add_test(limits, test_requests_are_logged_in_batches_one_line_each);
     suite_add_tcase(s, limits);
     TCase *metrics = tcase_create("metrics");

@@ -3,7 +3,7 @@
  * The binary's path comes from OIGD_BIN (set by CTest). Each test makes its own data in a fresh
  * mkdtemp directory and removes it afterwards. Covers the exit-code contract (0 / 1 / 2), error
  * positions, the metrics CSV, determinism, checkpoints and --resume, and predictions equal to
- * the model evaluated here.
+ * the model evaluated here; and `oigd serve`'s refusal of bad flag and environment values.
  */
 #include <check.h>
 #include <errno.h>
@@ -248,6 +248,39 @@ START_TEST(test_bad_number_exits_2_naming_the_flag) {
     char *out, *err;
     int rc = oigd(&out, &err, "train", "--data", "x.csv", bad_values[_i][0], bad_values[_i][1], NULL);
     assert_usage_error(bad_values[_i][0], rc, err, bad_values[_i][0]);
+    free(out); free(err);
+}
+END_TEST
+
+/* `oigd serve` refuses a bad value, from a flag or its environment variable, before it opens the
+ * store: exit 2 and a line naming the flag (and the variable). */
+static const char *const bad_serve_values[][2] = {
+    { "--workers", "0" }, { "--max-connections", "3" }, { "--max-connections-per-client", "0" },
+    { "--max-connections-per-client", "many" }, { "--listen", "localhost:80" },
+    { "--train-sched", "fast" }, { "--checkpoint-seconds", "0" },
+};
+
+START_TEST(test_serve_bad_value_exits_2_naming_the_flag) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "serve", "--db", tpath("never.db"), bad_serve_values[_i][0],
+                  bad_serve_values[_i][1], NULL);
+    ck_assert_msg(rc == 2, "%s %s: exit %d (stderr: %s)", bad_serve_values[_i][0], bad_serve_values[_i][1], rc, err);
+    ck_assert_msg(strstr(err, bad_serve_values[_i][0]) != NULL, "stderr does not name %s: %s",
+                  bad_serve_values[_i][0], err);
+    ck_assert_int_eq(access(tpath("never.db"), F_OK), -1);
+    free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_serve_bad_environment_value_names_the_variable) {
+    char *out, *err;
+    setenv("OIGD_MAX_CONNECTIONS_PER_CLIENT", "-1", 1);
+    int rc = oigd(&out, &err, "serve", "--db", tpath("never.db"), NULL);
+    unsetenv("OIGD_MAX_CONNECTIONS_PER_CLIENT");
+    ck_assert_msg(rc == 2, "exit %d (stderr: %s)", rc, err);
+    ck_assert_ptr_nonnull(strstr(err, "--max-connections-per-client"));
+    ck_assert_ptr_nonnull(strstr(err, "OIGD_MAX_CONNECTIONS_PER_CLIENT"));
+    ck_assert_int_eq(access(tpath("never.db"), F_OK), -1);
     free(out); free(err);
 }
 END_TEST
@@ -663,6 +696,9 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_negative_hidden_exits_2_naming_the_flag);
     tcase_add_loop_test(tc, test_bad_number_exits_2_naming_the_flag, 0,
                         (int)(sizeof bad_values / sizeof bad_values[0]));
+    tcase_add_loop_test(tc, test_serve_bad_value_exits_2_naming_the_flag, 0,
+                        (int)(sizeof bad_serve_values / sizeof bad_serve_values[0]));
+    tcase_add_test(tc, test_serve_bad_environment_value_names_the_variable);
     tcase_add_test(tc, test_conflicting_flags_exit_2);
     tcase_add_test(tc, test_missing_file_exits_1);
     tcase_add_test(tc, test_parse_error_reports_file_line_column);

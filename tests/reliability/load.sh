@@ -20,6 +20,7 @@ ITER=${LOAD_ITERATIONS:-150000}   # iterations per job: enough to train through 
 
 start() {   # start NAME: a daemon on T/NAME.db; sets PID, PORT
     "$BIN" serve --listen 127.0.0.1:0 --db "$T/$1.db" --workers 2 --blas-threads 1 --max-connections 1024 \
+        --max-connections-per-client 1024 \
         2>"$T/$1.log" &
     PID=$!
     for _ in $(seq 1 150); do
@@ -32,8 +33,9 @@ start() {   # start NAME: a daemon on T/NAME.db; sets PID, PORT
 stop() { [ -n "$PID" ] && kill -TERM "$PID" && wait "$PID"; PID=""; }
 trap 'stop; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 url() { echo "http://127.0.0.1:$PORT$1"; }
-# get PATH: a GET that retries. Right after wrk the daemon may still hold wrk's connections, and a
-# connection over the 256 per client address is closed without a reply; reads are safe to repeat.
+# get PATH: a GET that retries. Right after wrk the daemon may still hold wrk's connections; at
+# the default of 256 per client address, one more was closed without a reply. The limit is raised
+# above, and reads are safe to repeat.
 get() { curl -s --retry 5 --retry-all-errors --retry-delay 1 "$(url "$1")"; }
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1]) or "")' "$1"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
