@@ -317,7 +317,7 @@ int api_start(api_server *srv, char *err, size_t errlen) {
         flags, 0, NULL, NULL, access_handler, srv,
         MHD_OPTION_ARRAY, pooled ? pool : pool + 2,   /* the pool listens on the socket itself */
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)c->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->per_ip_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)c->max_connections_per_client,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)c->connection_timeout,
         /* libmicrohttpd clears a connection's pool between keep-alive requests: 128 KiB made
          * that memset 13% of a single-row predict's CPU. Pools over 32 KiB are mmap'd and go

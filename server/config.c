@@ -33,7 +33,8 @@ void config_usage(const char *prog) {
            "  --max-connections N      open HTTP connections (OIGD_MAX_CONNECTIONS, default 512)\n"
            "  --max-connections-per-client N\n"
            "                           connections from one address (OIGD_MAX_CONNECTIONS_PER_CLIENT,\n"
-           "                           default 256, at most --max-connections); more are closed unanswered\n"
+           "                           default 256, at most --max-connections); more are closed\n"
+           "                           unanswered\n"
            "  --access-log on|off      a stderr line per request, written in batches at most 0.1 s\n"
            "                           after the request (OIGD_ACCESS_LOG, default on)\n"
            "  --checkpoint-seconds S   checkpoint interval (OIGD_CHECKPOINT_SECONDS, default 2)\n"
@@ -112,11 +113,7 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
     if (strcmp(name, "max-body") == 0) { if (parse_long(v, 1024, 1L << 40, &n)) goto bad; c->max_body = (size_t)n; return 0; }
     if (strcmp(name, "http-threads") == 0) { if (parse_long(v, 1, 256, &n)) goto bad; c->http_threads = (int)n; return 0; }
     if (strcmp(name, "max-connections") == 0) { if (parse_long(v, 4, 100000, &n)) goto bad; c->max_connections = (int)n; return 0; }
-    if (strcmp(name, "max-connections-per-client") == 0) {
-        if (parse_long(v, 1, 100000, &n)) goto bad;
-        c->per_ip_connections = (int)n;
-        return 0;
-    }
+    if (strcmp(name, "max-connections-per-client") == 0) { if (parse_long(v, 1, 100000, &n)) goto bad; c->max_connections_per_client = (int)n; return 0; }
     if (strcmp(name, "max-streams") == 0) { if (parse_long(v, 1, 100000, &n)) goto bad; c->max_subscribers = (int)n; return 0; }
     if (strcmp(name, "max-rows") == 0) { if (parse_long(v, 1, 1L << 40, &n)) goto bad; c->max_rows = n; return 0; }
     if (strcmp(name, "max-columns") == 0) { if (parse_long(v, 2, 1L << 30, &n)) goto bad; c->max_columns = n; return 0; }
@@ -157,7 +154,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
     c->train_nice = 10;
     c->max_body = 64u << 20;
     c->max_connections = 512;
-    c->per_ip_connections = 256;
+    c->max_connections_per_client = 256;
     c->connection_timeout = 60;
     c->checkpoint_seconds = 2.0;
     c->max_subscribers = 256;
@@ -225,7 +222,7 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
      * one-row predicts at 64 connections: p99 4.6 ms with one HTTP thread, 6.0 ms with two) */
     if (c->http_threads == 0)
         c->http_threads = cores > c->workers * per_job ? cores - c->workers * per_job : 1;
-    if (c->per_ip_connections > c->max_connections) c->per_ip_connections = c->max_connections;
+    if (c->max_connections_per_client > c->max_connections) c->max_connections_per_client = c->max_connections;
     if (c->max_subscribers > c->max_connections / 2) c->max_subscribers = c->max_connections / 2;
     return 0;
 }

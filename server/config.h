@@ -17,7 +17,7 @@ typedef struct {
     size_t max_body;            /* request body limit in bytes */
     int http_threads;           /* libmicrohttpd thread pool size */
     int max_connections;
-    int per_ip_connections;
+    int max_connections_per_client;
     int connection_timeout;     /* seconds */
     double checkpoint_seconds;  /* checkpoint interval of a running job */
     int max_subscribers;        /* live event streams in total */
