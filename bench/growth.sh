@@ -12,15 +12,18 @@
 #
 #   bash bench/growth.sh                 # full (minutes; idle machine)
 #   bash bench/growth.sh --smoke         # tiny sizes, output in bench/work/smoke
-# Environment: OIGD (default build/oigd), ITERS (default 6), BLAS_THREADS (default 2), TIMEOUT per run (900),
-# REPS (runs per point, default 3: the report gives the median seconds per iteration and the
-# largest peak RSS).
+# Environment: OIGD (default build/oigd), ITERS (default 6), TIMEOUT per run (900), REPS (runs per
+# point, default 3: the report gives the median seconds per iteration and the largest peak RSS),
+# THREADS (oigd's thread options, default "--threads 2": two training threads of one BLAS thread
+# each, what `oigd train` picks by itself from 1,024 training rows up; "--blas-threads 2" gives
+# both cores to BLAS instead, 2.4x slower per iteration at 3e5 rows on this machine, and erratic
+# from run to run).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 OIGD=${OIGD:-$root/build/oigd}
 ITERS=${ITERS:-6}
-BLAS_THREADS=${BLAS_THREADS:-2}
+THREADS=${THREADS:---threads 2}
 TIMEOUT=${TIMEOUT:-900}
 REPS=${REPS:-3}
 OUT=$here/results
@@ -29,7 +32,7 @@ NS="10 20 50 100 200"
 NHS="10 20 50 100 200"
 BASE_NV=100000
 if [ "${1:-}" = --smoke ]; then
-    OUT=$here/work/smoke; NVS="500 1000 2000"; NS="5 10"; NHS="5 10"; BASE_NV=1000; ITERS=3; REPS=1
+    OUT=$here/work/smoke; NVS="600 1000 2000"; NS="5 10"; NHS="5 10"; BASE_NV=1000; ITERS=3; REPS=1
 fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
 W=$here/work/growth
@@ -56,7 +59,7 @@ run_one() {   # sweep nv n nh m
             "$OIGD" train --data "$f" --format ws --input-columns "$inputs" --target-columns "$targets" \
             --task regression --algorithm oig-hwo --hidden "$nh" --iterations "$ITERS" --seed 1 \
             --train-index "${f%.txt}_train.txt" --test-index "${f%.txt}_test.txt" \
-            --blas-threads "$BLAS_THREADS" --metrics-out "$W/$tag.$r.csv" > /dev/null 2> "$W/$tag.$r.stderr"
+            $THREADS --metrics-out "$W/$tag.$r.csv" > /dev/null 2> "$W/$tag.$r.stderr"
         local rc_r=$?
         set -e
         [ "$rc_r" -ne 0 ] && rc=$rc_r
@@ -93,5 +96,5 @@ for nh in $NHS; do run_one nh "$BASE_NV" 20 "$nh" 2; done
 # the large synthetic files are scratch: keep only the small ones
 find "$W" -name 'synth_*' -size +50M -delete
 
-/usr/bin/python3 "$here/lib/growth_report.py" "$RES" "$OUT" "$ITERS" "$BLAS_THREADS" "$REPS"
+/usr/bin/python3 "$here/lib/growth_report.py" "$RES" "$OUT" "$ITERS" "$THREADS" "$REPS"
 echo "wrote $OUT/growth.md" >&2

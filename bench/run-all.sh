@@ -22,6 +22,12 @@ while (($#)); do
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
+for step in $STEPS; do
+    case " paper peers growth gflops serve " in
+        *" $step "*) ;;
+        *) echo "unknown step '$step' (steps: paper peers growth gflops serve)" >&2; exit 2 ;;
+    esac
+done
 mkdir -p "$OUT"
 if [ ! -x "$OIGD" ]; then
     cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null &&

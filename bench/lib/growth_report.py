@@ -60,7 +60,7 @@ def main():
             rows.append(r)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     L = ["# Growth of OIG-HWO's cost (issue 4, measure 2)", "", machine.describe(root), "## Setup", "",
-         "- `oigd train --algorithm oig-hwo`, %s iterations, %s BLAS threads, synthetic data from "
+         "- `oigd train --algorithm oig-hwo`, %s iterations, threads `%s`, synthetic data from "
          "bench/gen_synth.c (seed 1, 10%% of rows as test). Seconds per iteration = (seconds at the last "
          "iteration - seconds at iteration 1) / (iterations - 1): loading, standardization and the "
          "initial OWO are excluded. Each point runs %s times: the tables give the median seconds per "
