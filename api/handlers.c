@@ -420,6 +420,13 @@ static enum MHD_Result jobs(api_req *rq, const api_match *m) {
         return reply_store(rq, st, rc, res, "job");
     }
     case API_R_JOB:
+        if (strcmp(rq->method, "DELETE") == 0) {
+            rc = store_job_delete(st, m->id);
+            if (rc == STORE_OK) return api_reply_empty(rq, 204);
+            if (rc == STORE_CONFLICT)
+                return api_problem(rq, API_E_CONFLICT, "the job is queued or running: cancel it first", NULL, NULL);
+            return reply_store(rq, st, rc, NULL, "job");
+        }
         rc = store_job_get(st, m->id, &res);
         return reply_store(rq, st, rc, res, "job");
     case API_R_JOB_CANCEL:

@@ -122,6 +122,16 @@ static int step_done(store *st, sqlite3_stmt *s) {
     return 0;
 }
 
+/* Run a statement whose one parameter is an id and that returns no rows; 0 on success. */
+static int exec_with_id(store *st, const char *sql, const char *id) {
+    sqlite3_stmt *s = prep(st, sql);
+    if (!s) return -1;
+    bind_text(s, 1, id);
+    int rc = step_done(st, s);
+    release(st, s);
+    return rc;
+}
+
 static void add_col_text(cJSON *o, const char *key, sqlite3_stmt *s, int col) {
     const unsigned char *v = sqlite3_column_text(s, col);
     if (v) cJSON_AddStringToObject(o, key, (const char *)v);
@@ -557,12 +567,10 @@ store_status store_dataset_delete(store *st, const char *id) {
     release(st, s);
     if (rc == SQLITE_ROW) { rollback(st); return STORE_CONFLICT; }
     if (rc != SQLITE_DONE) { set_err(st, "delete"); rollback(st); return STORE_ERROR; }
-    s = prep(st, "DELETE FROM datasets WHERE id = ?1");
-    if (!s) { rollback(st); return STORE_ERROR; }
-    bind_text(s, 1, id);
-    rc = step_done(st, s);
-    release(st, s);
-    if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
+    if (exec_with_id(st, "DELETE FROM datasets WHERE id = ?1", id) != 0 || commit(st) != 0) {
+        rollback(st);
+        return STORE_ERROR;
+    }
     return STORE_OK;
 }
 
@@ -781,6 +789,21 @@ store_status store_job_cancel(store *st, const char *id, int *was_running) {
     return STORE_OK;
 }
 
+store_status store_job_delete(store *st, const char *id) {
+    if (begin(st) != 0) return STORE_ERROR;
+    char status[16];
+    store_status out = store_job_status(st, id, status);
+    if (out != STORE_OK) { rollback(st); return out; }
+    if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0) { rollback(st); return STORE_CONFLICT; }
+    if (exec_with_id(st, "DELETE FROM metrics WHERE job_id = ?1", id) != 0 ||
+        exec_with_id(st, "DELETE FROM checkpoints WHERE job_id = ?1", id) != 0 ||
+        exec_with_id(st, "DELETE FROM jobs WHERE id = ?1", id) != 0 || commit(st) != 0) {
+        rollback(st);
+        return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
 store_status store_job_claim(store *st, char id[STORE_ID_MAX]) {
     id[0] = 0;
     char now[32];
@@ -978,11 +1001,7 @@ store_status store_job_finish(store *st, const char *id, const char *status, con
     bind_text(s, 5, now);
     int rc = step_done(st, s);
     release(st, s);
-    if (rc == 0) {
-        s = prep(st, "DELETE FROM checkpoints WHERE job_id = ?1");
-        rc = s ? (bind_text(s, 1, id), step_done(st, s)) : -1;
-        release(st, s);
-    }
+    if (rc == 0) rc = exec_with_id(st, "DELETE FROM checkpoints WHERE job_id = ?1", id);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     if (model_id) snprintf(model_id, STORE_ID_MAX, "%s", mid);
     return STORE_OK;
@@ -1096,11 +1115,7 @@ store_status store_model_list(store *st, const char *after, int limit, cJSON **r
 
 store_status store_model_delete(store *st, const char *id) {
     if (begin(st) != 0) return STORE_ERROR;
-    sqlite3_stmt *s = prep(st, "DELETE FROM models WHERE id = ?1");
-    if (!s) { rollback(st); return STORE_ERROR; }
-    bind_text(s, 1, id);
-    int rc = step_done(st, s);
-    release(st, s);
+    int rc = exec_with_id(st, "DELETE FROM models WHERE id = ?1", id);
     int changed = sqlite3_changes(st->db);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return changed ? STORE_OK : STORE_NOTFOUND;

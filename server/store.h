@@ -76,6 +76,9 @@ store_status store_db_bytes(store *st, long long *bytes);
 /* queued -> cancelled at once (*was_running = 0); running -> cancel_requested (*was_running = 1);
  * CONFLICT when the job already finished. */
 store_status store_job_cancel(store *st, const char *id, int *was_running);
+/* One transaction: the job, its metrics and its checkpoint if any (its model stays). CONFLICT
+ * while it is queued or running. */
+store_status store_job_delete(store *st, const char *id);
 /* Oldest queued job -> running in one statement; NOTFOUND when none is queued. */
 store_status store_job_claim(store *st, char id[STORE_ID_MAX]);
 /* Every running job back to queued (start-up after a crash); *count receives how many. */

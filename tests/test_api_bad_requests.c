@@ -247,7 +247,9 @@ static const bad_request table[] = {
     {"POST a probe", "POST", "/healthz", J, "{}", 405, NULL},
     {"PATCH a model", "PATCH", "/v1/models/@M", J, "{}", 405, NULL},
     {"GET predict", "GET", "/v1/models/@M/predict", NULL, NULL, 405, NULL},
-    {"DELETE a job", "DELETE", "/v1/jobs/@J", NULL, NULL, 405, NULL},
+    {"DELETE a job's metrics", "DELETE", "/v1/jobs/@J/metrics", NULL, NULL, 405, NULL},
+    {"delete unknown job", "DELETE", "/v1/jobs/job_nope", NULL, NULL, 404, NULL},
+    {"SQL in job delete", "DELETE", "/v1/jobs/x'%20OR%201=1--", NULL, NULL, 404, NULL},
     /* header abuse */
     {"job as text/plain", "POST", "/v1/jobs", "text/plain", "{\"dataset_id\":\"@D\"}", 415, NULL},
     {"job without Content-Type", "POST", "/v1/jobs", NULL, "{\"dataset_id\":\"@D\"}", 415, NULL},

@@ -397,7 +397,8 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     expect_error("GET", "/v1/nothing", NULL, NULL, 0, 404);
     /* 405 with Allow */
     expect_error("PUT", "/v1/jobs", json, "{}", 2, 405);
-    expect_error("DELETE", "/v1/jobs/job_x", NULL, NULL, 0, 405);
+    expect_error("DELETE", "/v1/jobs/job_x/metrics", NULL, NULL, 0, 405);
+    expect_error("DELETE", "/v1/jobs/job_nope", NULL, NULL, 0, 404);
     /* 413: over --max-body */
     size_t big = 20000;
     char *huge = malloc(big);
@@ -429,16 +430,29 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":1}", ds);
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
 
-    /* 409: deleting a dataset that a queued or running job uses; cancelling a finished job */
+    /* 409: deleting a dataset that a queued or running job uses, or that job; cancelling a
+     * finished job. Once finished, the job can be deleted, and its metrics go with it. */
     char *job = create_job(ds, 100000000);
     snprintf(path, sizeof path, "/v1/datasets/%s", ds);
     expect_error_snap("DELETE", path, NULL, NULL, 0, 409, 0);   /* the job itself may start meanwhile */
+    snprintf(path, sizeof path, "/v1/jobs/%s", job);
+    expect_error_snap("DELETE", path, NULL, NULL, 0, 409, 0);
     snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
     cJSON *j = request_json("POST", path, NULL, NULL, 202);
     cJSON_Delete(j);
     j = wait_status(job, "cancelled", 20000);
     cJSON_Delete(j);
     expect_error("POST", path, NULL, NULL, 0, 409);
+    snprintf(path, sizeof path, "/v1/jobs/%s", job);
+    http_resp del;
+    ck_assert_int_eq(http_request(proc.port, "DELETE", path, NULL, NULL, 0, 30000, &del), 0);
+    ck_assert_int_eq(del.status, 204);
+    ck_assert_uint_eq(del.len, 0);
+    http_resp_free(&del);
+    expect_error("GET", path, NULL, NULL, 0, 404);
+    expect_error("DELETE", path, NULL, NULL, 0, 404);
+    snprintf(path, sizeof path, "/v1/jobs/%s/metrics", job);
+    expect_error("GET", path, NULL, NULL, 0, 404);
 
     /* 422 on predict: rows of the wrong width (a model is imported for it) */
     char *job2 = create_job(ds, 3);
@@ -446,6 +460,13 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     ck_assert_str_eq(jstr(j, "status"), "succeeded");
     snprintf(path, sizeof path, "/v1/models/%s/predict", jstr(j, "model_id"));
     cJSON_Delete(j);
+    /* the model outlives its job */
+    char jpath[160];
+    snprintf(jpath, sizeof jpath, "/v1/jobs/%s", job2);
+    ck_assert_int_eq(http_request(proc.port, "DELETE", jpath, NULL, NULL, 0, 30000, &del), 0);
+    ck_assert_int_eq(del.status, 204);
+    http_resp_free(&del);
+    cJSON_Delete(request_json("POST", path, "application/json", "{\"inputs\":[[1,2,3]]}", 200));
     expect_error("POST", path, json, "{\"inputs\":[[1,2]]}", 18, 422);
     expect_error("POST", path, json, "{\"inputs\":[[1,2,\"x\"]]}", 22, 422);
     expect_error("POST", "/v1/models/mdl_nope/predict", json, "{\"inputs\":[[1,2,3]]}", 20, 404);

@@ -22,6 +22,7 @@ START_TEST(test_every_route_matches_with_its_id) {
         {"GET", "/v1/jobs", API_R_JOBS, ""},
         {"POST", "/v1/jobs", API_R_JOBS, ""},
         {"GET", "/v1/jobs/job_a", API_R_JOB, "job_a"},
+        {"DELETE", "/v1/jobs/job_a", API_R_JOB, "job_a"},
         {"POST", "/v1/jobs/job_a/cancel", API_R_JOB_CANCEL, "job_a"},
         {"GET", "/v1/jobs/job_a/metrics", API_R_JOB_METRICS, "job_a"},
         {"GET", "/v1/jobs/job_a/events", API_R_JOB_EVENTS, "job_a"},
@@ -77,6 +78,8 @@ START_TEST(test_wrong_method_is_405_with_allow) {
     ck_assert_str_eq(allow, "GET, HEAD, DELETE");
     ck_assert_int_eq(route("GET", "/v1/jobs/j/cancel", &m, allow), 405);
     ck_assert_str_eq(allow, "POST");
+    ck_assert_int_eq(route("POST", "/v1/jobs/j", &m, allow), 405);
+    ck_assert_str_eq(allow, "GET, HEAD, DELETE");
     ck_assert_int_eq(route("PUT", "/healthz", &m, allow), 405);
     ck_assert_str_eq(allow, "GET, HEAD");
     ck_assert_int_eq(route("PATCH", "/v1/models/m", &m, allow), 405);

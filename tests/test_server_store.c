@@ -1,6 +1,7 @@
 /* test_server_store.c -- the SQLite store: migrations and user_version, refusing a newer
  * database, dataset/job/model CRUD, atomic FIFO claims, requeue after a crash, cancel states,
- * and a metrics history that stays continuous across checkpoint + resume. */
+ * a metrics history that stays continuous across checkpoint + resume, and deleting a finished
+ * job with its metrics and checkpoint. */
 #include <check.h>
 #include <ftw.h>
 #include <math.h>
@@ -331,6 +332,69 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
 }
 END_TEST
 
+/* Rows of `table` whose job_id is `job`, read through a connection of the test's own. */
+static int rows_of_job(const char *table, const char *job) {
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE job_id = ?1", table);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+START_TEST(test_job_delete_takes_its_metrics_and_checkpoint_and_leaves_the_rest) {
+    char ds[STORE_ID_MAX], job[STORE_ID_MAX], other[STORE_ID_MAX], got[STORE_ID_MAX];
+    insert_dataset(ds);
+    insert_job(ds, job);
+    insert_job(ds, other);
+    ck_assert_int_eq(store_job_delete(st, job), STORE_CONFLICT);        /* queued */
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    ck_assert_str_eq(got, job);
+    ck_assert_int_eq(store_job_claim(st, got), STORE_OK);
+    ck_assert_int_eq(store_job_delete(st, job), STORE_CONFLICT);        /* running */
+    oig_model *mdl = oig_model_new(2, 3, 1);
+    char *doc = model_doc_write(mdl, NULL);
+    store_metric rows[6];
+    for (int i = 0; i < 6; i++) rows[i] = metric(i);
+    ck_assert_int_eq(store_job_progress(st, job, rows, 6, doc, 5), STORE_OK);
+    ck_assert_int_eq(store_job_progress(st, other, rows, 4, doc, 3), STORE_OK);
+    char mid[STORE_ID_MAX];
+    ck_assert_int_eq(store_job_finish(st, job, "succeeded", NULL, mdl, doc, mid), STORE_OK);
+    ck_assert_int_eq(rows_of_job("metrics", job), 6);
+
+    ck_assert_int_eq(store_job_delete(st, job), STORE_OK);
+    ck_assert_int_eq(rows_of_job("metrics", job), 0);
+    ck_assert_int_eq(rows_of_job("checkpoints", job), 0);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_job_get(st, job, &res), STORE_NOTFOUND);
+    ck_assert_int_eq(store_metrics_list(st, job, -1, 1000, 1, &res), STORE_NOTFOUND);
+    ck_assert_int_eq(store_job_delete(st, job), STORE_NOTFOUND);
+    ck_assert_int_eq(store_job_delete(st, "job_nope"), STORE_NOTFOUND);
+    /* the model it made, the other job's rows and checkpoint, and the dataset stay */
+    char *back = NULL;
+    ck_assert_int_eq(store_model_doc(st, mid, &back), STORE_OK);
+    free(back);
+    ck_assert_int_eq(rows_of_job("metrics", other), 4);
+    ck_assert_int_eq(rows_of_job("checkpoints", other), 1);
+    ck_assert_int_eq(store_dataset_get(st, ds, &res), STORE_OK);
+    cJSON_Delete(res);
+    /* a cancelled job goes the same way */
+    ck_assert_int_eq(store_job_cancel(st, other, &(int){0}), STORE_OK);
+    ck_assert_int_eq(store_job_finish(st, other, "cancelled", NULL, NULL, NULL, NULL), STORE_OK);
+    ck_assert_int_eq(store_job_delete(st, other), STORE_OK);
+    ck_assert_int_eq(rows_of_job("metrics", other), 0);
+    ck_assert_int_eq(rows_of_job("checkpoints", other), 0);
+    free(doc);
+    oig_model_free(mdl);
+}
+END_TEST
+
 START_TEST(test_model_crud) {
     oig_model *mdl = oig_model_new(2, 3, 1);
     char *doc = model_doc_write(mdl, NULL);
@@ -383,6 +447,7 @@ static Suite *store_suite(void) {
     tcase_add_test(tc, test_running_jobs_are_requeued_at_start);
     tcase_add_test(tc, test_cancel_running_sets_flag_and_finished_is_conflict);
     tcase_add_test(tc, test_metrics_stay_continuous_across_checkpoint_and_resume);
+    tcase_add_test(tc, test_job_delete_takes_its_metrics_and_checkpoint_and_leaves_the_rest);
     tcase_add_test(tc, test_model_crud);
     tcase_add_test(tc, test_store_set_gives_each_thread_its_connection);
     suite_add_tcase(s, tc);
