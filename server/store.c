@@ -448,6 +448,23 @@ static cJSON *dataset_row(sqlite3_stmt *s) {
     return o;
 }
 
+/* Read or write n bytes of datasets.<column> in the row with rowid `row`, in place through
+ * SQLite's incremental blob I/O (a large payload is never copied whole). 0 on success. */
+static int blob_io(store *st, const char *column, sqlite3_int64 row, void *buf, size_t n, int write) {
+    if (n == 0) return 0;
+    sqlite3_blob *b = NULL;
+    int rc = sqlite3_blob_open(st->db, "main", "datasets", column, row, write, &b);
+    for (size_t off = 0; rc == SQLITE_OK && off < n;) {
+        int k = n - off > ((size_t)1 << 26) ? 1 << 26 : (int)(n - off);
+        rc = write ? sqlite3_blob_write(b, (const char *)buf + off, k, (int)off)
+                   : sqlite3_blob_read(b, (char *)buf + off, k, (int)off);
+        off += (size_t)k;
+    }
+    if (rc != SQLITE_OK) set_err(st, write ? "blob write" : "blob read");
+    if (sqlite3_blob_close(b) != SQLITE_OK && rc == SQLITE_OK) { set_err(st, "blob"); rc = SQLITE_ERROR; }
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 store_status store_dataset_insert(store *st, const char *name, const oig_data *d,
                                   const char *sha256_hex, cJSON **res) {
     char id[STORE_ID_MAX], now[32];
@@ -578,18 +595,22 @@ store_status store_dataset_delete(store *st, const char *id) {
  * oig_data_free releases it. */
 store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     *out = NULL;
+    /* one read transaction: the row and its blobs are the same snapshot */
+    if (exec1(st, "BEGIN")) return STORE_ERROR;
     sqlite3_stmt *s = prep(st, "SELECT nrows, n, m, task, nclasses, labels, input_names, target_names, "
-                               "x, t, cls FROM datasets WHERE id = ?1");
-    if (!s) return STORE_ERROR;
+                               "length(x), length(t), cls IS NOT NULL, length(cls), seq FROM datasets WHERE id = ?1");
+    if (!s) { rollback(st); return STORE_ERROR; }
     bind_text(s, 1, id);
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         release(st, s);
+        rollback(st);
         if (rc == SQLITE_DONE) return STORE_NOTFOUND;
         set_err(st, "load");
         return STORE_ERROR;
     }
     oig_data *d = calloc(1, sizeof *d);
+    int32_t *cls32 = NULL;
     store_status res = STORE_ERROR;
     if (!d) goto fail;
     d->nrows = (size_t)sqlite3_column_int64(s, 0);
@@ -598,22 +619,26 @@ store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     d->task = strcmp((const char *)sqlite3_column_text(s, 3), "classification") == 0 ? OIG_CLASSIFICATION : OIG_REGRESSION;
     d->nclasses = sqlite3_column_int(s, 4);
     size_t xb = d->nrows * (size_t)d->n * sizeof(double), tb = d->nrows * (size_t)d->m * sizeof(double);
-    if ((size_t)sqlite3_column_bytes(s, 8) != xb || (size_t)sqlite3_column_bytes(s, 9) != tb) {
+    size_t cb = d->nrows * sizeof *cls32;
+    int has_cls = sqlite3_column_int(s, 10);
+    if ((size_t)sqlite3_column_int64(s, 8) != xb || (size_t)sqlite3_column_int64(s, 9) != tb ||
+        (has_cls && (size_t)sqlite3_column_int64(s, 11) != cb)) {
         snprintf(st->err, sizeof st->err, "dataset %s payload has the wrong size", id);
         goto fail;
     }
+    sqlite3_int64 row = sqlite3_column_int64(s, 12);
     d->x = malloc(xb ? xb : 1);
     d->t = malloc(tb ? tb : 1);
     if (!d->x || !d->t) goto fail;
-    if (xb) memcpy(d->x, sqlite3_column_blob(s, 8), xb);
-    if (tb) memcpy(d->t, sqlite3_column_blob(s, 9), tb);
-    if (sqlite3_column_type(s, 10) == SQLITE_BLOB) {
-        if ((size_t)sqlite3_column_bytes(s, 10) != d->nrows * sizeof(int32_t)) goto fail;
-        const int32_t *c = sqlite3_column_blob(s, 10);
+    if (has_cls) {
+        cls32 = malloc(cb + 1);
         d->cls = malloc(d->nrows * sizeof *d->cls + 1);
-        if (!d->cls) goto fail;
-        for (size_t i = 0; i < d->nrows; i++) { int32_t v; memcpy(&v, c + i, sizeof v); d->cls[i] = v; }
+        if (!cls32 || !d->cls) goto fail;
     }
+    if (blob_io(st, "x", row, d->x, xb, 0) || blob_io(st, "t", row, d->t, tb, 0) ||
+        (has_cls && blob_io(st, "cls", row, cls32, cb, 0)))
+        goto fail;
+    for (size_t i = 0; has_cls && i < d->nrows; i++) d->cls[i] = cls32[i];
     const char *tnames = (const char *)sqlite3_column_text(s, 7);
     cJSON *tn = cJSON_Parse(tnames ? tnames : "[]");
     d->ntarget_names = cJSON_GetArraySize(tn);
@@ -624,11 +649,15 @@ store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     if ((d->nclasses && !d->labels) || (d->n && !d->input_names) || (d->ntarget_names && !d->target_names))
         goto fail;
     release(st, s);
+    commit(st);
+    free(cls32);
     *out = d;
     return STORE_OK;
 fail:
     release(st, s);
+    rollback(st);
     if (!st->err[0]) snprintf(st->err, sizeof st->err, "out of memory loading dataset");
+    free(cls32);
     oig_data_free(d);
     return res;
 }
