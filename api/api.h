@@ -17,6 +17,7 @@
 #include "oig.h"
 #include "pool.h"
 #include "router.h"
+#include "sha256.h"
 #include "store.h"
 
 /* ---- errors: every 4xx/5xx is one of these, mapped to status/title/type in problem.c ---- */
@@ -92,8 +93,14 @@ typedef struct api_req {
     struct MHD_Connection *conn;
     char method[16];
     char path[512];
-    char *body;             /* accumulated upload, NUL-terminated, at most cfg->max_body */
+    char *body;             /* accumulated upload, NUL-terminated, at most cfg->max_body; past
+                               API_SPOOL_AFTER bytes a read-only mapping of the spool file */
     size_t len, cap;
+    int spool_fd;           /* the body's spool file (spool.h), -1 while it is in memory */
+    int spool_err;          /* errno of a failed spool write: the request is answered 500 */
+    size_t mapped;          /* bytes of body's mapping, 0 when body is malloc'd */
+    int hashing;            /* 1: body_sha accumulates the body as it arrives (uploads) */
+    sha256_ctx body_sha;
     int too_large;
     int started;            /* the first callback has run */
     int replied;

@@ -26,6 +26,7 @@
 #include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
+#include "spool.h"
 #include "train_threads.h"
 #ifdef OIGD_MPI
 #include "mpi_train.h"
@@ -848,16 +849,6 @@ static void data_file_close(data_file *df) {
     df->buf = NULL;
 }
 
-/* oig_parse_opts.release: drop the whole pages inside [from, from+len) from this process; they
- * read back from the file if the parser comes back to them. */
-static void data_file_release(const char *from, size_t len, void *ctx) {
-    (void)ctx;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1);
-    uintptr_t b = ((uintptr_t)from + len) & ~(page - 1);
-    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
 /* Split *all into train and validation by index files, by a seeded fraction, or not at all. */
 static int train_split(const train_args *ta, oig_data **all, oig_data **train, oig_data **val) {
     *train = NULL;
@@ -952,7 +943,7 @@ int cli_train_main(int argc, char **argv) {
         data_file df;
         if (data_file_open(ta.data, &df, msg, sizeof msg) != 0) { runtime_error("train", "%s", msg); goto out; }
         oig_parse_opts po = ta.popts;
-        if (df.mapped) po.release = data_file_release;
+        if (df.mapped) po.release = api_release_pages;
         st = oig_data_parse(df.buf, df.len, &po, &all, &err);
         data_file_close(&df);
         if (st != OIG_OK) { report_engine_error("train", ta.data, st, &err); goto out; }

@@ -13,6 +13,7 @@
 #include "handlers_related.h"
 #include "model_doc.h"
 #include "sha256.h"
+#include "spool.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "0.0.0"
@@ -238,6 +239,8 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         if (!targets && jtargets && *jtargets) targets = jtargets;
         text = csv;
         opts.format = OIG_FORMAT_CSV;
+    } else if (rq->mapped) {
+        opts.release = api_release_pages;
     }
     if (task && *task) {
         if (strcmp(task, "regression") == 0) opts.task = OIG_REGRESSION;
@@ -275,7 +278,7 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         goto out;
     }
     char sha[65];
-    sha256_hex(rq->body, rq->len, sha);
+    sha256_final_hex(&rq->body_sha, sha);
     store *st = api_store(rq);
     cJSON *res = NULL;
     store_status rc = st ? store_dataset_insert(st, name, d, sha, &res) : STORE_ERROR;

@@ -1,7 +1,7 @@
 /* http.c -- the libmicrohttpd daemon: its listening socket and the thread that accepts on it,
- * options and limits, the access handler that accumulates a bounded body (413 past --max-body)
- * before dispatching, per-request logging and clean-up, and the JSON reply helpers. Never waits
- * on training: handlers only touch the store briefly. */
+ * options and limits, the access handler that accumulates a bounded body (413 past --max-body;
+ * past 1 MiB in a spool file, spool.c) before dispatching, per-request logging and clean-up,
+ * and the JSON reply helpers. Never waits on training: handlers only touch the store briefly. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "spool.h"
 
 store *api_store(api_req *rq) { return store_set_get(rq->srv->stores); }
 
@@ -102,6 +103,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     api_access_log_line(rq->srv->access_log, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
             (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    api_spool_close(rq);
     free(rq->body);
     free(rq);
     *con_cls = NULL;
@@ -116,6 +118,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (!rq) {
         rq = calloc(1, sizeof *rq);
         if (!rq) return MHD_NO;
+        rq->spool_fd = -1;
         rq->srv = srv;
         rq->conn = conn;
         clock_gettime(CLOCK_MONOTONIC, &rq->t0);
@@ -124,6 +127,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         rq->route = API_R_COUNT;
         api_match m0;
         if (api_route(method, url, &m0, NULL, 0) == 0) rq->route = (int)m0.route;
+        if (rq->route == API_R_DATASETS && strcmp(method, "POST") == 0) {
+            rq->hashing = 1;
+            sha256_init(&rq->body_sha);
+        }
         *con_cls = rq;
         /* an API key is checked before any byte of the body is read */
         if (srv->keys && api_auth_required(url) &&
@@ -154,11 +161,17 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         if (rq->too_large || rq->replied) return MHD_YES;
         if (rq->len + n > srv->cfg->max_body) {
             rq->too_large = 1;
+            api_spool_close(rq);
             free(rq->body);
             rq->body = NULL;
             rq->len = rq->cap = 0;
             return MHD_YES;
         }
+        if (rq->spool_err) return MHD_YES;              /* read and dropped: the answer is 500 */
+        if (rq->hashing) sha256_update(&rq->body_sha, upload_data, n);
+        if (rq->spool_fd < 0 && rq->len + n > API_SPOOL_AFTER) rq->spool_err = api_spool_begin(rq, srv->cfg->db);
+        if (rq->spool_fd >= 0 && !rq->spool_err) rq->spool_err = api_spool_append(rq, upload_data, n);
+        if (rq->spool_err || rq->spool_fd >= 0) return MHD_YES;
         if (rq->len + n + 1 > rq->cap) {
             size_t cap = rq->cap ? rq->cap : 4096;
             while (cap < rq->len + n + 1) cap *= 2;
@@ -179,6 +192,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         char msg[96];
         snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
         return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
+    }
+    if (!rq->spool_err && rq->spool_fd >= 0 && !(rq->spool_err = api_spool_map(rq)))
+        api_metrics_spooled(srv->metrics, rq->len);
+    if (rq->spool_err) {
+        fprintf(stderr, "oigd: %s %s: spooling the body: %s\n", rq->method, rq->path, strerror(rq->spool_err));
+        return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     }
     return api_dispatch(rq);
 }

@@ -31,6 +31,7 @@ struct api_metrics {
     atomic_ullong count[NROUTE];
     atomic_ullong sum_us[NROUTE];
     atomic_ullong limited[API_LIMIT_COUNT];
+    atomic_ullong spooled, spooled_bytes;
     time_t started;
 };
 
@@ -65,6 +66,12 @@ void api_metrics_request(api_metrics *m, int route, const char *method, unsigned
 void api_metrics_limit(api_metrics *m, api_limit which) {
     if (m && which >= 0 && which < API_LIMIT_COUNT)
         atomic_fetch_add_explicit(&m->limited[which], 1, memory_order_relaxed);
+}
+
+void api_metrics_spooled(api_metrics *m, size_t bytes) {
+    if (!m) return;
+    atomic_fetch_add_explicit(&m->spooled, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->spooled_bytes, bytes, memory_order_relaxed);
 }
 
 /* ---- rendering -------------------------------------------------------------------------- */
@@ -156,6 +163,13 @@ char *api_metrics_render(api_server *srv, size_t *len) {
     for (int i = 0; i < API_LIMIT_COUNT; i++)
         put(&s, "oigd_limit_rejections_total{limit=\"%s\"} %llu\n", limit_names[i],
             m ? atomic_load_explicit(&m->limited[i], memory_order_relaxed) : 0ULL);
+
+    put(&s, "# HELP oigd_request_bodies_spooled_total Request bodies over 1 MiB received through a spool file.\n"
+            "# TYPE oigd_request_bodies_spooled_total counter\noigd_request_bodies_spooled_total %llu\n"
+            "# HELP oigd_request_body_spooled_bytes_total Bytes of those bodies.\n"
+            "# TYPE oigd_request_body_spooled_bytes_total counter\noigd_request_body_spooled_bytes_total %llu\n",
+        m ? atomic_load_explicit(&m->spooled, memory_order_relaxed) : 0ULL,
+        m ? atomic_load_explicit(&m->spooled_bytes, memory_order_relaxed) : 0ULL);
 
     store *st = store_set_get(srv->stores);
     long long counts[STORE_JOB_NSTATUS];

@@ -1,5 +1,6 @@
 /* metrics.h -- the daemon's Prometheus metrics: lock-free request counters and latency
- * histograms (by route template), limit rejections, and the text exposition of GET /metrics. */
+ * histograms (by route template), limit rejections, spooled bodies, and the text exposition of
+ * GET /metrics. */
 #ifndef OIGD_METRICS_H
 #define OIGD_METRICS_H
 #include <stddef.h>
@@ -20,4 +21,6 @@ void api_metrics_destroy(api_metrics *m);
 /* One finished request: route is an api_route_id (API_R_COUNT: no route matched). */
 void api_metrics_request(api_metrics *m, int route, const char *method, unsigned status, long long us);
 void api_metrics_limit(api_metrics *m, api_limit which);
+/* One request body of `bytes` received through a spool file (spool.h). */
+void api_metrics_spooled(api_metrics *m, size_t bytes);
 #endif

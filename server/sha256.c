@@ -68,11 +68,15 @@ void sha256_final(sha256_ctx *c, uint8_t out[32]) {
     }
 }
 
+void sha256_final_hex(sha256_ctx *c, char out[65]) {
+    uint8_t d[32];
+    sha256_final(c, d);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
 void sha256_hex(const void *data, size_t len, char out[65]) {
     sha256_ctx c;
-    uint8_t d[32];
     sha256_init(&c);
     sha256_update(&c, data, len);
-    sha256_final(&c, d);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
+    sha256_final_hex(&c, out);
 }

@@ -15,6 +15,8 @@ typedef struct {
 void sha256_init(sha256_ctx *c);
 void sha256_update(sha256_ctx *c, const void *data, size_t len);
 void sha256_final(sha256_ctx *c, uint8_t out[32]);
+/* sha256_final, as hex into out (65 bytes with the NUL). */
+void sha256_final_hex(sha256_ctx *c, char out[65]);
 /* Hex digest of one buffer into out (65 bytes with the NUL). */
 void sha256_hex(const void *data, size_t len, char out[65]);
 #endif

@@ -1,10 +1,12 @@
 /* test_api_e2e.c -- end-to-end tests of `oigd serve`: a real daemon on an ephemeral loopback
  * port with a temporary database, spoken to over plain sockets. Covers upload -> oig-hwo job ->
  * SSE progress -> model -> predict (equal to the model evaluated in-process and to `oigd
- * predict`), cancel, every error status leaving the store unchanged, SIGTERM, and kill -9 during
- * training followed by a restart that completes the job with a continuous metrics history.
+ * predict`), cancel, every error status leaving the store unchanged, bodies past 1 MiB through
+ * the spool file, SIGTERM, and kill -9 during training followed by a restart that completes the
+ * job with a continuous metrics history.
  */
 #include <check.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "sha256.h"
 #include "support_api.h"
 #include "support_http.h"
 #include "support_tmp.h"
@@ -525,6 +528,71 @@ START_TEST(test_json_upload_and_model_import) {
 }
 END_TEST
 
+/* Entries of tdir whose name holds `part`. */
+static int files_named(const char *part) {
+    DIR *dir = opendir(tdir);
+    ck_assert_ptr_nonnull(dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;) n += strstr(e->d_name, part) != NULL;
+    closedir(dir);
+    return n;
+}
+
+/* Bodies past 1 MiB go through a spool file: a 1.5 MB CSV upload keeps its rows and its
+ * SHA-256, a 1.5 MB predict body gives the same outputs as one row sent alone, and no spool
+ * file is left beside the database. */
+START_TEST(test_large_bodies_are_spooled_and_read_back) {
+    start(NULL);
+    size_t len;
+    char *csv = api_sine_csv(40000, 4242, &len);
+    ck_assert_uint_gt(len, (size_t)1 << 20);
+    char sha[65];
+    sha256_hex(csv, len, sha);
+    cJSON *d = request_json("POST", "/v1/datasets?name=big", "text/csv", csv, 201);
+    free(csv);
+    ck_assert_int_eq(cJSON_GetObjectItem(d, "rows")->valueint, 40000);
+    ck_assert_str_eq(jstr(d, "sha256"), sha);
+    char *job = create_job(jstr(d, "id"), 3);
+    cJSON_Delete(d);
+    cJSON *j = wait_status(job, "succeeded|failed", 60000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    char path[200];
+    snprintf(path, sizeof path, "/v1/models/%s/predict", jstr(j, "model_id"));
+    cJSON_Delete(j);
+    free(job);
+
+    const int rows = 40000;
+    size_t cap = (size_t)rows * 64 + 64, n = 0;
+    char *body = malloc(cap);
+    n += (size_t)snprintf(body + n, cap - n, "{\"inputs\":[");
+    for (int i = 0; i < rows; i++)
+        n += (size_t)snprintf(body + n, cap - n, "%s[%.9f,%.9f,%.9f]", i ? "," : "", 0.5 - i * 1e-5, i * 3e-5 - 0.3, 0.25);
+    n += (size_t)snprintf(body + n, cap - n, "]}");
+    ck_assert_uint_gt(n, (size_t)1 << 20);
+    cJSON *all = request_json("POST", path, "application/json", body, 200);
+    free(body);
+    cJSON *outs = cJSON_GetObjectItem(all, "outputs");
+    ck_assert_int_eq(cJSON_GetArraySize(outs), rows);
+    char one[160];
+    snprintf(one, sizeof one, "{\"inputs\":[[%.9f,%.9f,%.9f]]}", 0.5 - 7777 * 1e-5, 7777 * 3e-5 - 0.3, 0.25);
+    cJSON *single = request_json("POST", path, "application/json", one, 200);
+    char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(outs, 7777));
+    char *b = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(single, "outputs"), 0));
+    ck_assert_str_eq(a, b);
+    free(a); free(b);
+    cJSON_Delete(single);
+    cJSON_Delete(all);
+    ck_assert_int_eq(files_named("oigd-body"), 0);
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "GET", "/metrics", NULL, NULL, 0, 30000, &r), 0);
+    const char *spooled = strstr(r.body, "\noigd_request_bodies_spooled_total ");
+    ck_assert_ptr_nonnull(spooled);
+    ck_assert_msg(strncmp(spooled, "\noigd_request_bodies_spooled_total 2\n", 37) == 0, "%.50s", spooled + 1);
+    http_resp_free(&r);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
 static int checkpoint_iteration(const char *job) {
     sqlite3 *db;
     int it = -1;
@@ -615,6 +683,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_lm_options_round_trip);
     tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
     tcase_add_test(tc, test_json_upload_and_model_import);
+    tcase_add_test(tc, test_large_bodies_are_spooled_and_read_back);
     tcase_add_test(tc, test_sigterm_checkpoints_and_requeues_running_job);
     tcase_add_test(tc, test_kill9_during_training_then_restart_completes_job);
     suite_add_tcase(s, tc);

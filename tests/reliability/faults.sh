@@ -50,7 +50,7 @@ trap cleanup EXIT
 python3 - "$T" <<'EOF'
 import math, random, sys
 random.seed(7)
-for name, n in (("small.csv", 300), ("big.csv", 6000)):
+for name, n in (("small.csv", 300), ("big.csv", 6000), ("spooled.csv", 40000)):
     with open(sys.argv[1] + "/" + name, "w") as f:
         f.write("a,b,c,d,y\n")
         for _ in range(n):
@@ -82,6 +82,10 @@ check "every acknowledged dataset still readable on the full disk ($n of ${#acke
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
     -d "{\"dataset_id\":\"${acked[0]}\",\"hidden_units\":3,\"max_iterations\":5}" "$(url /v1/jobs)")
 check "a job request on the full disk: HTTP $code (202 or a 5xx), no crash" '{ [ "$code" = 202 ] || [ "$code" -ge 500 ]; } && alive'
+read -r code id < <(upload "$T/spooled.csv")
+check "a $(($(stat -c %s "$T/spooled.csv") / 1024)) KiB upload (past 1 MiB: spooled beside the database) on the full disk: HTTP $code, logged" \
+    '[ "$code" -ge 500 ] && grep -q "spooling the body: No space left on device" "$T/full.log" && alive'
+check "no spool file is left on the full disk" '! ls -A "$T/fs" | grep -q oigd-body'
 stop TERM
 check "SIGTERM on the full disk exits (status $STATUS)" '[ "$STATUS" = 0 ] || [ "$STATUS" = 1 ]'
 mount -o remount,size=64m "$T/fs"
@@ -91,6 +95,10 @@ n=0; for id in "${acked[@]}"; do [ "$(curl -s -o /dev/null -w '%{http_code}' "$(
 check "after the restart every acknowledged dataset is there ($n of ${#acked[@]})" '[ "$n" = "${#acked[@]}" ]'
 read -r code id < <(upload "$T/small.csv")
 check "with space again an upload succeeds (HTTP $code)" '[ "$code" = 201 ]'
+acked+=("$id")
+read -r code id < <(upload "$T/spooled.csv")
+rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("rows"))' "$T/up.json" 2>/dev/null)
+check "and a spooled one (HTTP $code, $rows rows of 40000)" '[ "$code" = 201 ] && [ "$rows" = 40000 ]'
 acked+=("$id")
 
 echo "== read-only database (the file system remounted read-only under a stopped daemon)"
