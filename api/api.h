@@ -93,15 +93,18 @@ typedef struct api_req {
     struct MHD_Connection *conn;
     char method[16];
     char path[512];
-    char *body;             /* accumulated upload, NUL-terminated, at most cfg->max_body; past
-                               API_SPOOL_AFTER bytes a read-only mapping of the spool file */
+    char *body;             /* the body (body.h): NUL-terminated, at most cfg->max_body decoded;
+                               past API_SPOOL_AFTER bytes a read-only mapping of the spool file */
     size_t len, cap;
-    int spool_fd;           /* the body's spool file (spool.h), -1 while it is in memory */
-    int spool_err;          /* errno of a failed spool write: the request is answered 500 */
     size_t mapped;          /* bytes of body's mapping, 0 when body is malloc'd */
-    int hashing;            /* 1: body_sha accumulates the body as it arrives (uploads) */
+    int spool_fd;           /* the body's spool file, -1 while the body is in memory */
+    int spool_errno;        /* errno of a failed spool write */
+    int body_failed;        /* the first api_body_status other than OK while receiving */
+    char body_error[128];   /* what a body that does not decode gave */
+    int hashing;            /* 1: body_sha sums the decoded body as it arrives (uploads) */
     sha256_ctx body_sha;
-    int too_large;
+    struct z_stream_s *inflate;   /* the decoder of a gzip or deflate body, NULL without one */
+    int inflate_done;       /* the decoder is at the end of a compressed stream */
     int started;            /* the first callback has run */
     int replied;
     int route;              /* api_route_id once dispatched; API_R_COUNT until then */

@@ -26,7 +26,7 @@
 #include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
-#include "spool.h"
+#include "body.h"
 #include "train_threads.h"
 #ifdef OIGD_MPI
 #include "mpi_train.h"

@@ -13,7 +13,7 @@
 #include "handlers_related.h"
 #include "model_doc.h"
 #include "sha256.h"
-#include "spool.h"
+#include "body.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "0.0.0"

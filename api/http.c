@@ -1,6 +1,6 @@
 /* http.c -- the libmicrohttpd daemon: its listening socket and the thread that accepts on it,
- * options and limits, the access handler that accumulates a bounded body (413 past --max-body;
- * past 1 MiB in a spool file, spool.c) before dispatching, per-request logging and clean-up,
+ * options and limits, the access handler that takes in the body (body.c: decoded, bounded by
+ * --max-body, past 1 MiB in a spool file) before dispatching, per-request logging and clean-up,
  * and the JSON reply helpers. Never waits on training: handlers only touch the store briefly. */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "spool.h"
+#include "body.h"
 
 store *api_store(api_req *rq) { return store_set_get(rq->srv->stores); }
 
@@ -103,8 +103,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     api_access_log_line(rq->srv->access_log, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
             (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
-    api_spool_close(rq);
-    free(rq->body);
+    api_body_free(rq);
     free(rq);
     *con_cls = NULL;
 }
@@ -127,10 +126,6 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         rq->route = API_R_COUNT;
         api_match m0;
         if (api_route(method, url, &m0, NULL, 0) == 0) rq->route = (int)m0.route;
-        if (rq->route == API_R_DATASETS && strcmp(method, "POST") == 0) {
-            rq->hashing = 1;
-            sha256_init(&rq->body_sha);
-        }
         *con_cls = rq;
         /* an API key is checked before any byte of the body is read */
         if (srv->keys && api_auth_required(url) &&
@@ -153,52 +148,39 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                 return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
             }
         }
+        const char *coding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding");
+        int rc = api_body_begin(rq, coding, rq->route == API_R_DATASETS && strcmp(method, "POST") == 0);
+        if (rc == -2) return MHD_NO;
+        if (rc == -1) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "Content-Encoding %.64s is not supported: send gzip, deflate or none", coding);
+            return api_problem_hdr(rq, API_E_MEDIA_TYPE, msg, "Accept-Encoding", "gzip, deflate");
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->too_large || rq->replied) return MHD_YES;
-        if (rq->len + n > srv->cfg->max_body) {
-            rq->too_large = 1;
-            api_spool_close(rq);
-            free(rq->body);
-            rq->body = NULL;
-            rq->len = rq->cap = 0;
-            return MHD_YES;
-        }
-        if (rq->spool_err) return MHD_YES;              /* read and dropped: the answer is 500 */
-        if (rq->hashing) sha256_update(&rq->body_sha, upload_data, n);
-        if (rq->spool_fd < 0 && rq->len + n > API_SPOOL_AFTER) rq->spool_err = api_spool_begin(rq, srv->cfg->db);
-        if (rq->spool_fd >= 0 && !rq->spool_err) rq->spool_err = api_spool_append(rq, upload_data, n);
-        if (rq->spool_err || rq->spool_fd >= 0) return MHD_YES;
-        if (rq->len + n + 1 > rq->cap) {
-            size_t cap = rq->cap ? rq->cap : 4096;
-            while (cap < rq->len + n + 1) cap *= 2;
-            if (cap > srv->cfg->max_body + 1) cap = srv->cfg->max_body + 1;
-            char *b = realloc(rq->body, cap);
-            if (!b) return MHD_NO;
-            rq->body = b;
-            rq->cap = cap;
-        }
-        memcpy(rq->body + rq->len, upload_data, n);
-        rq->len += n;
-        rq->body[rq->len] = 0;
-        return MHD_YES;
+        if (rq->replied) return MHD_YES;
+        return api_body_feed(rq, upload_data, n) == 0 ? MHD_YES : MHD_NO;
     }
     if (rq->replied) return MHD_YES;
-    if (rq->too_large) {
+    switch (api_body_end(rq)) {
+    case API_BODY_OK:
+        break;
+    case API_BODY_TOO_LARGE: {
         api_metrics_limit(srv->metrics, API_LIMIT_BODY);
         char msg[96];
         snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
         return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
     }
-    if (!rq->spool_err && rq->spool_fd >= 0 && !(rq->spool_err = api_spool_map(rq)))
-        api_metrics_spooled(srv->metrics, rq->len);
-    if (rq->spool_err) {
-        fprintf(stderr, "oigd: %s %s: spooling the body: %s\n", rq->method, rq->path, strerror(rq->spool_err));
+    case API_BODY_CORRUPT:
+        return api_problem(rq, API_E_BAD_REQUEST, rq->body_error, NULL, NULL);
+    case API_BODY_SPOOL_FAILED:
+        fprintf(stderr, "oigd: %s %s: spooling the body: %s\n", rq->method, rq->path, strerror(rq->spool_errno));
         return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     }
+    if (rq->mapped) api_metrics_spooled(srv->metrics, rq->len);
     return api_dispatch(rq);
 }
 

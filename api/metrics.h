@@ -21,6 +21,6 @@ void api_metrics_destroy(api_metrics *m);
 /* One finished request: route is an api_route_id (API_R_COUNT: no route matched). */
 void api_metrics_request(api_metrics *m, int route, const char *method, unsigned status, long long us);
 void api_metrics_limit(api_metrics *m, api_limit which);
-/* One request body of `bytes` received through a spool file (spool.h). */
+/* One request body of `bytes` received through a spool file (body.h). */
 void api_metrics_spooled(api_metrics *m, size_t bytes);
 #endif

@@ -11,9 +11,9 @@
 #                                     (with --runtime: the MPI runtime only)
 set -euo pipefail
 
-runtime=(libopenblas0-pthread liblapacke libmicrohttpd12 libcjson1 libsqlite3-0 ca-certificates)
+runtime=(libopenblas0-pthread liblapacke libmicrohttpd12 libcjson1 libsqlite3-0 zlib1g ca-certificates)
 build=(build-essential cmake pkg-config git curl sqlite3
-       libopenblas-dev liblapacke-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev check)
+       libopenblas-dev liblapacke-dev libmicrohttpd-dev libcjson-dev libsqlite3-dev zlib1g-dev check)
 test=(chromium fonts-dejavu-core libopenmpi-dev openmpi-bin clang libclang-rt-14-dev valgrind wrk python3)
 
 mpi_runtime=(openmpi-bin)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 cJSON *api_json(int port, const char *method, const char *path, const char *ctype, const char *body,
                 int expect_status, char *location, size_t loclen) {
@@ -55,4 +56,21 @@ char *api_sine_csv(int rows, unsigned seed, size_t *len) {
     }
     *len = n;
     return b;
+}
+
+unsigned char *api_compressed(const void *bytes, size_t len, int gzip, size_t *out_len) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, gzip ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&z, len);
+    unsigned char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    z.next_in = (Bytef *)bytes;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    return out;
 }

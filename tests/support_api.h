@@ -1,5 +1,6 @@
 /* support_api.h -- JSON requests against a running oigd for end-to-end suites: one request with
- * its expected status, a job polled to a status, and the seeded regression CSV the suites upload.
+ * its expected status, a job polled to a status, the seeded regression CSV the suites upload, and
+ * compressed bodies.
  * Linked into every test binary; failures are libcheck assertions. */
 #ifndef OIGD_SUPPORT_API_H
 #define OIGD_SUPPORT_API_H
@@ -17,5 +18,8 @@ const char *api_jstr(const cJSON *o, const char *k);
 cJSON *api_wait_status(int port, const char *id, const char *want, int timeout_ms, int poll_ms);
 /* rows rows of "a,b,c,y" with y = sin(2a) + bc, inputs from a seeded generator; malloc'd. */
 char *api_sine_csv(int rows, unsigned seed, size_t *len);
+/* len bytes compressed by zlib at level 6, in gzip framing (gzip = 1) or zlib's (what HTTP calls
+ * deflate); malloc'd, *out_len bytes. */
+unsigned char *api_compressed(const void *bytes, size_t len, int gzip, size_t *out_len);
 
 #endif

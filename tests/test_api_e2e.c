@@ -2,7 +2,7 @@
  * port with a temporary database, spoken to over plain sockets. Covers upload -> oig-hwo job ->
  * SSE progress -> model -> predict (equal to the model evaluated in-process and to `oigd
  * predict`), cancel, every error status leaving the store unchanged, bodies past 1 MiB through
- * the spool file, SIGTERM, and kill -9 during training followed by a restart that completes the
+ * the spool file, gzip and deflate bodies, SIGTERM, and kill -9 during training followed by a restart that completes the
  * job with a continuous metrics history.
  */
 #include <check.h>
@@ -538,6 +538,20 @@ static int files_named(const char *part) {
     return n;
 }
 
+/* d, an uploaded dataset, has 40000 rows and the SHA-256 sha; a 3-iteration job on it
+ * succeeds, and path receives its model's predict path. Frees d. */
+static void check_40000_rows_and_train(cJSON *d, const char *sha, char *path, size_t pathlen) {
+    ck_assert_int_eq(cJSON_GetObjectItem(d, "rows")->valueint, 40000);
+    ck_assert_str_eq(jstr(d, "sha256"), sha);
+    char *job = create_job(jstr(d, "id"), 3);
+    cJSON_Delete(d);
+    cJSON *j = wait_status(job, "succeeded|failed", 60000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    snprintf(path, pathlen, "/v1/models/%s/predict", jstr(j, "model_id"));
+    cJSON_Delete(j);
+    free(job);
+}
+
 /* Bodies past 1 MiB go through a spool file: a 1.5 MB CSV upload keeps its rows and its
  * SHA-256, a 1.5 MB predict body gives the same outputs as one row sent alone, and no spool
  * file is left beside the database. */
@@ -550,16 +564,8 @@ START_TEST(test_large_bodies_are_spooled_and_read_back) {
     sha256_hex(csv, len, sha);
     cJSON *d = request_json("POST", "/v1/datasets?name=big", "text/csv", csv, 201);
     free(csv);
-    ck_assert_int_eq(cJSON_GetObjectItem(d, "rows")->valueint, 40000);
-    ck_assert_str_eq(jstr(d, "sha256"), sha);
-    char *job = create_job(jstr(d, "id"), 3);
-    cJSON_Delete(d);
-    cJSON *j = wait_status(job, "succeeded|failed", 60000);
-    ck_assert_str_eq(jstr(j, "status"), "succeeded");
     char path[200];
-    snprintf(path, sizeof path, "/v1/models/%s/predict", jstr(j, "model_id"));
-    cJSON_Delete(j);
-    free(job);
+    check_40000_rows_and_train(d, sha, path, sizeof path);
 
     const int rows = 40000;
     size_t cap = (size_t)rows * 64 + 64, n = 0;
@@ -589,6 +595,90 @@ START_TEST(test_large_bodies_are_spooled_and_read_back) {
     ck_assert_ptr_nonnull(spooled);
     ck_assert_msg(strncmp(spooled, "\noigd_request_bodies_spooled_total 2\n", 37) == 0, "%.50s", spooled + 1);
     http_resp_free(&r);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
+/* Content-Encoding gzip and deflate: an upload and a predict body decode to what the plain ones
+ * give (the upload's SHA-256 is the decoded text's), a decoded body past 1 MiB is spooled,
+ * --max-body counts decoded bytes (a 3 MB run of one byte, compressed to a few KB, is 413),
+ * truncated or false compressed data is 400, and another coding is 415 with Accept-Encoding. */
+START_TEST(test_compressed_bodies_are_decoded_and_bounded) {
+    const char *extra[] = {"--max-body", "2000000", NULL};
+    start(extra);
+    size_t len, zlen, gzlen;
+    char *csv = api_sine_csv(40000, 99, &len);
+    ck_assert_uint_gt(len, (size_t)1 << 20);
+    ck_assert_uint_lt(len, 2000000);
+    char sha[65];
+    sha256_hex(csv, len, sha);
+    unsigned char *gz = api_compressed(csv, len, 1, &gzlen);
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets", "Content-Type: text/csv\r\nContent-Encoding: gzip\r\n",
+                                  (const char *)gz, gzlen, 30000, &r), 0);
+    ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+    cJSON *d = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    char path[200];
+    check_40000_rows_and_train(d, sha, path, sizeof path);
+
+    /* a body that compresses about 300:1 comes out whole */
+    size_t rows = 30000, rlen = 6 + 6 * rows;
+    char *same = malloc(rlen + 1);
+    memcpy(same, "a,b,y\n", 6);
+    for (size_t i = 0; i < rows; i++) memcpy(same + 6 + 6 * i, "1,2,3\n", 6);
+    unsigned char *dense = api_compressed(same, rlen, 1, &zlen);
+    free(same);
+    ck_assert_uint_lt(zlen * 100, rlen);
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets", "Content-Type: text/csv\r\nContent-Encoding: gzip\r\n",
+                                  (const char *)dense, zlen, 30000, &r), 0);
+    free(dense);
+    ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+    d = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    ck_assert_int_eq(cJSON_GetObjectItem(d, "rows")->valueint, 30000);
+    cJSON_Delete(d);
+
+    /* the same predict body plain and as deflate */
+    const char *in = "{\"inputs\":[[0.1,0.2,0.3],[-0.5,0.25,0.75]]}";
+    cJSON *plain = request_json("POST", path, "application/json", in, 200);
+    unsigned char *zz = api_compressed(in, strlen(in), 0, &zlen);
+    ck_assert_int_eq(http_request(proc.port, "POST", path, "Content-Type: application/json\r\nContent-Encoding: deflate\r\n",
+                                  (const char *)zz, zlen, 30000, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    char *a = cJSON_PrintUnformatted(plain);
+    ck_assert_str_eq(r.body, a);
+    free(a);
+    http_resp_free(&r);
+    cJSON_Delete(plain);
+    free(zz);
+
+    /* 413 from the decoded size, 400 for a cut or false stream, 415 for another coding */
+    size_t big = 3000000;
+    char *ones = malloc(big);
+    memset(ones, '1', big);
+    unsigned char *bomb = api_compressed(ones, big, 1, &zlen);
+    free(ones);
+    ck_assert_uint_lt(zlen, 20000);
+    const char *gzh = "Content-Type: text/csv\r\nContent-Encoding: gzip\r\n";
+    expect_error("POST", "/v1/datasets", gzh, (const char *)bomb, zlen, 413);
+    free(bomb);
+    expect_error("POST", "/v1/datasets", gzh, (const char *)gz, gzlen / 2, 400);
+    expect_error("POST", "/v1/datasets", gzh, csv, 5000, 400);
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/datasets", "Content-Type: text/csv\r\nContent-Encoding: br\r\n",
+                                  csv, 100, 30000, &r), 0);
+    check_problem(&r, 415);
+    char accept[64];
+    ck_assert_int_eq(http_header(&r, "Accept-Encoding", accept, sizeof accept), 0);
+    ck_assert_str_eq(accept, "gzip, deflate");
+    http_resp_free(&r);
+    free(gz);
+    free(csv);
+    ck_assert_int_eq(http_request(proc.port, "GET", "/metrics", NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "\noigd_request_bodies_spooled_total 1\n"));
+    ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_body\"} 1\n"));
+    http_resp_free(&r);
+    ck_assert_int_eq(files_named("oigd-body"), 0);
     ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
 }
 END_TEST
@@ -684,6 +774,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
     tcase_add_test(tc, test_json_upload_and_model_import);
     tcase_add_test(tc, test_large_bodies_are_spooled_and_read_back);
+    tcase_add_test(tc, test_compressed_bodies_are_decoded_and_bounded);
     tcase_add_test(tc, test_sigterm_checkpoints_and_requeues_running_job);
     tcase_add_test(tc, test_kill9_during_training_then_restart_completes_job);
     suite_add_tcase(s, tc);

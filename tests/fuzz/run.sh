@@ -15,13 +15,13 @@ ROOT=$PWD
 SECONDS_EACH=${1:-60}
 B=${FUZZ_BUILD:-$ROOT/build-fuzz}
 DATASETS=${OIGD_DATASETS:-$ROOT/../shared/datasets}
-ALL_TARGETS="data_parse index_list model_doc router json_requests"
+ALL_TARGETS="data_parse index_list model_doc router json_requests body_decode"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 SRC=${OIGD_SRC:-$ROOT}
 CC=${FUZZ_CC:-clang}
 mkdir -p "$B/corpus" "$B/artifacts" "$B/logs"
 
-PKGS="openblas lapacke libcjson sqlite3 libmicrohttpd"
+PKGS="openblas lapacke libcjson sqlite3 libmicrohttpd zlib"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS)
 PKG_LIBS=$(pkg-config --libs $PKGS)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -50,6 +50,13 @@ corpus() {
     local t=$1 dir="$B/corpus/$1" f i=0
     mkdir -p "$dir"
     cp -f "$ROOT/tests/fuzz/seeds/$t"/* "$dir/" 2>/dev/null || true
+    if [ "$t" = body_decode ]; then     # compressed seeds are made here, not committed
+        printf 'a,b,y\n1,2,3\n4,5,6\n' > "$B/seed.csv"
+        { printf '\000'; gzip -c < "$B/seed.csv"; } > "$dir/gzip_whole"
+        { printf '\016'; gzip -c < "$B/seed.csv"; gzip -c < "$B/seed.csv"; } > "$dir/gzip_two_members"
+        { printf '\001'; python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(open(sys.argv[1], "rb").read()))' "$B/seed.csv"; } > "$dir/deflate_whole"
+        { printf '\000'; head -c 70000 /dev/zero | gzip -c; } > "$dir/gzip_past_the_limit"
+    fi
     [ -d "$DATASETS" ] || return 0
     case $t in
     data_parse)
