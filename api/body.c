@@ -4,8 +4,8 @@
  * limit on the decoded size (a small compressed body cannot grow past --max-body), adds them to
  * the upload's SHA-256, and keeps them: in a growing buffer up to API_SPOOL_AFTER bytes, then in
  * a spool file. The spool file is unlinked as soon as it is made, so a request that ends, is cut
- * off or dies with the process leaves nothing behind; it lives in the database's directory,
- * the one place the daemon must be able to write, and sized for datasets. */
+ * off or dies with the process leaves nothing behind. It lives in the database's directory: the
+ * one place the daemon must be able to write, and one sized for datasets. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
