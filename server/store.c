@@ -448,21 +448,46 @@ static cJSON *dataset_row(sqlite3_stmt *s) {
     return o;
 }
 
-/* Read or write n bytes of datasets.<column> in the row with rowid `row`, in place through
- * SQLite's incremental blob I/O (a large payload is never copied whole). 0 on success. */
-static int blob_io(store *st, const char *column, sqlite3_int64 row, void *buf, size_t n, int write) {
+/* Read or write n bytes of the payload row `row` of dataset_payloads in place, through SQLite's
+ * incremental blob I/O: a large array is never copied whole. 0 on success. */
+static int payload_io(store *st, sqlite3_int64 row, void *buf, size_t n, int write) {
     if (n == 0) return 0;
     sqlite3_blob *b = NULL;
-    int rc = sqlite3_blob_open(st->db, "main", "datasets", column, row, write, &b);
+    int rc = sqlite3_blob_open(st->db, "main", "dataset_payloads", "data", row, write, &b);
     for (size_t off = 0; rc == SQLITE_OK && off < n;) {
         int k = n - off > ((size_t)1 << 26) ? 1 << 26 : (int)(n - off);
         rc = write ? sqlite3_blob_write(b, (const char *)buf + off, k, (int)off)
                    : sqlite3_blob_read(b, (char *)buf + off, k, (int)off);
         off += (size_t)k;
     }
-    if (rc != SQLITE_OK) set_err(st, write ? "blob write" : "blob read");
-    if (sqlite3_blob_close(b) != SQLITE_OK && rc == SQLITE_OK) { set_err(st, "blob"); rc = SQLITE_ERROR; }
+    if (rc != SQLITE_OK) set_err(st, write ? "payload write" : "payload read");
+    if (sqlite3_blob_close(b) != SQLITE_OK && rc == SQLITE_OK) { set_err(st, "payload"); rc = SQLITE_ERROR; }
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Drop payload rows left under seq by a dataset deleted without foreign keys (from the sqlite3
+ * shell, say): seq is a rowid, so a new dataset can be given it again. 0 on success. */
+static int payload_clear(store *st, sqlite3_int64 seq) {
+    sqlite3_stmt *s = prep(st, "DELETE FROM dataset_payloads WHERE dataset_seq = ?1");
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, seq);
+    int rc = step_done(st, s);
+    release(st, s);
+    return rc;
+}
+
+/* One array of dataset `seq` as a payload row: a zeroblob of n bytes, then filled in place, so
+ * that SQLite never holds the array in memory beside the caller's. 0 on success. */
+static int payload_insert(store *st, sqlite3_int64 seq, const char *part, const void *buf, size_t n) {
+    sqlite3_stmt *s = prep(st, "INSERT INTO dataset_payloads(dataset_seq, part, data) VALUES (?1, ?2, zeroblob(?3))");
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, seq);
+    bind_text(s, 2, part);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+    int rc = step_done(st, s);
+    release(st, s);
+    if (rc != 0) return -1;
+    return payload_io(st, sqlite3_last_insert_rowid(st->db), (void *)buf, n, 1);
 }
 
 store_status store_dataset_insert(store *st, const char *name, const oig_data *d,
@@ -484,9 +509,10 @@ store_status store_dataset_insert(store *st, const char *name, const oig_data *d
         for (size_t i = 0; i < d->nrows; i++) cls32[i] = d->cls[i];
     }
     if (begin(st) != 0) { free(cls32); goto done; }
+    /* the arrays go to dataset_payloads (0002): x and t here stay empty */
     s = prep(st, "INSERT INTO datasets(id, name, nrows, n, m, task, nclasses, labels, input_names, "
                  "target_names, sha256, x, t, cls, created_at) "
-                 "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+                 "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,x'',x'',NULL,?12)");
     if (!s) { free(cls32); rollback(st); goto done; }
     bind_text(s, 1, id);
     bind_text(s, 2, name && *name ? name : id);
@@ -499,14 +525,15 @@ store_status store_dataset_insert(store *st, const char *name, const oig_data *d
     bind_text(s, 9, inn);
     bind_text(s, 10, tn);
     bind_text(s, 11, sha256_hex);
-    sqlite3_bind_blob64(s, 12, xb ? (const void *)d->x : "", xb, SQLITE_STATIC);
-    sqlite3_bind_blob64(s, 13, tb ? (const void *)d->t : "", tb, SQLITE_STATIC);
-    if (cls32) sqlite3_bind_blob64(s, 14, cls32, d->nrows * sizeof *cls32, SQLITE_STATIC);
-    else sqlite3_bind_null(s, 14);
-    bind_text(s, 15, now);
+    bind_text(s, 12, now);
     int rc = step_done(st, s);
     release(st, s);
     s = NULL;
+    sqlite3_int64 seq = sqlite3_last_insert_rowid(st->db);
+    if (rc == 0) rc = payload_clear(st, seq);
+    if (rc == 0) rc = payload_insert(st, seq, "x", d->x, xb);
+    if (rc == 0) rc = payload_insert(st, seq, "t", d->t, tb);
+    if (rc == 0 && cls32) rc = payload_insert(st, seq, "cls", cls32, d->nrows * sizeof *cls32);
     free(cls32);
     if (rc != 0 || commit(st) != 0) { rollback(st); goto done; }
     out = res ? store_dataset_get(st, id, res) : STORE_OK;
@@ -593,12 +620,33 @@ store_status store_dataset_delete(store *st, const char *id) {
 
 /* Builds the oig_data layout the engine's parser produces (every array malloc'd), so that
  * oig_data_free releases it. */
+/* The payload rows of dataset seq: row id and bytes of x, t and cls (row 0: none). */
+typedef struct { sqlite3_int64 row[3]; size_t bytes[3]; } payload_rows;
+enum { PART_X, PART_T, PART_CLS };
+
+static int payload_find(store *st, sqlite3_int64 seq, payload_rows *p) {
+    memset(p, 0, sizeof *p);
+    sqlite3_stmt *s = prep(st, "SELECT part, id, length(data) FROM dataset_payloads WHERE dataset_seq = ?1");
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, seq);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *part = (const char *)sqlite3_column_text(s, 0);
+        int k = strcmp(part, "x") == 0 ? PART_X : strcmp(part, "t") == 0 ? PART_T : PART_CLS;
+        p->row[k] = sqlite3_column_int64(s, 1);
+        p->bytes[k] = (size_t)sqlite3_column_int64(s, 2);
+    }
+    release(st, s);
+    if (rc != SQLITE_DONE) { set_err(st, "payload"); return -1; }
+    return 0;
+}
+
 store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     *out = NULL;
-    /* one read transaction: the row and its blobs are the same snapshot */
+    /* one read transaction: the row and its payload are the same snapshot */
     if (exec1(st, "BEGIN")) return STORE_ERROR;
-    sqlite3_stmt *s = prep(st, "SELECT nrows, n, m, task, nclasses, labels, input_names, target_names, "
-                               "length(x), length(t), cls IS NOT NULL, length(cls), seq FROM datasets WHERE id = ?1");
+    sqlite3_stmt *s = prep(st, "SELECT nrows, n, m, task, nclasses, labels, input_names, target_names, seq "
+                               "FROM datasets WHERE id = ?1");
     if (!s) { rollback(st); return STORE_ERROR; }
     bind_text(s, 1, id);
     int rc = sqlite3_step(s);
@@ -618,15 +666,16 @@ store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     d->m = sqlite3_column_int(s, 2);
     d->task = strcmp((const char *)sqlite3_column_text(s, 3), "classification") == 0 ? OIG_CLASSIFICATION : OIG_REGRESSION;
     d->nclasses = sqlite3_column_int(s, 4);
+    payload_rows p;
+    if (payload_find(st, sqlite3_column_int64(s, 8), &p) != 0) goto fail;
     size_t xb = d->nrows * (size_t)d->n * sizeof(double), tb = d->nrows * (size_t)d->m * sizeof(double);
     size_t cb = d->nrows * sizeof *cls32;
-    int has_cls = sqlite3_column_int(s, 10);
-    if ((size_t)sqlite3_column_int64(s, 8) != xb || (size_t)sqlite3_column_int64(s, 9) != tb ||
-        (has_cls && (size_t)sqlite3_column_int64(s, 11) != cb)) {
+    int has_cls = p.row[PART_CLS] != 0;
+    if (!p.row[PART_X] || !p.row[PART_T] || p.bytes[PART_X] != xb || p.bytes[PART_T] != tb ||
+        (has_cls && p.bytes[PART_CLS] != cb)) {
         snprintf(st->err, sizeof st->err, "dataset %s payload has the wrong size", id);
         goto fail;
     }
-    sqlite3_int64 row = sqlite3_column_int64(s, 12);
     d->x = malloc(xb ? xb : 1);
     d->t = malloc(tb ? tb : 1);
     if (!d->x || !d->t) goto fail;
@@ -635,8 +684,8 @@ store_status store_dataset_load(store *st, const char *id, oig_data **out) {
         d->cls = malloc(d->nrows * sizeof *d->cls + 1);
         if (!cls32 || !d->cls) goto fail;
     }
-    if (blob_io(st, "x", row, d->x, xb, 0) || blob_io(st, "t", row, d->t, tb, 0) ||
-        (has_cls && blob_io(st, "cls", row, cls32, cb, 0)))
+    if (payload_io(st, p.row[PART_X], d->x, xb, 0) || payload_io(st, p.row[PART_T], d->t, tb, 0) ||
+        (has_cls && payload_io(st, p.row[PART_CLS], cls32, cb, 0)))
         goto fail;
     for (size_t i = 0; has_cls && i < d->nrows; i++) d->cls[i] = cls32[i];
     const char *tnames = (const char *)sqlite3_column_text(s, 7);

@@ -1,5 +1,5 @@
-/* test_server_store.c -- the SQLite store: migrations and user_version, refusing a newer
- * database, dataset/job/model CRUD, atomic FIFO claims, requeue after a crash, cancel states,
+/* test_server_store.c -- the SQLite store: migrations and user_version, a version-1 database
+ * migrated with its datasets, refusing a newer database, dataset/job/model CRUD, atomic FIFO claims, requeue after a crash, cancel states,
  * a metrics history that stays continuous across checkpoint + resume, and deleting a finished
  * job with its metrics and checkpoint. */
 #include <check.h>
@@ -122,6 +122,88 @@ START_TEST(test_dataset_roundtrip_keeps_payload_bit_for_bit) {
     oig_data_free(d);
     oig_data_free(ref);
     ck_assert_int_eq(store_dataset_get(st, "ds_nope", &res), STORE_NOTFOUND);
+}
+END_TEST
+
+static int count_rows(const char *path, const char *sql) {
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A database written by a daemon of schema version 1 (the arrays in the datasets row) is
+ * migrated: its datasets load as they were stored, and a deleted one takes its payload along. */
+START_TEST(test_a_version_1_database_keeps_its_datasets) {
+    char v1[320];
+    snprintf(v1, sizeof v1, "%s/v1.db", tdir);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(v1, &db), SQLITE_OK);
+    ck_assert_int_eq(oigd_migrations[0].version, 1);
+    ck_assert_int_eq(sqlite3_exec(db, oigd_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    oig_data *ref = small_data();
+    int32_t cls[4] = {1, 0, 1, 1};
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO datasets(id, name, nrows, n, m, task, nclasses, labels, "
+                                            "input_names, target_names, sha256, x, t, cls, created_at) VALUES "
+                                            "(?1, ?1, 4, 2, 1, ?2, ?3, ?4, '[\"a\",\"b\"]', '[\"y\"]', '00', ?5, ?6, ?7, 'then')",
+                                            -1, &s, NULL), SQLITE_OK);
+    for (int k = 0; k < 2; k++) {
+        sqlite3_bind_text(s, 1, k ? "ds_cls" : "ds_reg", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, k ? "classification" : "regression", -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, k ? 2 : 0);
+        sqlite3_bind_text(s, 4, k ? "[\"no\",\"yes\"]" : "[]", -1, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 5, ref->x, 8 * sizeof(double), SQLITE_STATIC);
+        sqlite3_bind_blob(s, 6, ref->t, 4 * sizeof(double), SQLITE_STATIC);
+        if (k) sqlite3_bind_blob(s, 7, cls, sizeof cls, SQLITE_STATIC);
+        else sqlite3_bind_null(s, 7);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+
+    store *old;
+    char err[256];
+    ck_assert_int_eq(store_open(v1, &old, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_user_version(old), store_latest_version());
+    for (int k = 0; k < 2; k++) {
+        oig_data *d = NULL;
+        ck_assert_int_eq(store_dataset_load(old, k ? "ds_cls" : "ds_reg", &d), STORE_OK);
+        ck_assert_int_eq(d->nrows, 4);
+        ck_assert_mem_eq(d->x, ref->x, 8 * sizeof(double));
+        ck_assert_mem_eq(d->t, ref->t, 4 * sizeof(double));
+        ck_assert_int_eq(d->cls != NULL, k);
+        for (int i = 0; k && i < 4; i++) ck_assert_int_eq(d->cls[i], cls[i]);
+        oig_data_free(d);
+    }
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 5);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM datasets WHERE length(x) > 0 OR cls IS NOT NULL"), 0);
+    ck_assert_int_eq(store_dataset_delete(old, "ds_cls"), STORE_OK);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 2);
+    store_close(old);
+    /* deleted from a connection without foreign keys, ds_reg leaves its payload behind; the
+     * next dataset, which gets its seq again, still goes in */
+    ck_assert_int_eq(sqlite3_open(v1, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM datasets", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 2);
+    ck_assert_int_eq(store_open(v1, &old, err, sizeof err), STORE_OK);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_dataset_insert(old, "again", ref, "00", &res), STORE_OK);
+    oig_data *d = NULL;
+    ck_assert_int_eq(store_dataset_load(old, cJSON_GetObjectItem(res, "id")->valuestring, &d), STORE_OK);
+    ck_assert_mem_eq(d->x, ref->x, 8 * sizeof(double));
+    oig_data_free(d);
+    cJSON_Delete(res);
+    store_close(old);
+    oig_data_free(ref);
 }
 END_TEST
 
@@ -439,6 +521,7 @@ static Suite *store_suite(void) {
     tcase_add_test(tc, test_migrations_apply_and_set_user_version);
     tcase_add_test(tc, test_refuses_a_newer_database);
     tcase_add_test(tc, test_dataset_roundtrip_keeps_payload_bit_for_bit);
+    tcase_add_test(tc, test_a_version_1_database_keeps_its_datasets);
     tcase_add_test(tc, test_lists_page_with_after);
     tcase_add_test(tc, test_dataset_delete_conflicts_with_active_job);
     tcase_add_test(tc, test_job_insert_needs_an_existing_dataset);

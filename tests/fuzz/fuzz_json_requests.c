@@ -182,7 +182,8 @@ static void reset(int now) {
     if (sqlite3_open_v2(cfg.db, &w, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) abort();
     sqlite3_busy_timeout(w, 5000);
     if (sqlite3_exec(w, "DELETE FROM metrics; DELETE FROM checkpoints; DELETE FROM jobs; "
-                        "DELETE FROM models; DELETE FROM datasets;", NULL, NULL, NULL) != SQLITE_OK) abort();
+                        "DELETE FROM models; DELETE FROM dataset_payloads; DELETE FROM datasets;",
+                     NULL, NULL, NULL) != SQLITE_OK) abort();
     sqlite3_close(w);
     api_model_cache_drop(srv.models, id_model);
     api_model_cache_drop(srv.models, id_cmodel);
