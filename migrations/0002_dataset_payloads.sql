@@ -1,7 +1,7 @@
 -- 0002_dataset_payloads.sql -- a dataset's arrays move to rows of their own, one per array, the blob as the row's last
 -- column. SQLite can then insert it as a zeroblob that the store fills in place with incremental
 -- blob I/O, instead of assembling the whole datasets row (blobs included) in memory for the
--- INSERT. datasets.x and datasets.t stay, empty, for the NOT NULL of 0001.
+-- INSERT. The datasets table loses its x, t and cls columns.
 
 CREATE TABLE dataset_payloads (
     id          INTEGER PRIMARY KEY,
@@ -15,4 +15,6 @@ CREATE TABLE dataset_payloads (
 INSERT INTO dataset_payloads(dataset_seq, part, data) SELECT seq, 'x', x FROM datasets;
 INSERT INTO dataset_payloads(dataset_seq, part, data) SELECT seq, 't', t FROM datasets;
 INSERT INTO dataset_payloads(dataset_seq, part, data) SELECT seq, 'cls', cls FROM datasets WHERE cls IS NOT NULL;
-UPDATE datasets SET x = x'', t = x'', cls = NULL;
+ALTER TABLE datasets DROP COLUMN x;
+ALTER TABLE datasets DROP COLUMN t;
+ALTER TABLE datasets DROP COLUMN cls;

@@ -509,10 +509,8 @@ store_status store_dataset_insert(store *st, const char *name, const oig_data *d
         for (size_t i = 0; i < d->nrows; i++) cls32[i] = d->cls[i];
     }
     if (begin(st) != 0) { free(cls32); goto done; }
-    /* the arrays go to dataset_payloads (0002): x and t here stay empty */
     s = prep(st, "INSERT INTO datasets(id, name, nrows, n, m, task, nclasses, labels, input_names, "
-                 "target_names, sha256, x, t, cls, created_at) "
-                 "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,x'',x'',NULL,?12)");
+                 "target_names, sha256, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     if (!s) { free(cls32); rollback(st); goto done; }
     bind_text(s, 1, id);
     bind_text(s, 2, name && *name ? name : id);

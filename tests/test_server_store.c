@@ -184,7 +184,7 @@ START_TEST(test_a_version_1_database_keeps_its_datasets) {
         oig_data_free(d);
     }
     ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 5);
-    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM datasets WHERE length(x) > 0 OR cls IS NOT NULL"), 0);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM pragma_table_info('datasets') WHERE name IN ('x', 't', 'cls')"), 0);
     ck_assert_int_eq(store_dataset_delete(old, "ds_cls"), STORE_OK);
     ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 2);
     store_close(old);
