@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "body.h"
 #include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
-#include "body.h"
 #include "train_threads.h"
 #ifdef OIGD_MPI
 #include "mpi_train.h"

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "api.h"
+#include "body.h"
 #include "job.h"
 #include "handlers_related.h"
 #include "model_doc.h"
 #include "sha256.h"
-#include "body.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "0.0.0"
@@ -277,8 +277,9 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         ret = api_problem(rq, API_E_DATASET_TOO_LARGE, detail, NULL, NULL);
         goto out;
     }
-    char sha[65];
-    sha256_final_hex(&rq->body_sha, sha);
+    char sha[65];                       /* summed as the body arrived (body.c) */
+    if (rq->hashing) sha256_final_hex(&rq->body_sha, sha);
+    else sha256_hex(rq->body ? rq->body : "", rq->len, sha);
     store *st = api_store(rq);
     cJSON *res = NULL;
     store_status rc = st ? store_dataset_insert(st, name, d, sha, &res) : STORE_ERROR;

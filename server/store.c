@@ -616,8 +616,6 @@ store_status store_dataset_delete(store *st, const char *id) {
     return STORE_OK;
 }
 
-/* Builds the oig_data layout the engine's parser produces (every array malloc'd), so that
- * oig_data_free releases it. */
 /* The payload rows of dataset seq: row id and bytes of x, t and cls (row 0: none). */
 typedef struct { sqlite3_int64 row[3]; size_t bytes[3]; } payload_rows;
 enum { PART_X, PART_T, PART_CLS };
@@ -639,6 +637,8 @@ static int payload_find(store *st, sqlite3_int64 seq, payload_rows *p) {
     return 0;
 }
 
+/* Builds the oig_data layout the engine's parser produces (every array malloc'd), so that
+ * oig_data_free releases it. */
 store_status store_dataset_load(store *st, const char *id, oig_data **out) {
     *out = NULL;
     /* one read transaction: the row and its payload are the same snapshot */
