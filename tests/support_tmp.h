@@ -7,6 +7,8 @@
 
 /* Make a new directory $TMPDIR/oigd-TAG-XXXXXX into dir (cap bytes). 0 on success. */
 int support_tmpdir(char *dir, size_t cap, const char *tag);
+/* Entries of dir (not . and ..) whose name holds part; every entry when part is NULL. */
+int support_dir_entries(const char *dir, const char *part);
 /* Remove dir and everything below it (symbolic links are not followed). */
 void support_rmtree(const char *dir);
 

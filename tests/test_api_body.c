@@ -4,7 +4,6 @@
  * the upload's SHA-256 is the decoded body's, and a body past 1 MiB comes back mapped from a
  * spool file that is gone from the directory. */
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,15 +173,6 @@ START_TEST(test_cut_false_and_unknown_codings_are_refused) {
 }
 END_TEST
 
-static int entries(const char *dir) {
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) n += e->d_name[0] != '.' || strlen(e->d_name) > 2;
-    closedir(d);
-    return n;
-}
-
 START_TEST(test_a_body_past_1_mib_is_spooled_and_mapped) {
     cfg.max_body = 4 << 20;
     size_t len;
@@ -194,7 +184,7 @@ START_TEST(test_a_body_past_1_mib_is_spooled_and_mapped) {
     ck_assert_uint_eq(t.len, len);
     ck_assert(memcmp(t.text, csv, len) == 0);
     free(t.text);
-    ck_assert_int_eq(entries(tdir), 0);
+    ck_assert_int_eq(support_dir_entries(tdir, NULL), 0);
     free(csv);
 }
 END_TEST

@@ -6,7 +6,6 @@
  * job with a continuous metrics history.
  */
 #include <check.h>
-#include <dirent.h>
 #include <ftw.h>
 #include <math.h>
 #include <signal.h>
@@ -528,16 +527,6 @@ START_TEST(test_json_upload_and_model_import) {
 }
 END_TEST
 
-/* Entries of tdir whose name holds `part`. */
-static int files_named(const char *part) {
-    DIR *dir = opendir(tdir);
-    ck_assert_ptr_nonnull(dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(dir)) != NULL;) n += strstr(e->d_name, part) != NULL;
-    closedir(dir);
-    return n;
-}
-
 /* d, an uploaded dataset, has 40000 rows and the SHA-256 sha; a 3-iteration job on it
  * succeeds, and path receives its model's predict path. Frees d. */
 static void check_40000_rows_and_train(cJSON *d, const char *sha, char *path, size_t pathlen) {
@@ -588,7 +577,7 @@ START_TEST(test_large_bodies_are_spooled_and_read_back) {
     free(a); free(b);
     cJSON_Delete(single);
     cJSON_Delete(all);
-    ck_assert_int_eq(files_named("oigd-body"), 0);
+    ck_assert_int_eq(support_dir_entries(tdir, "oigd-body"), 0);
     http_resp r;
     ck_assert_int_eq(http_request(proc.port, "GET", "/metrics", NULL, NULL, 0, 30000, &r), 0);
     const char *spooled = strstr(r.body, "\noigd_request_bodies_spooled_total ");
@@ -678,7 +667,7 @@ START_TEST(test_compressed_bodies_are_decoded_and_bounded) {
     ck_assert_ptr_nonnull(strstr(r.body, "\noigd_request_bodies_spooled_total 1\n"));
     ck_assert_ptr_nonnull(strstr(r.body, "oigd_limit_rejections_total{limit=\"max_body\"} 1\n"));
     http_resp_free(&r);
-    ck_assert_int_eq(files_named("oigd-body"), 0);
+    ck_assert_int_eq(support_dir_entries(tdir, "oigd-body"), 0);
     ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
 }
 END_TEST

@@ -125,11 +125,14 @@ START_TEST(test_dataset_roundtrip_keeps_payload_bit_for_bit) {
 }
 END_TEST
 
-static int count_rows(const char *path, const char *sql) {
+/* The count that sql (SELECT count(*) ..., with ?1 bound to arg when arg is not NULL) gives on
+ * the database at path, read through a connection of the test's own. */
+static int count_rows(const char *path, const char *sql, const char *arg) {
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *s;
     ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (arg) sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
     ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
     int n = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
@@ -183,17 +186,17 @@ START_TEST(test_a_version_1_database_keeps_its_datasets) {
         for (int i = 0; k && i < 4; i++) ck_assert_int_eq(d->cls[i], cls[i]);
         oig_data_free(d);
     }
-    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 5);
-    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM pragma_table_info('datasets') WHERE name IN ('x', 't', 'cls')"), 0);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads", NULL), 5);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM pragma_table_info('datasets') WHERE name IN ('x', 't', 'cls')", NULL), 0);
     ck_assert_int_eq(store_dataset_delete(old, "ds_cls"), STORE_OK);
-    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 2);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads", NULL), 2);
     store_close(old);
     /* deleted from a connection without foreign keys, ds_reg leaves its payload behind; the
      * next dataset, which gets its seq again, still goes in */
     ck_assert_int_eq(sqlite3_open(v1, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM datasets", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads"), 2);
+    ck_assert_int_eq(count_rows(v1, "SELECT count(*) FROM dataset_payloads", NULL), 2);
     ck_assert_int_eq(store_open(v1, &old, err, sizeof err), STORE_OK);
     cJSON *res = NULL;
     ck_assert_int_eq(store_dataset_insert(old, "again", ref, "00", &res), STORE_OK);
@@ -414,20 +417,11 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
 }
 END_TEST
 
-/* Rows of `table` whose job_id is `job`, read through a connection of the test's own. */
+/* Rows of `table` whose job_id is `job`. */
 static int rows_of_job(const char *table, const char *job) {
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE job_id = ?1", table);
-    sqlite3_stmt *s;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_text(s, 1, job, -1, SQLITE_TRANSIENT);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    int n = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
+    return count_rows(dbpath, sql, job);
 }
 
 START_TEST(test_job_delete_takes_its_metrics_and_checkpoint_and_leaves_the_rest) {
