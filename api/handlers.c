@@ -278,8 +278,7 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         goto out;
     }
     char sha[65];                       /* summed as the body arrived (body.c) */
-    if (rq->hashing) sha256_final_hex(&rq->body_sha, sha);
-    else sha256_hex(rq->body ? rq->body : "", rq->len, sha);
+    sha256_final_hex(&rq->body_sha, sha);
     store *st = api_store(rq);
     cJSON *res = NULL;
     store_status rc = st ? store_dataset_insert(st, name, d, sha, &res) : STORE_ERROR;

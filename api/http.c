@@ -149,6 +149,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             }
         }
         const char *coding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding");
+        /* an upload's SHA-256 is summed on arrival: the dataset handler stores it */
         int rc = api_body_begin(rq, coding, rq->route == API_R_DATASETS && strcmp(method, "POST") == 0);
         if (rc == -2) return MHD_NO;
         if (rc == -1) {
