@@ -291,28 +291,6 @@ oig_status oig_model_predict_exit(const oig_model *mdl, int exit, const double *
     return OIG_OK;
 }
 
-oig_status oig_model_evaluate(const oig_model *mdl, const oig_data *d, double *mse, double *err_pct) {
-    if (mdl == NULL || d == NULL || d->n != mdl->n || d->m != mdl->m) return OIG_EINVAL;
-    if (d->nrows == 0) { *mse = NAN; if (err_pct) *err_pct = NAN; return OIG_OK; }
-    double *y = malloc(d->nrows * (size_t)d->m * sizeof(double));
-    if (y == NULL) return OIG_ENOMEM;
-    oig_status st = oig_model_predict(mdl, d->x, d->nrows, y, NULL);
-    if (st != OIG_OK) { free(y); return st; }
-    double sse = 0.0;
-    long wrong = 0;
-    for (size_t p = 0; p < d->nrows; p++) {
-        for (int i = 0; i < d->m; i++) {
-            double e = d->t[p * d->m + i] - y[p * d->m + i];
-            sse += e * e;
-        }
-        if (d->cls && oig_argmax(y + p * d->m, d->m) != d->cls[p]) wrong++;
-    }
-    *mse = sse / (double)d->nrows;
-    if (err_pct) *err_pct = d->cls ? 100.0 * (double)wrong / (double)d->nrows : NAN;
-    free(y);
-    return OIG_OK;
-}
-
 void oig_blas_set_threads(int n) { openblas_set_num_threads(n); }
 int oig_blas_get_threads(void) { return openblas_get_num_threads(); }
 const char *oig_blas_config(void) { return openblas_get_config(); }

@@ -473,6 +473,35 @@ oig_status oig_model_project(const oig_model *mdl, const oig_project_opts *o, co
 /* Mean squared error (spec 1) and classification error % of a model on a dataset. */
 oig_status oig_model_evaluate(const oig_model *mdl, const oig_data *d, double *mse, double *err_pct);
 
+/* ---- Scoring a model on labeled data ------------------------------------------------------ */
+
+/* A model's fit to a dataset. */
+typedef struct {
+    size_t nrows;
+    int m;
+    double mse;              /* E of spec 1: squared errors summed over the outputs, mean over rows */
+    double err_pct;          /* classification error %; NaN for regression */
+    double *output_mse;      /* M: each output's mean squared error */
+    double *output_mae;      /* M: each output's mean absolute error */
+    double *output_r2;       /* M: 1 - SSE/SST over these rows; NaN when the target is constant */
+    int nclasses;            /* 0 for regression */
+    long *confusion;         /* nclasses x nclasses: row = true class, column = predicted class */
+} oig_score;
+
+/* Fit d, in place, to mdl's inputs, outputs and classes, so that oig_model_score can take it:
+ * the inputs are taken by name when every input the model names occurs once among the dataset's
+ * input names (extra dataset inputs are dropped; *inputs_by_name = 1), otherwise by position, and
+ * then the counts must agree. Regression targets likewise. Classification: the dataset's labels
+ * are recoded to the model's (a label the model does not know is an error). OIG_EINVAL with
+ * err->field "task", "inputs", "targets" or "classes" when d cannot be scored by mdl; on error d
+ * may be partly changed. */
+oig_status oig_data_conform(oig_data *d, const oig_model *mdl, int *inputs_by_name, oig_error *err);
+/* Score mdl on d (already conformed: same N and M, and the model's classes). The classification
+ * figures are kept when d has classes (d->cls; then d->nclasses = M). s is filled, and is freed
+ * with oig_score_free. */
+oig_status oig_model_score(const oig_model *mdl, const oig_data *d, oig_score *s);
+void oig_score_free(oig_score *s);
+
 /* ---- BLAS -------------------------------------------------------------------------------- */
 
 void oig_blas_set_threads(int n);
