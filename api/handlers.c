@@ -14,6 +14,7 @@
 #include "handlers_related.h"
 #include "model_doc.h"
 #include "sha256.h"
+#include "textfmt.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "0.0.0"
@@ -575,6 +576,79 @@ out:
     return ret;
 }
 
+/* Body: {"dataset_id": id}. The stored dataset is fitted to the model's inputs and classes
+ * (oig_data_conform) and scored in the request; nothing is written. */
+static enum MHD_Result model_evaluate(api_req *rq, store *st, const char *id) {
+    store_status rc;
+    const oig_model *mdl = api_model_cache_get(rq->srv->models, st, id, &rc);
+    if (!mdl) return reply_store(rq, st, rc, NULL, "model");
+    enum MHD_Result ret = MHD_YES;
+    cJSON *j = NULL, *res = NULL;
+    oig_data *d = NULL;
+    oig_score sc;
+    memset(&sc, 0, sizeof sc);
+    if (require_json(rq) != MHD_YES || rq->replied) goto out;
+    if (!(j = api_parse_json(rq, &ret))) goto out;
+    if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, j)
+        if (strcmp(e->string, "dataset_id") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+    const cJSON *dsid = cJSON_GetObjectItemCaseSensitive(j, "dataset_id");
+    if (!cJSON_IsString(dsid) || !*dsid->valuestring) { ret = invalid(rq, "dataset_id", "expected a dataset id"); goto out; }
+    rc = store_dataset_load(st, dsid->valuestring, &d);
+    if (rc == STORE_NOTFOUND) { ret = invalid(rq, "dataset_id", "no dataset with that id"); goto out; }
+    if (rc != STORE_OK) { ret = store_failure(rq, st); goto out; }
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    int by_name = 0;
+    oig_status os = oig_data_conform(d, mdl, &by_name, &err);
+    if (os == OIG_EINVAL) { ret = invalid(rq, "dataset_id", err.message); goto out; }
+    if (os != OIG_OK || oig_model_score(mdl, d, &sc) != OIG_OK) {
+        ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        goto out;
+    }
+    res = cJSON_CreateObject();
+    cJSON_AddStringToObject(res, "model_id", id);
+    cJSON_AddStringToObject(res, "dataset_id", dsid->valuestring);
+    cJSON_AddNumberToObject(res, "rows", (double)sc.nrows);
+    cJSON_AddStringToObject(res, "inputs_matched_by", by_name ? "name" : "position");
+    cJSON_AddItemToObject(res, "mse", json_number_exact(sc.mse));
+    cJSON_AddItemToObject(res, "rmse", json_number_exact(sqrt(sc.mse)));
+    cJSON *outs = cJSON_AddArrayToObject(res, "outputs");
+    for (int i = 0; i < sc.m; i++) {
+        cJSON *o = cJSON_CreateObject();
+        const char *name = mdl->task == OIG_CLASSIFICATION && mdl->labels ? mdl->labels[i]
+                         : mdl->target_names && i < mdl->ntarget_names ? mdl->target_names[i] : NULL;
+        if (name) cJSON_AddStringToObject(o, "name", name);
+        else cJSON_AddNullToObject(o, "name");
+        cJSON_AddItemToObject(o, "mse", json_number_exact(sc.output_mse[i]));
+        cJSON_AddItemToObject(o, "rmse", json_number_exact(sqrt(sc.output_mse[i])));
+        cJSON_AddItemToObject(o, "mae", json_number_exact(sc.output_mae[i]));
+        cJSON_AddItemToObject(o, "r2", json_number_exact(sc.output_r2[i]));
+        cJSON_AddItemToArray(outs, o);
+    }
+    if (sc.nclasses > 0) {
+        cJSON_AddItemToObject(res, "error_percent", json_number_exact(sc.err_pct));
+        cJSON_AddItemToObject(res, "accuracy", json_number_exact(1.0 - sc.err_pct / 100.0));
+        cJSON *labels = cJSON_AddArrayToObject(res, "classes");
+        cJSON *cm = cJSON_AddArrayToObject(res, "confusion_matrix");
+        for (int a = 0; a < sc.nclasses; a++) {
+            cJSON_AddItemToArray(labels, cJSON_CreateString(mdl->labels[a]));
+            cJSON *row = cJSON_CreateArray();
+            for (int b = 0; b < sc.nclasses; b++)
+                cJSON_AddItemToArray(row, cJSON_CreateNumber((double)sc.confusion[(size_t)a * (size_t)sc.nclasses + (size_t)b]));
+            cJSON_AddItemToArray(cm, row);
+        }
+    }
+    ret = api_reply_json(rq, 200, res, NULL);
+out:
+    api_model_cache_put(rq->srv->models, mdl);
+    cJSON_Delete(j);
+    oig_score_free(&sc);
+    oig_data_free(d);
+    return ret;
+}
+
 static enum MHD_Result models(api_req *rq, const api_match *m) {
     store *st = api_store(rq);
     if (!st) return store_failure(rq, st);
@@ -603,6 +677,8 @@ static enum MHD_Result models(api_req *rq, const api_match *m) {
         }
     case API_R_MODEL_PROJECT:
         return api_model_project(rq, st, m->id);
+    case API_R_MODEL_EVALUATE:
+        return model_evaluate(rq, st, m->id);
     default:
         return model_predict(rq, st, m->id);
     }
@@ -686,6 +762,7 @@ enum MHD_Result api_dispatch(api_req *rq) {
     case API_R_METRICS: case API_R_OPENAPI: case API_R_DASHBOARD: return documents(rq, &m);
     case API_R_DATASETS: case API_R_DATASET: return datasets(rq, &m);
     case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: case API_R_MODEL_PROJECT:
+    case API_R_MODEL_EVALUATE:
         return models(rq, &m);
     default: return jobs(rq, &m);
     }

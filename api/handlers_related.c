@@ -137,10 +137,9 @@ enum MHD_Result api_model_project(api_req *rq, store *st, const char *id) {
         rc = store_dataset_load(st, dsid, &d);
         if (rc == STORE_NOTFOUND) { ret = invalid(rq, "dataset_id", "no dataset with that id"); goto out; }
         if (rc != STORE_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
-        if (d->n != mdl->n || d->m != mdl->m || d->task != mdl->task) {
-            ret = invalid(rq, "dataset_id", "the dataset's columns or task do not match the model");
-            goto out;
-        }
+        oig_status cs = oig_data_conform(d, mdl, NULL, &err);
+        if (cs == OIG_EINVAL) { ret = invalid(rq, "dataset_id", err.message); goto out; }
+        if (cs != OIG_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
     }
     oig_project_report rep;
     oig_status os = oig_model_project(mdl, &po, d, &p, &rep, &err);

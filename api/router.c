@@ -29,6 +29,7 @@ static const struct {
     {"/v1/models/{id}", M_GET | M_DELETE, API_R_MODEL, "model"},
     {"/v1/models/{id}/predict", M_POST, API_R_MODEL_PREDICT, "model_predict"},
     {"/v1/models/{id}/project", M_POST, API_R_MODEL_PROJECT, "model_project"},
+    {"/v1/models/{id}/evaluate", M_POST, API_R_MODEL_EVALUATE, "model_evaluate"},
     {"/metrics", M_GET, API_R_METRICS, "metrics"},
     {"/openapi.json", M_GET, API_R_OPENAPI, "openapi"},
 };

@@ -19,6 +19,7 @@ typedef enum {
     API_R_MODEL,            /* GET, DELETE */
     API_R_MODEL_PREDICT,    /* POST */
     API_R_MODEL_PROJECT,    /* POST: a new model with orthogonal hidden weights */
+    API_R_MODEL_EVALUATE,   /* POST: the model's errors on a stored dataset */
     API_R_METRICS,          /* GET (Prometheus text) */
     API_R_OPENAPI,          /* GET (the OpenAPI document) */
     API_R_DASHBOARD,        /* GET / (the HTML page) */

@@ -752,6 +752,138 @@ START_TEST(test_sigterm_checkpoints_and_requeues_running_job) {
 }
 END_TEST
 
+/* The sine CSV ("a,b,c,y" rows) rewritten: columns in the order b,y,c,a, or (classes = 1) as
+ * a,b,c,kind with kind = pos or neg by the sign of y. */
+static char *rewrite_sine(const char *csv, int classes) {
+    size_t cap = strlen(csv) * 2 + 64, n = 0;
+    char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    n += (size_t)snprintf(out, cap, classes ? "a,b,c,kind\n" : "b,y,c,a\n");
+    const char *line = strchr(csv, '\n') + 1;
+    while (*line) {
+        double v[4];
+        ck_assert_int_eq(sscanf(line, "%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3]), 4);
+        if (classes)
+            n += (size_t)snprintf(out + n, cap - n, "%.17g,%.17g,%.17g,%s\n", v[0], v[1], v[2], v[3] > 0 ? "pos" : "neg");
+        else
+            n += (size_t)snprintf(out + n, cap - n, "%.17g,%.17g,%.17g,%.17g\n", v[1], v[3], v[2], v[0]);
+        const char *nl = strchr(line, '\n');
+        if (!nl) break;
+        line = nl + 1;
+    }
+    return out;
+}
+
+static char *upload_text(const char *path, const char *csv) {
+    cJSON *j = api_json(proc.port, "POST", path, "text/csv", csv, 201, NULL, 0);
+    char *id = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    return id;
+}
+
+/* A job on every row (no validation split) to its end; returns the finished job. */
+static cJSON *train_all_rows(const char *ds) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"hidden_units\":5,\"max_iterations\":30,\"seed\":3}", ds);
+    cJSON *j = request_json("POST", "/v1/jobs", "application/json", body, 202);
+    char *id = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    j = wait_status(id, "succeeded", 120000);
+    free(id);
+    return j;
+}
+
+static cJSON *evaluate(const char *model, const char *ds, int status) {
+    char path[160], body[160];
+    snprintf(path, sizeof path, "/v1/models/%s/evaluate", model);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\"}", ds);
+    return request_json("POST", path, "application/json", body, status);
+}
+
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", k);
+    return v->valuedouble;
+}
+
+START_TEST(test_evaluate_scores_stored_datasets) {
+    start(NULL);
+    size_t len;
+    char *csv = regression_csv(&len);
+    char *shuffled = rewrite_sine(csv, 0), *classes = rewrite_sine(csv, 1);
+    char *ds = upload_text("/v1/datasets?name=sine", csv);
+    char *ds2 = upload_text("/v1/datasets?name=shuffled&targets=y", shuffled);
+    char *dsc = upload_text("/v1/datasets?name=signs&task=classification", classes);
+
+    /* on the rows it trained on, the model's MSE is the one its job reported */
+    cJSON *job = train_all_rows(ds);
+    char *model = strdup(jstr(job, "model_id"));
+    cJSON *e = evaluate(model, ds, 200);
+    ck_assert_int_eq((int)jnum(e, "rows"), 200);
+    ck_assert_str_eq(jstr(e, "inputs_matched_by"), "name");
+    double mse = jnum(e, "mse");
+    ck_assert_double_eq_tol(mse, jnum(job, "train_mse"), 1e-10 * mse);
+    ck_assert_double_eq_tol(jnum(e, "rmse"), sqrt(mse), 1e-15 * mse);
+    cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItem(e, "outputs"), 0);
+    ck_assert_str_eq(jstr(o, "name"), "y");
+    ck_assert_double_eq(jnum(o, "mse"), mse);
+    ck_assert(jnum(o, "r2") > 0.5 && jnum(o, "r2") < 1.0);
+    ck_assert(jnum(o, "mae") > 0.0);
+    ck_assert_ptr_null(cJSON_GetObjectItem(e, "confusion_matrix"));
+    cJSON_Delete(job);
+
+    /* the same rows with the columns moved: matched by name, the same figures */
+    cJSON *e2 = evaluate(model, ds2, 200);
+    ck_assert_str_eq(jstr(e2, "inputs_matched_by"), "name");
+    ck_assert_double_eq(jnum(e2, "mse"), mse);
+    cJSON_Delete(e2);
+    cJSON_Delete(e);
+
+    /* classification: the confusion matrix counts every row once, its diagonal the right ones */
+    job = train_all_rows(dsc);
+    char *cmodel = strdup(jstr(job, "model_id"));
+    e = evaluate(cmodel, dsc, 200);
+    cJSON *cm = cJSON_GetObjectItem(e, "confusion_matrix");
+    ck_assert_int_eq(cJSON_GetArraySize(cm), 2);
+    ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "classes"), 0)->valuestring, "neg");
+    int total = 0, right = 0;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            int c = cJSON_GetArrayItem(cJSON_GetArrayItem(cm, a), b)->valueint;
+            total += c;
+            if (a == b) right += c;
+        }
+    ck_assert_int_eq(total, 200);
+    ck_assert_double_eq_tol(jnum(e, "error_percent"), 100.0 * (200 - right) / 200.0, 1e-12);
+    ck_assert_double_eq_tol(jnum(e, "error_percent"), jnum(job, "train_error"), 1e-9);
+    ck_assert_double_eq_tol(jnum(e, "accuracy"), right / 200.0, 1e-12);
+    cJSON_Delete(e);
+    cJSON_Delete(job);
+
+    /* refusals change nothing */
+    char *before = store_snapshot(1);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/models/%s/evaluate", model);
+    cJSON_Delete(evaluate("mdl_nope", ds, 404));
+    cJSON_Delete(evaluate(model, "ds_nope", 422));
+    cJSON_Delete(evaluate(model, dsc, 422));              /* a regression model, a classification set */
+    cJSON_Delete(evaluate(cmodel, ds, 422));
+    cJSON_Delete(request_json("POST", path, "application/json", "{}", 422));
+    cJSON_Delete(request_json("POST", path, "application/json", "{\"dataset_id\":\"x\",\"rows\":1}", 422));
+    cJSON_Delete(request_json("POST", path, "application/json", "{\"dataset_id\":", 400));
+    cJSON_Delete(request_json("POST", path, "text/csv", "a,b\n", 415));
+    char *after = store_snapshot(1);
+    ck_assert_str_eq(before, after);
+    free(before); free(after);
+
+    free(model); free(cmodel);
+    free(ds); free(ds2); free(dsc);
+    free(csv); free(shuffled); free(classes);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+    integrity_ok();
+}
+END_TEST
+
 static Suite *e2e_suite(void) {
     Suite *s = suite_create("api_e2e");
     TCase *tc = tcase_create("daemon");
@@ -762,6 +894,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_lm_options_round_trip);
     tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
     tcase_add_test(tc, test_json_upload_and_model_import);
+    tcase_add_test(tc, test_evaluate_scores_stored_datasets);
     tcase_add_test(tc, test_large_bodies_are_spooled_and_read_back);
     tcase_add_test(tc, test_compressed_bodies_are_decoded_and_bounded);
     tcase_add_test(tc, test_sigterm_checkpoints_and_requeues_running_job);

@@ -31,6 +31,7 @@ START_TEST(test_every_route_matches_with_its_id) {
         {"GET", "/v1/models/mdl_x", API_R_MODEL, "mdl_x"},
         {"DELETE", "/v1/models/mdl_x", API_R_MODEL, "mdl_x"},
         {"POST", "/v1/models/mdl_x/predict", API_R_MODEL_PREDICT, "mdl_x"},
+        {"POST", "/v1/models/mdl_x/evaluate", API_R_MODEL_EVALUATE, "mdl_x"},
         {"HEAD", "/v1/jobs/job_a", API_R_JOB, "job_a"},
         {"GET", "/", API_R_DASHBOARD, ""},
         {"GET", "/metrics", API_R_METRICS, ""},
