@@ -323,7 +323,7 @@ def fmt(v, p=4):
 def plot(ctx, recs, key, target, png):
     curves = []
     for tool, rr in recs.items():
-        ok = [r for r in rr if r["seed"] == 1 and r["rows"]]
+        ok = [r for r in rr if r["seed"] == ctx.a.first_seed and r["rows"]]
         if ok:
             curves.append((tool, ok[0]["trace"]))
     if not curves:
@@ -331,7 +331,7 @@ def plot(ctx, recs, key, target, png):
     col = 5 if key == "val_err" else 3
     sc = ["set terminal pngcairo size 1000,650 font ',10'", "set output '%s'" % png,
           "set datafile separator ','", "set logscale x", "set grid", "set key outside right",
-          "set xlabel 'training wall seconds (seed 1)'",
+          "set xlabel 'training wall seconds (seed %d)'" % ctx.a.first_seed,
           "set ylabel '%s'" % ("test error %" if key == "val_err" else "test MSE (log)"),
           "set title '%s: %s vs time; dashed = target %s'" % (ctx.name, key, fmt(target))]
     if key != "val_err":
@@ -349,6 +349,8 @@ def main():
     ap.add_argument("--work", default=os.path.join(BENCH, "work", "peers"))
     ap.add_argument("--sets", default=" ".join(uci.UCI_SETS + uci.CLASS_SETS))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=1,
+                    help="the timed runs use seeds first-seed .. first-seed+runs-1 (probes and grids: seed 1)")
     ap.add_argument("--budget-scale", type=float, default=1.0)
     ap.add_argument("--tools", default=" ".join(OIGD_TOOLS + PEER_TOOLS))
     ap.add_argument("--oigd", default=os.environ.get("OIGD", os.path.join(ROOT, "build", "oigd")))
@@ -389,9 +391,9 @@ def main():
          "- Regression peers train on standardized targets and report MSE on the original scale; "
          "classification: +1/-1 coded targets and MSE, except scikit-learn's MLPClassifier (log-loss). "
          "Classification accuracy is measured by test error %.",
-         "- Budgets (training wall seconds, x%g): %s. %d runs per tool (seeds 1..%d)." % (
+         "- Budgets (training wall seconds, x%g): %s. %d runs per tool (seeds %d..%d)." % (
              a.budget_scale, ", ".join("%s %g" % (k, v * a.budget_scale) for k, v in BUDGET.items()),
-             a.runs, a.runs),
+             a.runs, a.first_seed, a.first_seed + a.runs - 1),
          "- Seconds are training time: peers pause their clock while they take trace points; oigd's are "
          "its metrics' `seconds`. Process wall time (start-up, data loading) is shown separately.",
          "- sklearn-adam-default = scikit-learn's defaults (stops on tol=1e-4 / n_iter_no_change=10); "
@@ -426,7 +428,7 @@ def main():
             elif tool.startswith("oigd") and a.sigmad_grid:
                 tuned[tool] = select_sigmad(ctx, tool, chosen[tool], max(0.1, budget / 4), log)
         recs = {t: [] for t in tools}
-        for seed in range(1, a.runs + 1):
+        for seed in range(a.first_seed, a.first_seed + a.runs):
             for tool in tools:
                 rec = run_tool(ctx, tool, seed, budget, chosen[tool], "seed%d" % seed,
                                tuned.get(tool, (None,))[0])
