@@ -490,8 +490,9 @@ typedef struct {
 
 /* Fit d, in place, to mdl's inputs, outputs and classes, so that oig_model_score can take it:
  * the inputs are taken by name when every input the model names occurs once among the dataset's
- * input names (extra dataset inputs are dropped; *inputs_by_name = 1), otherwise by position, and
- * then the counts must agree. Regression targets likewise. Classification: the dataset's labels
+ * input names (extra dataset inputs are dropped; *inputs_by_name = 1); by position when none of
+ * them occurs (or either side has no names), and then the counts must agree; and some but not all
+ * of them is an error. Regression targets likewise. Classification: the dataset's labels
  * are recoded to the model's (a label the model does not know is an error). OIG_EINVAL with
  * err->field "task", "inputs", "targets" or "classes" when d cannot be scored by mdl; on error d
  * may be partly changed. */

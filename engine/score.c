@@ -18,20 +18,24 @@ static oig_status fail(oig_error *err, const char *field, const char *msg) {
     return OIG_EINVAL;
 }
 
-/* pick[k] = the index among have[0..nhave-1] of want[k], for every k < nwant, when each wanted
- * name occurs exactly once; otherwise 0 and pick is unspecified. */
-static int match_names(char *const *want, int nwant, char *const *have, int nhave, int *pick) {
-    if (want == NULL || have == NULL) return 0;
+/* How the names want[0..nwant-1] occur among have[0..nhave-1]: ALL when each occurs exactly once
+ * (pick[k] = its index in have), NONE when none occurs (or either list is missing), and SOME
+ * otherwise, with *missing the first wanted name that does not occur exactly once. */
+enum { NAMES_NONE, NAMES_ALL, NAMES_SOME };
+
+static int match_names(char *const *want, int nwant, char *const *have, int nhave, int *pick,
+                       const char **missing) {
+    if (want == NULL || have == NULL) return NAMES_NONE;
+    int found = 0;
+    *missing = NULL;
     for (int k = 0; k < nwant; k++) {
-        pick[k] = -1;
-        for (int j = 0; j < nhave; j++) {
-            if (strcmp(want[k], have[j]) != 0) continue;
-            if (pick[k] >= 0) return 0;
-            pick[k] = j;
-        }
-        if (pick[k] < 0) return 0;
+        int times = 0;
+        for (int j = 0; j < nhave; j++)
+            if (strcmp(want[k], have[j]) == 0) { pick[k] = j; times++; }
+        if (times > 0) found++;
+        if (times != 1 && *missing == NULL) *missing = want[k];
     }
-    return 1;
+    return *missing == NULL ? NAMES_ALL : found == 0 ? NAMES_NONE : NAMES_SOME;
 }
 
 /* Replace the nrows x ncols matrix *a by its columns pick[0..npick-1], in that order. */
@@ -108,27 +112,38 @@ oig_status oig_data_conform(oig_data *d, const oig_model *mdl, int *inputs_by_na
     int nmax = d->n > d->m ? d->n : d->m;
     int *pick = malloc(((size_t)(nmax > mdl->n ? nmax : mdl->n) + (size_t)mdl->m) * sizeof *pick + 1);
     if (pick == NULL) return OIG_ENOMEM;
-    if (match_names(mdl->input_names, mdl->n, d->input_names, d->n, pick)) {
+    const char *missing = NULL;
+    int how = match_names(mdl->input_names, mdl->n, d->input_names, d->n, pick, &missing);
+    char msg[sizeof err->message];
+    if (how == NAMES_ALL) {
         if ((st = take_columns(&d->x, d->nrows, d->n, pick, mdl->n)) != OIG_OK ||
             (st = take_names(&d->input_names, d->n, pick, mdl->n)) != OIG_OK) goto out;
         d->n = mdl->n;
         if (inputs_by_name) *inputs_by_name = 1;
+    } else if (how == NAMES_SOME) {
+        snprintf(msg, sizeof msg, "the dataset names some of the model's inputs but not '%.100s' (or names it twice)", missing);
+        st = fail(err, "inputs", msg);
+        goto out;
     } else if (d->n != mdl->n) {
-        char msg[sizeof err->message];
-        snprintf(msg, sizeof msg, "the dataset has %d inputs and the model %d, and the model's input names are not "
-                 "all among the dataset's", d->n, mdl->n);
+        snprintf(msg, sizeof msg, "the dataset has %d inputs and the model %d, and none of the model's input "
+                 "names is among the dataset's", d->n, mdl->n);
         st = fail(err, "inputs", msg);
         goto out;
     }
     if (mdl->task == OIG_CLASSIFICATION) {
         st = conform_classes(d, mdl, err);
-    } else if (mdl->ntarget_names == mdl->m && d->ntarget_names == d->m &&
-               match_names(mdl->target_names, mdl->m, d->target_names, d->m, pick)) {
+        goto out;
+    }
+    how = mdl->ntarget_names == mdl->m && d->ntarget_names == d->m
+        ? match_names(mdl->target_names, mdl->m, d->target_names, d->m, pick, &missing) : NAMES_NONE;
+    if (how == NAMES_ALL) {
         if ((st = take_columns(&d->t, d->nrows, d->m, pick, mdl->m)) == OIG_OK &&
             (st = take_names(&d->target_names, d->ntarget_names, pick, mdl->m)) == OIG_OK)
             d->m = d->ntarget_names = mdl->m;
+    } else if (how == NAMES_SOME) {
+        snprintf(msg, sizeof msg, "the dataset's targets include some of the model's outputs but not '%.100s'", missing);
+        st = fail(err, "targets", msg);
     } else if (d->m != mdl->m) {
-        char msg[sizeof err->message];
         snprintf(msg, sizeof msg, "the dataset has %d targets and the model %d outputs", d->m, mdl->m);
         st = fail(err, "targets", msg);
     } else {

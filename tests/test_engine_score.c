@@ -197,6 +197,15 @@ START_TEST(test_conform_refuses_what_cannot_be_matched) {
     ck_assert_str_eq(e.field, "inputs");
     ck_assert_ptr_nonnull(strstr(e.message, "2 inputs"));
     oig_data_free(d);
+    /* the model's inputs a and b by name, and d in place of c: not taken by position */
+    const int five[5] = {0, 1, 2, 3, 4};
+    const char *const names5[5] = {"a", "b", "d", "y1", "y2"};
+    d = parse_regression(five, 5, names5, "y1,y2");
+    memset(&e, 0, sizeof e);
+    ck_assert_int_eq(oig_data_conform(d, mdl, NULL, &e), OIG_EINVAL);
+    ck_assert_str_eq(e.field, "inputs");
+    ck_assert_ptr_nonnull(strstr(e.message, "'c'"));
+    oig_data_free(d);
     /* one target for a model of two outputs */
     const int one[4] = {0, 1, 2, 3};
     d = parse_regression(one, 4, NULL, "y1");
