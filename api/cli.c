@@ -1,9 +1,10 @@
-/* cli.c -- `oigd train` and `oigd predict`: arguments, files, progress, and the model file.
+/* cli.c -- `oigd train`, `oigd predict` and `oigd evaluate`: arguments, files, progress, and the
+ * model file.
  *
  * Owns everything between the command line and the engine for a local run: strict flag
  * parsing (exit 2 naming the flag), reading files into memory, the live progress line and the
- * metrics CSV, and writing the model and prediction files atomically (temp file + rename). The
- * numerics live in engine/, the model document in server/model_doc.c.
+ * metrics CSV, and writing the model, prediction and score files atomically (temp file +
+ * rename). The numerics live in engine/, the model document in server/model_doc.c.
  */
 #include "cli.h"
 #include "textfmt.h"
@@ -27,6 +28,7 @@
 #include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
+#include "score_doc.h"
 #include "train_threads.h"
 #ifdef OIGD_MPI
 #include "mpi_train.h"
@@ -1191,20 +1193,20 @@ fail:
 }
 
 /* Columns of the file holding the model's N inputs, in model order, into cols[0..N-1]. */
-static int predict_columns(const oig_model *m, const first_record *fr, const int *icols,
+static int predict_columns(const char *cmd, const oig_model *m, const first_record *fr, const int *icols,
                            int nicols, const char *file, int *cols) {
     int n = m->n;
     if (nicols > 0) {
         if (nicols != n)
-            return runtime_error("predict", "--input-columns lists %d columns; the model has %d inputs",
+            return runtime_error(cmd, "--input-columns lists %d columns; the model has %d inputs",
                                  nicols, n);
         for (int i = 0; i < n; i++) {
             if (icols[i] >= fr->k)
-                return runtime_error("predict", "%s: --input-columns: column %d out of range (the data "
+                return runtime_error(cmd, "%s: --input-columns: column %d out of range (the data "
                                      "has %d columns)", file, icols[i], fr->k);
             for (int j = 0; j < i; j++)
                 if (icols[j] == icols[i])
-                    return runtime_error("predict", "--input-columns: column %d listed twice", icols[i]);
+                    return runtime_error(cmd, "--input-columns: column %d listed twice", icols[i]);
             cols[i] = icols[i];
         }
         return 0;
@@ -1215,12 +1217,12 @@ static int predict_columns(const oig_model *m, const first_record *fr, const int
             for (int j = 0; j < fr->k; j++) {
                 if (strcmp(fr->names[j], m->input_names[i]) != 0) continue;
                 if (found >= 0)
-                    return runtime_error("predict", "%s: input column '%s' appears twice in the header",
+                    return runtime_error(cmd, "%s: input column '%s' appears twice in the header",
                                          file, m->input_names[i]);
                 found = j;
             }
             if (found < 0)
-                return runtime_error("predict", "%s: the model's input column '%s' is not in the header",
+                return runtime_error(cmd, "%s: the model's input column '%s' is not in the header",
                                      file, m->input_names[i]);
             cols[i] = found;
         }
@@ -1228,7 +1230,7 @@ static int predict_columns(const oig_model *m, const first_record *fr, const int
     }
     int ntargets = m->task == OIG_CLASSIFICATION ? 1 : m->m;
     if (fr->k != n && fr->k != n + ntargets)
-        return runtime_error("predict", "%s: %d columns; the model takes %d inputs (a file without "
+        return runtime_error(cmd, "%s: %d columns; the model takes %d inputs (a file without "
                              "a header holds %d or %d columns; or use --input-columns)",
                              file, fr->k, n, n, n + ntargets);
     for (int i = 0; i < n; i++) cols[i] = i;
@@ -1396,7 +1398,7 @@ int cli_predict_main(int argc, char **argv) {
         goto out;
     }
     if ((cols = malloc((size_t)m->n * sizeof *cols)) == NULL) { runtime_error("predict", "out of memory"); goto out; }
-    if (predict_columns(m, &fr, icols, nicols, data, cols) != 0) goto out;
+    if (predict_columns("predict", m, &fr, icols, nicols, data, cols) != 0) goto out;
     if (predict_read_inputs(m, data, dbuf, dlen, &popts, &fr, cols, &x, &nrows) != 0) goto out;
     free(dbuf);
     dbuf = NULL;
@@ -1428,5 +1430,220 @@ out:
     oig_model_free(m);
 done:
     free(icols);
+    return rc;
+}
+
+/* ---- oigd evaluate -------------------------------------------------------------------------- */
+
+enum { E_HELP = 1, E_MODEL, E_DATA, E_FORMAT, E_HEADER, E_INPUT_COLUMNS, E_TARGET_COLUMNS, E_OUT, E_BLAS_THREADS };
+
+static const flagdef evaluate_flags[] = {
+    { "--help", 0, E_HELP }, { "--model", 1, E_MODEL }, { "--data", 1, E_DATA },
+    { "--format", 1, E_FORMAT }, { "--header", 1, E_HEADER },
+    { "--input-columns", 1, E_INPUT_COLUMNS }, { "--target-columns", 1, E_TARGET_COLUMNS },
+    { "--out", 1, E_OUT }, { "--blas-threads", 1, E_BLAS_THREADS }, { NULL, 0, 0 }
+};
+
+void cli_evaluate_usage(void *stream) {
+    FILE *f = stream;
+    fputs(
+"usage: oigd evaluate --model PATH --data FILE [options]\n"
+"       oigd evaluate MODEL FILE [options]\n"
+"\n"
+"Score a model on a labeled data file and write the result as JSON, the same document as\n"
+"POST /v1/models/{id}/evaluate: rows, mse and rmse (the error training reports), each output's\n"
+"mse, rmse, mae and r2, and for a classifier error_percent, accuracy and the confusion matrix\n"
+"(rows: true class, columns: predicted class). The file may hold fewer classes than the model.\n"
+"\n"
+"  --model PATH             the model document (JSON)\n"
+"  --data FILE              the labeled rows\n"
+"  --format auto|csv|ws     file format (default auto)\n"
+"  --header auto|yes|no     header row (default: yes for CSV, detected for ws)\n"
+"  --input-columns LIST     0-based columns holding the model's inputs, in model order.\n"
+"                           Otherwise found by name in the header, or the first N columns\n"
+"  --target-columns LIST    0-based target columns, in model order (a classifier: the class\n"
+"                           column). Otherwise found by the model's target names in the\n"
+"                           header, or the last M columns (a classifier: the last column)\n"
+"  --out PATH               write the JSON to PATH (atomically) instead of stdout\n"
+"  --blas-threads N         OpenBLAS threads (default: the number of online CPUs)\n"
+"\n"
+"Exit status: 0 success, 1 failure (file, model, data that do not fit the model), 2 bad\n"
+"arguments.\n", f);
+}
+
+/* The file's target columns, in model order, into *tcols (malloc'd, *ntcols of them). */
+static int evaluate_target_columns(const oig_model *m, const first_record *fr, const int *given, int ngiven,
+                                   const char *file, int **tcols, int *ntcols) {
+    int want = m->task == OIG_CLASSIFICATION ? 1 : m->m;
+    int *t = malloc((size_t)want * sizeof *t + 1);
+    if (t == NULL) return runtime_error("evaluate", "out of memory");
+    *tcols = t;
+    *ntcols = want;
+    if (ngiven > 0) {
+        if (ngiven != want) return runtime_error("evaluate", "--target-columns lists %d columns; the model has %d", ngiven, want);
+        for (int i = 0; i < want; i++) {
+            if (given[i] >= fr->k)
+                return runtime_error("evaluate", "%s: --target-columns: column %d out of range (the data has %d columns)",
+                                     file, given[i], fr->k);
+            t[i] = given[i];
+        }
+        return 0;
+    }
+    int named = fr->header && m->target_names && m->ntarget_names >= want;
+    for (int i = 0; named && i < want; i++) {
+        t[i] = -1;
+        for (int j = 0; j < fr->k; j++) if (strcmp(fr->names[j], m->target_names[i]) == 0) t[i] = j;
+        named = t[i] >= 0;
+    }
+    if (named) return 0;
+    if (fr->k < want + 1) return runtime_error("evaluate", "%s: %d columns leave no room for %d targets", file, fr->k, want);
+    for (int i = 0; i < want; i++) t[i] = fr->k - want + i;
+    return 0;
+}
+
+/* The JSON document of a score (malloc'd), NULL when out of memory. */
+static char *evaluate_text(const char *model_path, const char *data, const oig_model *m, const oig_score *sc,
+                           int by_name) {
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) return NULL;
+    cJSON_AddStringToObject(o, "model", model_path);
+    cJSON_AddStringToObject(o, "data", data);
+    score_doc_add(o, m, sc, by_name);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+int cli_evaluate_main(int argc, char **argv) {
+    const char *model_path = NULL, *data = NULL, *out = NULL;
+    oig_parse_opts popts;
+    oig_parse_opts_init(&popts);
+    int *icols = NULL, nicols = 0, *given_t = NULL, ngiven_t = 0, blas_threads = default_blas_threads();
+    argscan a = { argc, 1, argv };
+    char bad[160];
+    int rc = CLI_EXIT_USAGE;
+#define BAD_VALUE(flag, what) do { \
+        usage_error(cli_evaluate_usage, "evaluate", "bad value '%s' for %s: %s", v, flag, what); \
+        goto done; } while (0)
+    while (a.i < argc) {
+        const flagdef *d;
+        const char *v, *pos;
+        long l;
+        if (scan_next(&a, evaluate_flags, &d, &v, &pos, bad, sizeof bad) != 0) {
+            usage_error(cli_evaluate_usage, "evaluate", "%s", bad);
+            goto done;
+        }
+        if (pos) {
+            if (!model_path) model_path = pos;
+            else if (!data) data = pos;
+            else { usage_error(cli_evaluate_usage, "evaluate", "unexpected argument '%s'", pos); goto done; }
+            continue;
+        }
+        switch (d->id) {
+        case E_HELP: cli_evaluate_usage(stdout); rc = CLI_EXIT_OK; goto done;
+        case E_MODEL:
+            if (model_path) { usage_error(cli_evaluate_usage, "evaluate", "the model is given twice"); goto done; }
+            model_path = v;
+            break;
+        case E_DATA:
+            if (data) { usage_error(cli_evaluate_usage, "evaluate", "the data file is given twice"); goto done; }
+            data = v;
+            break;
+        case E_FORMAT: if (parse_format(v, &popts.format)) BAD_VALUE("--format", "auto, csv or ws"); break;
+        case E_HEADER: if (parse_header(v, &popts.header)) BAD_VALUE("--header", "auto, yes or no"); break;
+        case E_INPUT_COLUMNS:
+            free(icols);
+            if (parse_index_list(v, &icols, &nicols))
+                BAD_VALUE("--input-columns", "comma-separated 0-based column indices");
+            break;
+        case E_TARGET_COLUMNS:
+            free(given_t);
+            if (parse_index_list(v, &given_t, &ngiven_t))
+                BAD_VALUE("--target-columns", "comma-separated 0-based column indices");
+            break;
+        case E_OUT: if (*v == '\0') BAD_VALUE("--out", "a path"); out = v; break;
+        case E_BLAS_THREADS:
+            if (parse_long(v, 1, 256, &l)) BAD_VALUE("--blas-threads", "an integer from 1 to 256");
+            blas_threads = (int)l;
+            break;
+        }
+    }
+#undef BAD_VALUE
+    if (!model_path || !data) {
+        usage_error(cli_evaluate_usage, "evaluate", "--model PATH and --data FILE are required");
+        goto done;
+    }
+    oig_blas_set_threads(blas_threads);
+
+    rc = CLI_EXIT_FAILURE;
+    char *mbuf = NULL, *dbuf = NULL, *text = NULL, msg[512];
+    size_t mlen, dlen;
+    oig_model *m = NULL;
+    oig_data *d = NULL;
+    int *cols = NULL, *tcols = NULL, ntcols = 0, by_name = 0;
+    first_record fr = { 0 };
+    oig_score sc;
+    memset(&sc, 0, sizeof sc);
+    oig_error err;
+    memset(&err, 0, sizeof err);
+
+    if (read_file(model_path, &mbuf, &mlen, msg, sizeof msg) != 0) { runtime_error("evaluate", "%s", msg); goto out; }
+    oig_status st = model_doc_read(mbuf, mlen, &m, &err);
+    if (st != OIG_OK) { report_engine_error("evaluate", model_path, st, &err); goto out; }
+    if (read_file(data, &dbuf, &dlen, msg, sizeof msg) != 0) { runtime_error("evaluate", "%s", msg); goto out; }
+    if (read_first_record(dbuf, dlen, popts.format, popts.header, &fr) != 0) {
+        st = oig_data_parse(dbuf, dlen, &popts, &d, &err);
+        if (st != OIG_OK) report_engine_error("evaluate", data, st, &err);
+        else runtime_error("evaluate", "%s: cannot read the first record", data);
+        goto out;
+    }
+    if ((cols = malloc((size_t)m->n * sizeof *cols)) == NULL) { runtime_error("evaluate", "out of memory"); goto out; }
+    if (nicols > 0 || (fr.header && m->input_names)) {
+        if (predict_columns("evaluate", m, &fr, icols, nicols, data, cols) != 0) goto out;
+    } else {
+        for (int i = 0; i < m->n; i++) cols[i] = i;
+    }
+    if (evaluate_target_columns(m, &fr, given_t, ngiven_t, data, &tcols, &ntcols) != 0) goto out;
+    popts.format = fr.csv ? OIG_FORMAT_CSV : OIG_FORMAT_WS;
+    popts.header = fr.header;
+    popts.task = m->task;
+    popts.input_columns = cols;
+    popts.ninput_columns = m->n;
+    popts.target_columns = tcols;
+    popts.ntarget_columns = ntcols;
+    popts.one_class_ok = 1;
+    if ((st = oig_data_parse(dbuf, dlen, &popts, &d, &err)) != OIG_OK) { report_engine_error("evaluate", data, st, &err); goto out; }
+    free(dbuf);
+    dbuf = NULL;
+    st = oig_data_conform(d, m, &by_name, &err);
+    if (st == OIG_EINVAL) { runtime_error("evaluate", "%s does not fit %s: %s", data, model_path, err.message); goto out; }
+    if (st != OIG_OK || (st = oig_model_score(m, d, &sc)) != OIG_OK) {
+        runtime_error("evaluate", "scoring failed: %s", oig_status_name(st));
+        goto out;
+    }
+    if ((text = evaluate_text(model_path, data, m, &sc, by_name)) == NULL) { runtime_error("evaluate", "out of memory"); goto out; }
+    if (out) {
+        atomic_file af;
+        if (atomic_open(&af, out, msg, sizeof msg) != 0) { runtime_error("evaluate", "%s", msg); goto out; }
+        fprintf(af.f, "%s\n", text);
+        if (atomic_commit(&af, msg, sizeof msg) != 0) { runtime_error("evaluate", "%s", msg); goto out; }
+    } else {
+        printf("%s\n", text);
+        if (fflush(stdout) != 0 || ferror(stdout)) { runtime_error("evaluate", "writing stdout failed"); goto out; }
+    }
+    rc = CLI_EXIT_OK;
+out:
+    first_record_free(&fr);
+    oig_score_free(&sc);
+    oig_data_free(d);
+    free(cols);
+    free(tcols);
+    free(text);
+    free(mbuf);
+    free(dbuf);
+    oig_model_free(m);
+done:
+    free(icols);
+    free(given_t);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* cli.h -- the command-line faces `oigd train` and `oigd predict`.
+/* cli.h -- the command-line faces `oigd train`, `oigd predict` and `oigd evaluate`.
  *
  * Each takes the arguments after the command name (argv[0] is the command) and returns the
  * process exit code: 0 success, 1 runtime failure (unreadable file, parse error, training
@@ -14,9 +14,11 @@
 
 int cli_train_main(int argc, char **argv);
 int cli_predict_main(int argc, char **argv);
+int cli_evaluate_main(int argc, char **argv);
 
 /* Usage texts, for `oigd --help` and the commands' own --help. */
 void cli_train_usage(void *stream);
 void cli_predict_usage(void *stream);
+void cli_evaluate_usage(void *stream);
 
 #endif

@@ -13,8 +13,8 @@
 #include "job.h"
 #include "handlers_related.h"
 #include "model_doc.h"
+#include "score_doc.h"
 #include "sha256.h"
-#include "textfmt.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "0.0.0"
@@ -610,36 +610,7 @@ static enum MHD_Result model_evaluate(api_req *rq, store *st, const char *id) {
     res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "model_id", id);
     cJSON_AddStringToObject(res, "dataset_id", dsid->valuestring);
-    cJSON_AddNumberToObject(res, "rows", (double)sc.nrows);
-    cJSON_AddStringToObject(res, "inputs_matched_by", by_name ? "name" : "position");
-    cJSON_AddItemToObject(res, "mse", json_number_exact(sc.mse));
-    cJSON_AddItemToObject(res, "rmse", json_number_exact(sqrt(sc.mse)));
-    cJSON *outs = cJSON_AddArrayToObject(res, "outputs");
-    for (int i = 0; i < sc.m; i++) {
-        cJSON *o = cJSON_CreateObject();
-        const char *name = mdl->task == OIG_CLASSIFICATION && mdl->labels ? mdl->labels[i]
-                         : mdl->target_names && i < mdl->ntarget_names ? mdl->target_names[i] : NULL;
-        if (name) cJSON_AddStringToObject(o, "name", name);
-        else cJSON_AddNullToObject(o, "name");
-        cJSON_AddItemToObject(o, "mse", json_number_exact(sc.output_mse[i]));
-        cJSON_AddItemToObject(o, "rmse", json_number_exact(sqrt(sc.output_mse[i])));
-        cJSON_AddItemToObject(o, "mae", json_number_exact(sc.output_mae[i]));
-        cJSON_AddItemToObject(o, "r2", json_number_exact(sc.output_r2[i]));
-        cJSON_AddItemToArray(outs, o);
-    }
-    if (sc.nclasses > 0) {
-        cJSON_AddItemToObject(res, "error_percent", json_number_exact(sc.err_pct));
-        cJSON_AddItemToObject(res, "accuracy", json_number_exact(1.0 - sc.err_pct / 100.0));
-        cJSON *labels = cJSON_AddArrayToObject(res, "classes");
-        cJSON *cm = cJSON_AddArrayToObject(res, "confusion_matrix");
-        for (int a = 0; a < sc.nclasses; a++) {
-            cJSON_AddItemToArray(labels, cJSON_CreateString(mdl->labels[a]));
-            cJSON *row = cJSON_CreateArray();
-            for (int b = 0; b < sc.nclasses; b++)
-                cJSON_AddItemToArray(row, cJSON_CreateNumber((double)sc.confusion[(size_t)a * (size_t)sc.nclasses + (size_t)b]));
-            cJSON_AddItemToArray(cm, row);
-        }
-    }
+    score_doc_add(res, mdl, &sc, by_name);
     ret = api_reply_json(rq, 200, res, NULL);
 out:
     api_model_cache_put(rq->srv->models, mdl);

@@ -26,6 +26,7 @@ static void usage(FILE *f) {
           "Commands:\n"
           "  train     train on a CSV or whitespace-separated file and write a model file\n"
           "  predict   apply a model file to a data file, writing CSV predictions\n"
+          "  evaluate  score a model file on a labeled data file (MSE, R^2, confusion matrix)\n"
           "  project   project a model's hidden weights onto orthogonal ones (a new model file)\n"
           "  serve     run the HTTP JSON daemon\n"
           "  key       create an API key for `serve --api-key-file`\n"
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "train") == 0) return cli_train_main(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cli_predict_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "evaluate") == 0) return cli_evaluate_main(argc - 1, argv + 1);
     if (strcmp(cmd, "project") == 0) return cli_project_main(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0) return api_key_main(argc - 1, argv + 1);

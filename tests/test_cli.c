@@ -1,9 +1,11 @@
-/* test_cli.c -- end-to-end tests of `oigd train` and `oigd predict` on the built binary.
+/* test_cli.c -- end-to-end tests of `oigd train`, `oigd predict` and `oigd evaluate` on the built
+ * binary.
  *
  * The binary's path comes from OIGD_BIN (set by CTest). Each test makes its own data in a fresh
  * mkdtemp directory and removes it afterwards. Covers the exit-code contract (0 / 1 / 2), error
  * positions, the metrics CSV, determinism, checkpoints and --resume, and predictions equal to
- * the model evaluated here; and `oigd serve`'s refusal of bad flag and environment values.
+ * the model evaluated here, scores equal to the engine's; and `oigd serve`'s refusal of bad flag
+ * and environment values.
  */
 #include <check.h>
 #include <errno.h>
@@ -189,8 +191,8 @@ END_TEST
 
 START_TEST(test_help_prints_usage_on_stdout_and_exits_0) {
     static const char *const cmds[][2] = {
-        { "--help", NULL }, { "train", "--help" }, { "predict", "--help" } };
-    for (int i = 0; i < 3; i++) {
+        { "--help", NULL }, { "train", "--help" }, { "predict", "--help" }, { "evaluate", "--help" } };
+    for (int i = 0; i < 4; i++) {
         char *out, *err;
         int rc = oigd(&out, &err, cmds[i][0], cmds[i][1], NULL);
         ck_assert_msg(rc == 0, "%s %s: exit %d", cmds[i][0], cmds[i][1] ? cmds[i][1] : "", rc);
@@ -219,6 +221,9 @@ START_TEST(test_unknown_command_and_flag_exit_2) {
     free(out); free(err);
     rc = oigd(&out, &err, "predict", "--model", "m.json", "--data", "x.csv", "--bogus", NULL);
     assert_usage_error("unknown predict flag", rc, err, "--bogus");
+    free(out); free(err);
+    rc = oigd(&out, &err, "evaluate", "--model", "m.json", "--data", "x.csv", "--bogus", NULL);
+    assert_usage_error("unknown evaluate flag", rc, err, "--bogus");
     free(out); free(err);
 }
 END_TEST
@@ -685,6 +690,116 @@ START_TEST(test_index_files_select_train_and_validation_rows) {
 }
 END_TEST
 
+/* Rows [from, to) of a CSV (its header kept), with the columns in the order cols, or those rows
+ * whose line does not contain skip; written to path. */
+static void csv_rows(const char *src, const char *path, int from, int to, const int *cols, int ncols,
+                     const char *skip) {
+    char *text = slurp(src, NULL);
+    ck_assert_ptr_nonnull(text);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    int row = -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), row++) {
+        if (row >= 0 && (row < from || row >= to || (skip && strstr(line, skip)))) continue;
+        char *field[8];
+        int k = 0;
+        for (char *c = line; k < 8; c++) {
+            field[k++] = c;
+            if (!(c = strchr(c, ','))) break;
+            *c = '\0';
+        }
+        for (int i = 0; i < ncols; i++) fprintf(f, "%s%s", i ? "," : "", field[cols[i]]);
+        fputc('\n', f);
+    }
+    fclose(f);
+    free(text);
+}
+
+static double json_number(const char *text, const char *key) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(text, pat);
+    ck_assert_msg(p != NULL, "no %s in %s", key, text);
+    return strtod(p + strlen(pat), NULL);
+}
+
+START_TEST(test_evaluate_scores_the_held_out_rows_as_training_reported) {
+    const char *data = tpath("reg.csv"), *model = tpath("m.json"), *test = tpath("test.csv");
+    write_regression_csv(data, 120);
+    char list[512];
+    int n = 0;
+    for (int r = 0; r < 90; r++) n += snprintf(list + n, sizeof list - (size_t)n, "%d ", r);
+    spit(tpath("tr.txt"), list);
+    n = 0;
+    for (int r = 90; r < 120; r++) n += snprintf(list + n, sizeof list - (size_t)n, "%d ", r);
+    spit(tpath("te.txt"), list);
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", data, "--train-index", tpath("tr.txt"), "--test-index",
+                  tpath("te.txt"), "--iterations", "20", "--hidden", "4", "--blas-threads", "1",
+                  "--model-out", model, NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    const char *v = strstr(out, "val MSE");
+    ck_assert_ptr_nonnull(v);
+    double reported = strtod(v + strlen("val MSE"), NULL);
+    free(out); free(err);
+    /* the held-out rows, their columns moved: the inputs are found by name */
+    const int cols[4] = {3, 2, 0, 1};
+    csv_rows(data, test, 90, 120, cols, 4, NULL);
+    rc = oigd(&out, &err, "evaluate", model, test, NULL);
+    ck_assert_msg(rc == 0, "evaluate exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "\"inputs_matched_by\":\t\"name\""));
+    double mse = json_number(out, "mse");
+    ck_assert_double_eq_tol(mse, reported, 1e-8 * reported);
+    ck_assert_int_eq(json_number(out, "rows"), 30);
+    ck_assert(json_number(out, "r2") < 1.0);
+    free(out); free(err);
+    /* --out writes the same document */
+    ck_assert_int_eq(oigd(&out, &err, "evaluate", "--model", model, "--data", test, "--out", tpath("s.json"), NULL), 0);
+    char *file = slurp(tpath("s.json"), NULL);
+    ck_assert_double_eq(json_number(file, "mse"), mse);
+    free(file); free(out); free(err);
+}
+END_TEST
+
+START_TEST(test_evaluate_classifier_on_fewer_classes_and_an_unknown_one) {
+    const char *data = tpath("cls.csv"), *model = tpath("cls.json"), *part = tpath("part.csv");
+    write_classification_csv(data, 150);
+    char *out, *err;
+    int rc = oigd(&out, &err, "train", "--data", data, "--task", "classification", "--hidden", "3",
+                  "--iterations", "10", "--blas-threads", "1", "--model-out", model, NULL);
+    ck_assert_msg(rc == 0, "train exit %d: %s", rc, err);
+    free(out); free(err);
+    const int cols[3] = {0, 1, 2};
+    csv_rows(data, part, 0, 150, cols, 3, "high");
+    char *text = slurp(part, NULL);
+    int rows = count_lines(text) - 1;
+    free(text);
+    rc = oigd(&out, &err, "evaluate", model, part, NULL);
+    ck_assert_msg(rc == 0, "evaluate exit %d: %s", rc, err);
+    /* classes east, high, west: the high row of the confusion matrix is empty */
+    const char *cm = strstr(out, "\"confusion_matrix\"");
+    ck_assert_ptr_nonnull(cm);
+    long c[9], total = 0, diag = 0;
+    const char *p = cm;
+    for (int i = 0; i < 9; i++) {
+        while (*p && !(*p >= '0' && *p <= '9')) p++;
+        c[i] = strtol(p, (char **)&p, 10);
+        total += c[i];
+        if (i % 4 == 0) diag += c[i];
+    }
+    ck_assert_int_eq(total, rows);
+    ck_assert_int_eq(c[3] + c[4] + c[5], 0);
+    ck_assert_double_eq_tol(json_number(out, "error_percent"), 100.0 * (double)(rows - diag) / rows, 1e-9);
+    free(out); free(err);
+    /* a label the model never saw */
+    spit(part, "u,v,kind\n0.1,0.2,north\n0.3,-0.2,east\n");
+    rc = oigd(&out, &err, "evaluate", model, part, NULL);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(err, "'north'") != NULL, "stderr does not name the label: %s", err);
+    free(out); free(err);
+}
+END_TEST
+
 static Suite *cli_suite(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("usage");
@@ -718,6 +833,8 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_checkpoints_and_resume_continue_the_run);
     tcase_add_test(tc, test_classification_predicts_labels);
     tcase_add_test(tc, test_index_files_select_train_and_validation_rows);
+    tcase_add_test(tc, test_evaluate_scores_the_held_out_rows_as_training_reported);
+    tcase_add_test(tc, test_evaluate_classifier_on_fewer_classes_and_an_unknown_one);
     suite_add_tcase(s, tc);
     return s;
 }
