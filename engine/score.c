@@ -184,10 +184,9 @@ oig_status oig_model_score(const oig_model *mdl, const oig_data *d, oig_score *s
     double *sst = calloc((size_t)m, sizeof *sst);
     size_t slice = nrows < SCORE_ROWS ? nrows : SCORE_ROWS;
     double *y = malloc(slice * (size_t)m * sizeof *y + 1);
-    int *pc = malloc(slice * sizeof *pc + 1);
     if (classify) s->confusion = calloc((size_t)s->nclasses * (size_t)s->nclasses, sizeof *s->confusion);
     oig_status st = OIG_ENOMEM;
-    if (!s->output_mse || !s->output_mae || !s->output_r2 || !mean || !sst || !y || !pc ||
+    if (!s->output_mse || !s->output_mae || !s->output_r2 || !mean || !sst || !y ||
         (classify && !s->confusion)) goto out;
     /* each target's mean over the rows, for R^2's total sum of squares */
     for (size_t p = 0; p < nrows; p++)
@@ -197,7 +196,7 @@ oig_status oig_model_score(const oig_model *mdl, const oig_data *d, oig_score *s
     long wrong = 0;
     for (size_t p0 = 0; p0 < nrows; p0 += slice) {
         size_t k = nrows - p0 < slice ? nrows - p0 : slice;
-        if ((st = oig_model_predict(mdl, d->x + p0 * (size_t)d->n, k, y, classify ? pc : NULL)) != OIG_OK) goto out;
+        if ((st = oig_model_predict(mdl, d->x + p0 * (size_t)d->n, k, y, NULL)) != OIG_OK) goto out;
         for (size_t q = 0; q < k; q++) {
             const double *t = d->t + (p0 + q) * (size_t)m;
             for (int i = 0; i < m; i++) {
@@ -209,9 +208,10 @@ oig_status oig_model_score(const oig_model *mdl, const oig_data *d, oig_score *s
                 sst[i] += c * c;
             }
             if (classify) {
-                int truth = d->cls[p0 + q];
-                if (pc[q] != truth) wrong++;
-                s->confusion[(size_t)truth * (size_t)s->nclasses + (size_t)pc[q]]++;
+                /* the argmax rule of spec 10, whatever task the model was trained for */
+                int truth = d->cls[p0 + q], guess = oig_argmax(y + q * (size_t)m, m);
+                if (guess != truth) wrong++;
+                s->confusion[(size_t)truth * (size_t)s->nclasses + (size_t)guess]++;
             }
         }
     }
@@ -225,7 +225,7 @@ oig_status oig_model_score(const oig_model *mdl, const oig_data *d, oig_score *s
     }
     st = OIG_OK;
 out:
-    free(mean); free(sst); free(y); free(pc);
+    free(mean); free(sst); free(y);
     if (st != OIG_OK) oig_score_free(s);
     return st;
 }

@@ -14,7 +14,7 @@ shift || true
 PARTS=${*:-fuzz crash faults load valgrind}
 case $MODE in
 quick) FUZZ_S=10; ROUNDS=3; LOAD_S=10; export LOAD_ITERATIONS=${LOAD_ITERATIONS:-40000}
-       VG_TESTS="test_engine_data test_api_router test_api_model_doc test_server_store" ;;
+       VG_TESTS="test_engine_data test_engine_score test_api_router test_api_model_doc test_server_store" ;;
 full)  FUZZ_S=60; ROUNDS=20; LOAD_S=60; VG_TESTS="" ;;
 *) echo "usage: $0 [quick|full] [fuzz crash faults load valgrind]"; exit 2 ;;
 esac

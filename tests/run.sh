@@ -2,7 +2,7 @@
 # The test command: builds oigd optimized (-O2, as deploy/run.sh does, so optimizer-only
 # warnings fail here too) with AddressSanitizer + UndefinedBehaviorSanitizer, and runs
 # every suite through CTest: first the reliability harness in its short form (fuzzing 10 s per
-# target, kill -9 crash test, fault injection, wrk load, valgrind of four suites; see
+# target, kill -9 crash test, fault injection, wrk load, valgrind of five suites; see
 # docs/RELIABILITY.md), then the Open MPI build's data-parallel tests (build-test-mpi/, K = 1, 2, 4
 # ranks and MPI jobs from the daemon), then every other libcheck suite, end-to-end and script test
 # on the default build (build-test/). Arguments go to the last ctest.

@@ -701,14 +701,17 @@ static void csv_rows(const char *src, const char *path, int from, int to, const 
     int row = -1;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), row++) {
         if (row >= 0 && (row < from || row >= to || (skip && strstr(line, skip)))) continue;
-        char *field[8];
+        char *field[8] = { NULL };
         int k = 0;
         for (char *c = line; k < 8; c++) {
             field[k++] = c;
             if (!(c = strchr(c, ','))) break;
             *c = '\0';
         }
-        for (int i = 0; i < ncols; i++) fprintf(f, "%s%s", i ? "," : "", field[cols[i]]);
+        for (int i = 0; i < ncols; i++) {
+            ck_assert_msg(cols[i] < k, "line %d has %d fields", row, k);
+            fprintf(f, "%s%s", i ? "," : "", field[cols[i]]);
+        }
         fputc('\n', f);
     }
     fclose(f);

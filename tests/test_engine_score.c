@@ -124,6 +124,33 @@ START_TEST(test_constant_target_has_no_r2) {
 }
 END_TEST
 
+/* Classes on data scored by a regression model: the argmax rule decides, as spec 10 says. */
+START_TEST(test_classes_scored_by_argmax_whatever_the_model_task) {
+    oig_model *mdl = trained_regression();
+    oig_data *d = parse_regression(TRAIN_COLS, 5, NULL, "y1,y2");
+    d->cls = malloc(sizeof(int) * ROWS);
+    d->nclasses = 2;
+    for (int p = 0; p < ROWS; p++) d->cls[p] = d->t[p * 2] > d->t[p * 2 + 1] ? 0 : 1;
+    oig_score s;
+    ck_assert_int_eq(oig_model_score(mdl, d, &s), OIG_OK);
+    double *y = malloc(sizeof(double) * ROWS * 2);
+    ck_assert_int_eq(oig_model_predict(mdl, d->x, ROWS, y, NULL), OIG_OK);
+    long want[4] = {0, 0, 0, 0}, wrong = 0;
+    for (int p = 0; p < ROWS; p++) {
+        int guess = y[p * 2] >= y[p * 2 + 1] ? 0 : 1;
+        want[d->cls[p] * 2 + guess]++;
+        wrong += guess != d->cls[p];
+    }
+    ck_assert_int_eq(s.nclasses, 2);
+    for (int k = 0; k < 4; k++) ck_assert_int_eq(s.confusion[k], want[k]);
+    ck_assert_double_eq_tol(s.err_pct, 100.0 * (double)wrong / ROWS, 1e-12);
+    free(y);
+    oig_score_free(&s);
+    oig_data_free(d);
+    oig_model_free(mdl);
+}
+END_TEST
+
 /* Scores of two conformed datasets holding the same values are the same, bit for bit. */
 static void assert_same_score(const oig_model *mdl, const oig_data *a, const oig_data *b) {
     oig_score sa, sb;
@@ -345,6 +372,7 @@ int main(void) {
     TCase *c = tcase_create("score");
     tcase_add_test(c, test_score_equals_a_count_from_the_predictions);
     tcase_add_test(c, test_constant_target_has_no_r2);
+    tcase_add_test(c, test_classes_scored_by_argmax_whatever_the_model_task);
     tcase_add_test(c, test_conform_takes_inputs_and_targets_by_name);
     tcase_add_test(c, test_conform_falls_back_to_position);
     tcase_add_test(c, test_conform_refuses_what_cannot_be_matched);
