@@ -56,9 +56,8 @@ static oig_data *parse_regression(const int *cols, int ncols, const char *const 
 
 static const int TRAIN_COLS[5] = {0, 1, 2, 3, 4};
 
-/* A few OIG-HWO iterations on the training layout: a, b, c -> y1, y2. */
-static oig_model *trained_regression(void) {
-    oig_data *d = parse_regression(TRAIN_COLS, 5, NULL, "y1,y2");
+/* A model of four hidden units after a few OIG-HWO iterations on d, which is freed. */
+static oig_model *trained_on(oig_data *d) {
     oig_config c;
     oig_config_init(&c);
     c.nh = 4;
@@ -68,6 +67,9 @@ static oig_model *trained_regression(void) {
     oig_data_free(d);
     return mdl;
 }
+
+/* On the training layout: a, b, c -> y1, y2. */
+static oig_model *trained_regression(void) { return trained_on(parse_regression(TRAIN_COLS, 5, NULL, "y1,y2")); }
 
 START_TEST(test_score_equals_a_count_from_the_predictions) {
     oig_model *mdl = trained_regression();
@@ -282,14 +284,7 @@ static int not_cat(int p) { return strcmp(label_of(p), "cat") != 0; }
 static oig_model *trained_classifier(void) {
     oig_data *d = parse_classes(NULL, NULL);
     ck_assert_int_eq(d->nclasses, 3);
-    oig_config c;
-    oig_config_init(&c);
-    c.nh = 4;
-    c.max_iterations = 5;
-    oig_model *mdl = NULL;
-    ck_assert_int_eq(oig_train(d, NULL, &c, NULL, NULL, NULL, &mdl, NULL), OIG_OK);
-    oig_data_free(d);
-    return mdl;
+    return trained_on(d);
 }
 
 START_TEST(test_conform_recodes_a_subset_of_the_classes) {
