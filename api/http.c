@@ -138,9 +138,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         /* a declared length past the limit is refused before any byte is read */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        unsigned long long declared = 0;
         if (cl) {
             char *end;
             unsigned long long v = strtoull(cl, &end, 10);
+            if (end != cl) declared = v;
             if (end != cl && v > srv->cfg->max_body) {
                 char msg[96];
                 snprintf(msg, sizeof msg, "the body may be at most %zu bytes", srv->cfg->max_body);
@@ -148,7 +150,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                 return api_problem(rq, API_E_TOO_LARGE, msg, NULL, NULL);
             }
         }
-        const char *coding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding");
+        /* only a body is decoded: a request without one (no Content-Length above 0, no
+         * Transfer-Encoding) is answered whatever Content-Encoding it names */
+        int has_body = declared > 0 || MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
+        const char *coding = has_body ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding") : NULL;
         /* an upload's SHA-256 is summed on arrival: the dataset handler stores it */
         int rc = api_body_begin(rq, coding, rq->route == API_R_DATASETS && strcmp(method, "POST") == 0);
         if (rc == -2) return MHD_NO;
