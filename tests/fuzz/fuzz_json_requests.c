@@ -3,8 +3,8 @@
  * query parsers and every JSON body decoder (dataset upload, job spec, model import, predict)
  * run as in the daemon, against a real store in a temporary file with no training workers.
  * libmicrohttpd's connection and response calls are replaced here by recorders.
- * Input: "METHOD PATH\nCONTENT-TYPE\nBODY"; "@D", "@J", "@M", "@C" in the path become the ids of
- * a stored dataset, job, model and classification model. Oracles: exactly one response per
+ * Input: "METHOD PATH\nCONTENT-TYPE\nBODY"; "@D", "@J", "@M", "@C" in the path and the body become
+ * the ids of a stored dataset, job, model and classification model. Oracles: exactly one response per
  * request, never a 5xx, and a 4xx leaves the store's row counts unchanged. */
 #include <stdint.h>
 #include <stdio.h>
@@ -190,8 +190,9 @@ static void reset(int now) {
     fixtures();
 }
 
-/* Copy s (n bytes) into out, replacing the fixture placeholders; 0 when it does not fit. */
-static int expand(const char *s, size_t n, char *out, size_t cap) {
+/* Copy s (n bytes) into out, replacing the fixture placeholders, NUL-terminated; *olen (when not
+ * NULL) receives the length. 0 when it does not fit. */
+static int expand(const char *s, size_t n, char *out, size_t cap, size_t *olen) {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         const char *rep = NULL;
@@ -215,6 +216,7 @@ static int expand(const char *s, size_t n, char *out, size_t cap) {
         }
     }
     out[o] = 0;
+    if (olen) *olen = o;
     return 1;
 }
 
@@ -234,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rq->conn = NULL;
     memcpy(rq->method, p, (size_t)(sp - p));
     char target[1024];
-    if (!expand(sp + 1, (size_t)(nl1 - sp - 1), target, sizeof target)) { free(rq); return 0; }
+    if (!expand(sp + 1, (size_t)(nl1 - sp - 1), target, sizeof target, NULL)) { free(rq); return 0; }
     /* the path as MHD hands it over: without the query, which becomes GET arguments */
     memset(&fake, 0, sizeof fake);
     char *q = strchr(target, '?');
@@ -256,9 +258,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(ctype, nl1 + 1, cl);
     ctype[cl] = 0;
     fake.ctype = cl ? ctype : NULL;
-    /* the body as the daemon takes it in (body.c), hashed as an upload's is */
-    if (api_body_begin(rq, NULL, 1) != 0 || api_body_feed(rq, nl2 + 1, (size_t)(end - nl2 - 1)) != 0 ||
-        api_body_end(rq) != API_BODY_OK) {
+    /* the body, its placeholders expanded (an id is at most STORE_ID_MAX - 1 bytes for two), as
+     * the daemon takes it in (body.c), hashed as an upload's is */
+    size_t blen = (size_t)(end - nl2 - 1), bcap = blen * (STORE_ID_MAX / 2) + 1;
+    char *body = malloc(bcap);
+    if (!body || !expand(nl2 + 1, blen, body, bcap, &blen)) { free(body); free(rq); return 0; }
+    int fed = api_body_begin(rq, NULL, 1) == 0 && api_body_feed(rq, body, blen) == 0 && api_body_end(rq) == API_BODY_OK;
+    free(body);
+    if (!fed) {
         api_body_free(rq);
         free(rq);
         return 0;
