@@ -137,6 +137,12 @@ enum MHD_Result api_events(api_req *rq, const char *job_id);
 void api_content_type(api_req *rq, char *out, size_t outlen);
 /* Parse a JSON body; on failure replies 400 (with line/column) and returns NULL. */
 cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret);
+/* The stored dataset dataset_id fitted to mdl's inputs and classes (oig_data_conform) into *d,
+ * which the caller frees; *by_name (may be NULL) as oig_data_conform sets it. 0 on success;
+ * otherwise the reply is sent (422 naming dataset_id for an unknown dataset or one mdl cannot
+ * score, 500 when the store fails), *ret holds its result and *d is NULL. */
+int api_dataset_for_model(api_req *rq, store *st, const char *dataset_id, const oig_model *mdl,
+                          oig_data **d, int *by_name, enum MHD_Result *ret);
 
 /* GET /metrics: the Prometheus text exposition (malloc'd), NULL when out of memory. */
 char *api_metrics_render(api_server *srv, size_t *len);

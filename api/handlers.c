@@ -576,6 +576,22 @@ out:
     return ret;
 }
 
+int api_dataset_for_model(api_req *rq, store *st, const char *dataset_id, const oig_model *mdl,
+                          oig_data **d, int *by_name, enum MHD_Result *ret) {
+    store_status rc = store_dataset_load(st, dataset_id, d);
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    oig_status os = rc == STORE_OK ? oig_data_conform(*d, mdl, by_name, &err) : OIG_OK;
+    if (rc == STORE_OK && os == OIG_OK) return 0;
+    if (rc == STORE_NOTFOUND) *ret = invalid(rq, "dataset_id", "no dataset with that id");
+    else if (rc != STORE_OK) *ret = store_failure(rq, st);
+    else if (os == OIG_EINVAL) *ret = invalid(rq, "dataset_id", err.message);
+    else *ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    oig_data_free(*d);
+    *d = NULL;
+    return -1;
+}
+
 /* Body: {"dataset_id": id}. The stored dataset is fitted to the model's inputs and classes
  * (oig_data_conform) and scored in the request; nothing is written. */
 static enum MHD_Result model_evaluate(api_req *rq, store *st, const char *id) {
@@ -595,15 +611,9 @@ static enum MHD_Result model_evaluate(api_req *rq, store *st, const char *id) {
         if (strcmp(e->string, "dataset_id") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
     const cJSON *dsid = cJSON_GetObjectItemCaseSensitive(j, "dataset_id");
     if (!cJSON_IsString(dsid) || !*dsid->valuestring) { ret = invalid(rq, "dataset_id", "expected a dataset id"); goto out; }
-    rc = store_dataset_load(st, dsid->valuestring, &d);
-    if (rc == STORE_NOTFOUND) { ret = invalid(rq, "dataset_id", "no dataset with that id"); goto out; }
-    if (rc != STORE_OK) { ret = store_failure(rq, st); goto out; }
-    oig_error err;
-    memset(&err, 0, sizeof err);
     int by_name = 0;
-    oig_status os = oig_data_conform(d, mdl, &by_name, &err);
-    if (os == OIG_EINVAL) { ret = invalid(rq, "dataset_id", err.message); goto out; }
-    if (os != OIG_OK || oig_model_score(mdl, d, &sc) != OIG_OK) {
+    if (api_dataset_for_model(rq, st, dsid->valuestring, mdl, &d, &by_name, &ret) != 0) goto out;
+    if (oig_model_score(mdl, d, &sc) != OIG_OK) {
         ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
         goto out;
     }

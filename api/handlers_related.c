@@ -133,14 +133,7 @@ enum MHD_Result api_model_project(api_req *rq, store *st, const char *id) {
         ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
         goto out;
     }
-    if (dsid) {
-        rc = store_dataset_load(st, dsid, &d);
-        if (rc == STORE_NOTFOUND) { ret = invalid(rq, "dataset_id", "no dataset with that id"); goto out; }
-        if (rc != STORE_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
-        oig_status cs = oig_data_conform(d, mdl, NULL, &err);
-        if (cs == OIG_EINVAL) { ret = invalid(rq, "dataset_id", err.message); goto out; }
-        if (cs != OIG_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }
-    }
+    if (dsid && api_dataset_for_model(rq, st, dsid, mdl, &d, NULL, &ret) != 0) goto out;
     oig_project_report rep;
     oig_status os = oig_model_project(mdl, &po, d, &p, &rep, &err);
     if (os == OIG_EINVAL) {
