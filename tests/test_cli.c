@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
 
 #include "model_doc.h"
 #include "oig.h"
@@ -718,12 +719,17 @@ static void csv_rows(const char *src, const char *path, int from, int to, const 
     free(text);
 }
 
-static double json_number(const char *text, const char *key) {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(text, pat);
-    ck_assert_msg(p != NULL, "no %s in %s", key, text);
-    return strtod(p + strlen(pat), NULL);
+/* The number member key of o (asserted to be there). */
+static double json_number(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", key);
+    return v->valuedouble;
+}
+
+static cJSON *json_parse(const char *text) {
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_msg(cJSON_IsObject(j), "not a JSON object: %s", text);
+    return j;
 }
 
 START_TEST(test_evaluate_scores_the_held_out_rows_as_training_reported) {
@@ -750,16 +756,20 @@ START_TEST(test_evaluate_scores_the_held_out_rows_as_training_reported) {
     csv_rows(data, test, 90, 120, cols, 4, NULL);
     rc = oigd(&out, &err, "evaluate", model, test, NULL);
     ck_assert_msg(rc == 0, "evaluate exit %d: %s", rc, err);
-    ck_assert_ptr_nonnull(strstr(out, "\"inputs_matched_by\":\t\"name\""));
-    double mse = json_number(out, "mse");
+    cJSON *j = json_parse(out);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "inputs_matched_by")->valuestring, "name");
+    double mse = json_number(j, "mse");
     ck_assert_double_eq_tol(mse, reported, 1e-8 * reported);
-    ck_assert_int_eq(json_number(out, "rows"), 30);
-    ck_assert(json_number(out, "r2") < 1.0);
+    ck_assert_int_eq(json_number(j, "rows"), 30);
+    ck_assert(json_number(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "outputs"), 0), "r2") < 1.0);
+    cJSON_Delete(j);
     free(out); free(err);
     /* --out writes the same document */
     ck_assert_int_eq(oigd(&out, &err, "evaluate", "--model", model, "--data", test, "--out", tpath("s.json"), NULL), 0);
     char *file = slurp(tpath("s.json"), NULL);
-    ck_assert_double_eq(json_number(file, "mse"), mse);
+    j = json_parse(file);
+    ck_assert_double_eq(json_number(j, "mse"), mse);
+    cJSON_Delete(j);
     free(file); free(out); free(err);
 }
 END_TEST
@@ -780,19 +790,20 @@ START_TEST(test_evaluate_classifier_on_fewer_classes_and_an_unknown_one) {
     rc = oigd(&out, &err, "evaluate", model, part, NULL);
     ck_assert_msg(rc == 0, "evaluate exit %d: %s", rc, err);
     /* classes east, high, west: the high row of the confusion matrix is empty */
-    const char *cm = strstr(out, "\"confusion_matrix\"");
-    ck_assert_ptr_nonnull(cm);
+    cJSON *j = json_parse(out);
+    const cJSON *cm = cJSON_GetObjectItem(j, "confusion_matrix");
+    ck_assert_int_eq(cJSON_GetArraySize(cm), 3);
+    ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "classes"), 1)->valuestring, "high");
     long c[9], total = 0, diag = 0;
-    const char *p = cm;
     for (int i = 0; i < 9; i++) {
-        while (*p && !(*p >= '0' && *p <= '9')) p++;
-        c[i] = strtol(p, (char **)&p, 10);
+        c[i] = (long)cJSON_GetArrayItem(cJSON_GetArrayItem(cm, i / 3), i % 3)->valuedouble;
         total += c[i];
         if (i % 4 == 0) diag += c[i];
     }
     ck_assert_int_eq(total, rows);
     ck_assert_int_eq(c[3] + c[4] + c[5], 0);
-    ck_assert_double_eq_tol(json_number(out, "error_percent"), 100.0 * (double)(rows - diag) / rows, 1e-9);
+    ck_assert_double_eq_tol(json_number(j, "error_percent"), 100.0 * (double)(rows - diag) / rows, 1e-9);
+    cJSON_Delete(j);
     free(out); free(err);
     /* a label the model never saw */
     spit(part, "u,v,kind\n0.1,0.2,north\n0.3,-0.2,east\n");
