@@ -1192,6 +1192,17 @@ fail:
     return -1;
 }
 
+/* The header field named name: its index, -1 when there is none, -2 when there are several. */
+static int header_column(const first_record *fr, const char *name) {
+    int found = -1;
+    for (int j = 0; j < fr->k; j++) {
+        if (strcmp(fr->names[j], name) != 0) continue;
+        if (found >= 0) return -2;
+        found = j;
+    }
+    return found;
+}
+
 /* Columns of the file holding the model's N inputs, in model order, into cols[0..N-1]. */
 static int predict_columns(const char *cmd, const oig_model *m, const first_record *fr, const int *icols,
                            int nicols, const char *file, int *cols) {
@@ -1213,14 +1224,10 @@ static int predict_columns(const char *cmd, const oig_model *m, const first_reco
     }
     if (fr->header && m->input_names) {
         for (int i = 0; i < n; i++) {
-            int found = -1;
-            for (int j = 0; j < fr->k; j++) {
-                if (strcmp(fr->names[j], m->input_names[i]) != 0) continue;
-                if (found >= 0)
-                    return runtime_error(cmd, "%s: input column '%s' appears twice in the header",
-                                         file, m->input_names[i]);
-                found = j;
-            }
+            int found = header_column(fr, m->input_names[i]);
+            if (found == -2)
+                return runtime_error(cmd, "%s: input column '%s' appears twice in the header",
+                                     file, m->input_names[i]);
             if (found < 0)
                 return runtime_error(cmd, "%s: the model's input column '%s' is not in the header",
                                      file, m->input_names[i]);
@@ -1490,11 +1497,7 @@ static int evaluate_target_columns(const oig_model *m, const first_record *fr, c
         return 0;
     }
     int named = fr->header && m->target_names && m->ntarget_names >= want;
-    for (int i = 0; named && i < want; i++) {
-        t[i] = -1;
-        for (int j = 0; j < fr->k; j++) if (strcmp(fr->names[j], m->target_names[i]) == 0) t[i] = j;
-        named = t[i] >= 0;
-    }
+    for (int i = 0; named && i < want; i++) named = (t[i] = header_column(fr, m->target_names[i])) >= 0;
     if (named) return 0;
     if (fr->k < want + 1) return runtime_error("evaluate", "%s: %d columns leave no room for %d targets", file, fr->k, want);
     for (int i = 0; i < want; i++) t[i] = fr->k - want + i;
