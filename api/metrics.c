@@ -180,10 +180,13 @@ char *api_metrics_render(api_server *srv, size_t *len) {
         put(&s, "# HELP oigd_queue_depth Jobs waiting for a worker.\n# TYPE oigd_queue_depth gauge\n"
                 "oigd_queue_depth %lld\n", counts[0]);
     }
-    long long bytes;
-    if (st && store_db_bytes(st, &bytes) == STORE_OK)
+    store_space sp;
+    if (st && store_space_get(st, &sp) == STORE_OK)
         put(&s, "# HELP oigd_database_size_bytes Size of the SQLite database (pages x page size).\n"
-                "# TYPE oigd_database_size_bytes gauge\noigd_database_size_bytes %lld\n", bytes);
+                "# TYPE oigd_database_size_bytes gauge\noigd_database_size_bytes %lld\n"
+                "# HELP oigd_database_free_bytes Free pages inside the database file, not yet given back.\n"
+                "# TYPE oigd_database_free_bytes gauge\noigd_database_free_bytes %lld\n",
+            sp.pages * sp.page_size, sp.free_pages * sp.page_size);
     put(&s, "# HELP oigd_workers Training threads, and how many of them run a job now.\n# TYPE oigd_workers gauge\n"
             "oigd_workers{state=\"total\"} %d\noigd_workers{state=\"busy\"} %d\n",
         srv->cfg->workers, srv->pool ? pool_running(srv->pool) : 0);

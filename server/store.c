@@ -105,6 +105,17 @@ static void rollback(store *st) {
     if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* One integer from a PRAGMA that answers one row. */
+static int pragma_int(store *st, const char *sql, long long *out) {
+    sqlite3_stmt *s = prep(st, sql);
+    if (!s) return -1;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(s, 0);
+    release(st, s);
+    if (rc != SQLITE_ROW) { set_err(st, sql); return -1; }
+    return 0;
+}
+
 static void bind_text(sqlite3_stmt *s, int i, const char *v) {
     if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
     else sqlite3_bind_null(s, i);
@@ -277,8 +288,14 @@ static store_status open_conn(const char *path, int migrate_too, store **out, ch
     }
     sqlite3_busy_timeout(st->db, 5000);
     store_status rc = STORE_OK;
-    if (exec1(st, "PRAGMA journal_mode=WAL") || exec1(st, "PRAGMA synchronous=NORMAL") ||
-        exec1(st, "PRAGMA foreign_keys=ON")) {
+    /* A new file gets incremental vacuum, which only a file without tables can take. The WAL
+     * is cut back to 16 MiB after each checkpoint instead of keeping the size of the largest
+     * transaction (a dataset upload) for good. */
+    long long pages = -1;
+    if (pragma_int(st, "PRAGMA page_count", &pages) ||
+        (pages == 0 && exec1(st, "PRAGMA auto_vacuum = INCREMENTAL")) ||
+        exec1(st, "PRAGMA journal_mode=WAL") || exec1(st, "PRAGMA synchronous=NORMAL") ||
+        exec1(st, "PRAGMA foreign_keys=ON") || exec1(st, "PRAGMA journal_size_limit = 16777216")) {
         rc = STORE_ERROR;
     } else if (migrate_too) {
         rc = migrate(st);
@@ -814,14 +831,42 @@ store_status store_job_counts(store *st, long long counts[STORE_JOB_NSTATUS]) {
     return STORE_OK;
 }
 
-store_status store_db_bytes(store *st, long long *bytes) {
-    *bytes = 0;
-    sqlite3_stmt *s = prep(st, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()");
-    if (!s) return STORE_ERROR;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) *bytes = sqlite3_column_int64(s, 0);
-    release(st, s);
-    if (rc != SQLITE_ROW) { set_err(st, "database size"); return STORE_ERROR; }
+store_status store_space_get(store *st, store_space *sp) {
+    memset(sp, 0, sizeof *sp);
+    long long mode = 0;
+    if (pragma_int(st, "PRAGMA page_size", &sp->page_size) || pragma_int(st, "PRAGMA page_count", &sp->pages) ||
+        pragma_int(st, "PRAGMA freelist_count", &sp->free_pages) || pragma_int(st, "PRAGMA auto_vacuum", &mode))
+        return STORE_ERROR;
+    sp->incremental = mode == 2;
+    return STORE_OK;
+}
+
+store_status store_reclaim(store *st, int max_pages, long long *left) {
+    store_space sp;
+    if (store_space_get(st, &sp) != STORE_OK) return STORE_ERROR;
+    *left = sp.free_pages;
+    if (!sp.incremental || sp.free_pages == 0 || max_pages < 1) return STORE_OK;
+    /* a PRAGMA takes no bound parameters: the count is formatted from an int; the statement frees
+     * one page per step */
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", max_pages);
+    if (begin(st) != 0) return STORE_ERROR;
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK)
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {}
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) { set_err(st, "incremental vacuum"); rollback(st); return STORE_ERROR; }
+    if (commit(st) != 0) { rollback(st); return STORE_ERROR; }
+    if (pragma_int(st, "PRAGMA freelist_count", left)) return STORE_ERROR;
+    if (*left == 0 && exec1(st, "PRAGMA wal_checkpoint(PASSIVE)") != 0) return STORE_ERROR;
+    return STORE_OK;
+}
+
+store_status store_vacuum(store *st) {
+    if (exec1(st, "PRAGMA auto_vacuum = INCREMENTAL") != 0 || exec1(st, "VACUUM") != 0 ||
+        exec1(st, "PRAGMA wal_checkpoint(TRUNCATE)") != 0)
+        return STORE_ERROR;
     return STORE_OK;
 }
 

@@ -41,6 +41,23 @@ int store_latest_version(void);
 int store_ready(store *st);            /* 1 when the connection answers and migrations are at head */
 const char *store_errmsg(store *st);   /* the last error of this connection */
 
+/* ---- disk space ----
+ * Deleting rows frees pages inside the file. A database this oigd creates has SQLite's
+ * incremental vacuum on: store_reclaim gives free pages back to the file system a few at a time
+ * while the daemon runs. An older file needs one store_vacuum (`oigd vacuum`) first. */
+typedef struct {
+    long long page_size, pages, free_pages;   /* the file's pages, and those on its free list */
+    int incremental;                           /* 1 when store_reclaim can shrink this file */
+} store_space;
+store_status store_space_get(store *st, store_space *sp);
+/* Give up to max_pages free pages back in one short write transaction; *left receives the free
+ * pages that remain (all of them when the file is not incremental, which is not an error). When
+ * none remain, a passive WAL checkpoint lets the file shrink at once. */
+store_status store_reclaim(store *st, int max_pages, long long *left);
+/* Rewrite the whole file without its free pages and turn incremental vacuum on (SQLite's VACUUM):
+ * holds the write lock throughout and needs free disk space for a copy of the database. */
+store_status store_vacuum(store *st);
+
 /* A connection per thread, opened on first use and closed at thread exit or store_set_close. */
 store_status store_set_open(const char *path, store_set **out, char *err, size_t errlen);
 store *store_set_get(store_set *ss);   /* NULL if the connection cannot be opened */
@@ -71,8 +88,6 @@ store_status store_job_list(store *st, const char *status, const char *after, in
 #define STORE_JOB_NSTATUS 5
 extern const char *const store_job_statuses[STORE_JOB_NSTATUS];
 store_status store_job_counts(store *st, long long counts[STORE_JOB_NSTATUS]);
-/* The database's size in bytes (pages x page size, as this connection sees it). */
-store_status store_db_bytes(store *st, long long *bytes);
 /* queued -> cancelled at once (*was_running = 0); running -> cancel_requested (*was_running = 1);
  * CONFLICT when the job already finished. */
 store_status store_job_cancel(store *st, const char *id, int *was_running);

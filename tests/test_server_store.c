@@ -1,7 +1,8 @@
 /* test_server_store.c -- the SQLite store: migrations and user_version, a version-1 database
  * migrated with its datasets, refusing a newer database, dataset/job/model CRUD, atomic FIFO claims, requeue after a crash, cancel states,
- * a metrics history that stays continuous across checkpoint + resume, and deleting a finished
- * job with its metrics and checkpoint. */
+ * a metrics history that stays continuous across checkpoint + resume, deleting a finished
+ * job with its metrics and checkpoint, and free pages given back to the file system (a new file
+ * a slice at a time, an older one by one vacuum). */
 #include <check.h>
 #include <ftw.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model_doc.h"
@@ -495,6 +497,113 @@ START_TEST(test_model_crud) {
 }
 END_TEST
 
+/* A regression dataset of rows x 8 inputs (about 72 bytes a row) with seeded values. */
+static oig_data *sized_data(size_t rows) {
+    oig_data *d = calloc(1, sizeof *d);
+    d->nrows = rows; d->n = 8; d->m = 1;
+    d->x = malloc(rows * 8 * sizeof(double));
+    d->t = malloc(rows * sizeof(double));
+    unsigned v = 12345;
+    for (size_t i = 0; i < rows * 8; i++) { v = v * 1103515245u + 12345u; d->x[i] = (v >> 8) / 16777216.0; }
+    for (size_t i = 0; i < rows; i++) d->t[i] = d->x[i * 8] - d->x[i * 8 + 1];
+    return d;
+}
+
+static void insert_data(store *s, const oig_data *d, char id[STORE_ID_MAX]) {
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_dataset_insert(s, "sized", d, "00", &res), STORE_OK);
+    snprintf(id, STORE_ID_MAX, "%s", cJSON_GetObjectItem(res, "id")->valuestring);
+    cJSON_Delete(res);
+}
+
+static void assert_same_payload(store *s, const char *id, const oig_data *ref) {
+    oig_data *d = NULL;
+    ck_assert_int_eq(store_dataset_load(s, id, &d), STORE_OK);
+    ck_assert_uint_eq(d->nrows, ref->nrows);
+    ck_assert_mem_eq(d->x, ref->x, ref->nrows * 8 * sizeof(double));
+    ck_assert_mem_eq(d->t, ref->t, ref->nrows * sizeof(double));
+    oig_data_free(d);
+}
+
+/* A big dataset inserted before a small one and then deleted: its pages sit in the middle of the
+ * file, so giving them back moves the small one's pages. */
+static void free_the_middle(store *s, oig_data *small, char small_id[STORE_ID_MAX]) {
+    oig_data *big = sized_data(40000);   /* about 2.9 MB */
+    char big_id[STORE_ID_MAX];
+    insert_data(s, big, big_id);
+    insert_data(s, small, small_id);
+    ck_assert_int_eq(store_dataset_delete(s, big_id), STORE_OK);
+    oig_data_free(big);
+}
+
+START_TEST(test_a_new_file_gives_free_pages_back_a_slice_at_a_time) {
+    store_space before, after;
+    ck_assert_int_eq(store_space_get(st, &before), STORE_OK);
+    ck_assert_int_eq(before.incremental, 1);
+    ck_assert_int_eq(before.free_pages, 0);
+    oig_data *small = sized_data(500);
+    char small_id[STORE_ID_MAX];
+    free_the_middle(st, small, small_id);
+    ck_assert_int_eq(store_space_get(st, &before), STORE_OK);
+    ck_assert_int_gt(before.free_pages * before.page_size, 2500000);
+    long long left = -1, prev = before.free_pages;
+    int calls = 0;
+    while (left != 0) {
+        ck_assert_int_lt(++calls, 1000);
+        ck_assert_int_eq(store_reclaim(st, 64, &left), STORE_OK);
+        ck_assert_int_ge(prev - left, 1);     /* each call makes progress */
+        ck_assert_int_le(prev - left, 64);    /* and at most its slice */
+        prev = left;
+    }
+    ck_assert_int_gt(calls, 10);
+    ck_assert_int_eq(store_space_get(st, &after), STORE_OK);
+    ck_assert_int_eq(after.free_pages, 0);
+    ck_assert_int_le(after.pages, before.pages - before.free_pages);
+    assert_same_payload(st, small_id, small);
+    /* nothing left: a no-op */
+    ck_assert_int_eq(store_reclaim(st, 64, &left), STORE_OK);
+    ck_assert_int_eq(left, 0);
+    /* the file on disk shrank once the WAL was checkpointed */
+    struct stat fs;
+    ck_assert_int_eq(stat(dbpath, &fs), 0);
+    ck_assert_int_le(fs.st_size, after.pages * after.page_size);
+    oig_data_free(small);
+}
+END_TEST
+
+START_TEST(test_an_older_file_keeps_its_free_pages_until_one_vacuum) {
+    char old_path[320];
+    snprintf(old_path, sizeof old_path, "%s/old.db", tdir);
+    sqlite3 *db;   /* a file with a table before the store sees it: no incremental vacuum */
+    ck_assert_int_eq(sqlite3_open(old_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE note(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store *old;
+    char err[256];
+    ck_assert_int_eq(store_open(old_path, &old, err, sizeof err), STORE_OK);
+    oig_data *small = sized_data(500);
+    char small_id[STORE_ID_MAX];
+    free_the_middle(old, small, small_id);
+    store_space before, after;
+    ck_assert_int_eq(store_space_get(old, &before), STORE_OK);
+    ck_assert_int_eq(before.incremental, 0);
+    ck_assert_int_gt(before.free_pages * before.page_size, 2500000);
+    long long left = -1;
+    ck_assert_int_eq(store_reclaim(old, 64, &left), STORE_OK);
+    ck_assert_int_eq(left, before.free_pages);     /* nothing given back, and not an error */
+    ck_assert_int_eq(store_vacuum(old), STORE_OK);
+    ck_assert_int_eq(store_space_get(old, &after), STORE_OK);
+    ck_assert_int_eq(after.incremental, 1);
+    ck_assert_int_eq(after.free_pages, 0);
+    /* the pages in use, plus the pointer map incremental vacuum keeps (a page per ~800) */
+    ck_assert_int_le(after.pages, before.pages - before.free_pages + 1 + before.pages / 800);
+    assert_same_payload(old, small_id, small);
+    store_close(old);
+    ck_assert_int_eq(count_rows(old_path, "SELECT count(*) FROM note", NULL), 0);
+    oig_data_free(small);
+}
+END_TEST
+
 START_TEST(test_store_set_gives_each_thread_its_connection) {
     store_set *ss;
     char err[256];
@@ -527,6 +636,8 @@ static Suite *store_suite(void) {
     tcase_add_test(tc, test_job_delete_takes_its_metrics_and_checkpoint_and_leaves_the_rest);
     tcase_add_test(tc, test_model_crud);
     tcase_add_test(tc, test_store_set_gives_each_thread_its_connection);
+    tcase_add_test(tc, test_a_new_file_gives_free_pages_back_a_slice_at_a_time);
+    tcase_add_test(tc, test_an_older_file_keeps_its_free_pages_until_one_vacuum);
     suite_add_tcase(s, tc);
     return s;
 }
