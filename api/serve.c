@@ -2,8 +2,8 @@
  * a crash left running (and removes the job directories of distributed runs it left), sets
  * OpenBLAS's thread count once, starts the worker pool, the progress
  * hub and the HTTP daemon, then waits for SIGTERM/SIGINT, writing out the request log every 0.1 s
- * meanwhile, and shuts down in order: stop accepting, close event streams, stop HTTP, let running
- * jobs checkpoint and requeue. */
+ * and giving the store's free pages back to the file system meanwhile, and shuts down in order:
+ * stop accepting, close event streams, stop HTTP, let running jobs checkpoint and requeue. */
 #include "serve.h"
 
 #include <signal.h>
@@ -16,6 +16,41 @@
 #include "api.h"
 #include "config.h"
 #include "mpi_launch.h"
+
+/* Free pages (left by deleted datasets, jobs and models) go back to the file system from the
+ * main thread's tick: RECLAIM_PAGES per tick while some remain, so that each write transaction
+ * stays short, and a look once a second otherwise. */
+enum { RECLAIM_PAGES = 1024, RECLAIM_IDLE_TICKS = 10 };
+
+typedef struct {
+    int wait;               /* ticks until the next look */
+    long long given;        /* pages given back since the free list was last empty */
+    int failed;             /* the last attempt failed (logged once) */
+} reclaimer;
+
+static void reclaim_tick(store *st, reclaimer *r) {
+    if (!st || --r->wait > 0) return;
+    long long left = 0;
+    store_space sp;
+    if (store_space_get(st, &sp) != STORE_OK || !sp.incremental || sp.free_pages == 0) {
+        r->wait = RECLAIM_IDLE_TICKS;
+        return;
+    }
+    if (store_reclaim(st, RECLAIM_PAGES, &left) != STORE_OK) {
+        if (!r->failed) fprintf(stderr, "oigd: giving free database pages back failed: %s\n", store_errmsg(st));
+        r->failed = 1;
+        r->wait = RECLAIM_IDLE_TICKS;
+        return;
+    }
+    r->failed = 0;
+    r->given += sp.free_pages - left;
+    r->wait = left > 0 ? 1 : RECLAIM_IDLE_TICKS;
+    if (left == 0 && r->given > 0) {
+        fprintf(stderr, "oigd: gave %.1f MiB of free database pages back to the file system\n",
+                (double)r->given * sp.page_size / 1048576.0);
+        r->given = 0;
+    }
+}
 
 int serve_main(int argc, char **argv) {
     config cfg;
@@ -74,6 +109,11 @@ int serve_main(int argc, char **argv) {
     fprintf(stderr, "oigd: store %s at schema version %d%s", cfg.db, store_user_version(st),
             requeued ? "" : "\n");
     if (requeued) fprintf(stderr, ", %d interrupted job%s requeued\n", requeued, requeued == 1 ? "" : "s");
+    store_space space;
+    if (store_space_get(st, &space) == STORE_OK && !space.incremental && space.free_pages > 0)
+        fprintf(stderr, "oigd: %s holds %.1f MiB of free pages that this older file cannot give back while "
+                "in use; `oigd vacuum --db %s` with the daemon stopped compacts it once and for good\n",
+                cfg.db, (double)space.free_pages * space.page_size / 1048576.0, cfg.db);
     int swept = mpi_launch_sweep();
     if (swept)
         fprintf(stderr, "oigd: removed %d job director%s of distributed runs whose daemon had died\n", swept,
@@ -104,7 +144,11 @@ int serve_main(int argc, char **argv) {
     /* the main thread's tick: wait for a signal, writing out the request log between waits */
     const struct timespec tick = {0, 100000000L};
     int sig;
-    while ((sig = sigtimedwait(&sigs, NULL, &tick)) < 0) api_access_log_flush(srv.access_log);
+    reclaimer rec = {1, 0, 0};
+    while ((sig = sigtimedwait(&sigs, NULL, &tick)) < 0) {
+        api_access_log_flush(srv.access_log);
+        reclaim_tick(st, &rec);
+    }
     api_access_log_flush(srv.access_log);
     fprintf(stderr, "oigd: %s received, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     status = 0;

@@ -3,7 +3,8 @@
  * stay open, `oigd key create`), limits (each one answers its status, 429/503 with Retry-After,
  * and changes nothing), GET /metrics (every line parses; counters move; route labels are
  * templates), GET /openapi.json served as embedded, the request log (batched, one line per
- * request, off on request), and the start's removal of job directories a dead daemon left. */
+ * request, off on request), the start's removal of job directories a dead daemon left, and a
+ * deleted dataset's disk space given back while the daemon runs. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -774,6 +775,44 @@ START_TEST(test_metrics_parse_and_counters_move) {
 }
 END_TEST
 
+/* A deleted dataset's pages go back to the file system from the daemon's tick, a slice at a
+ * time: /metrics' free bytes return to 0 and the database's size drops by the dataset, the log
+ * says how much, and the dataset stored after it (whose pages moved) still trains. */
+START_TEST(test_a_deleted_dataset_gives_its_disk_space_back) {
+    start(NULL);
+    char *big = upload(NULL, 60000, 9, 201);   /* 4.3 MB of payload: more than one slice */
+    char *small = upload(NULL, 40, 3, 201);
+    char *m = scrape();
+    double size0 = sample(m, "oigd_database_size_bytes");
+    ck_assert_double_eq(sample(m, "oigd_database_free_bytes"), 0);
+    free(m);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/datasets/%s", big);
+    ck_assert_int_eq(status_of("DELETE", path, NULL, NULL), 204);
+    double size = size0, free_bytes = -1;
+    long long deadline = support_now_ms() + 20000;
+    while (support_now_ms() < deadline) {
+        m = scrape();
+        size = sample(m, "oigd_database_size_bytes");
+        free_bytes = sample(m, "oigd_database_free_bytes");
+        free(m);
+        if (free_bytes == 0 && size < size0 - 4e6) break;
+        usleep(100000);
+    }
+    ck_assert_msg(free_bytes == 0 && size < size0 - 4e6, "size %.0f -> %.0f, %.0f bytes still free", size0, size,
+                  free_bytes);
+    long long logged = support_now_ms() + 5000;
+    while (strstr(oigd_log(&proc), "MiB of free database pages back") == NULL && support_now_ms() < logged)
+        usleep(50000);
+    ck_assert_ptr_nonnull(strstr(oigd_log(&proc), "oigd: gave 4.1 MiB of free database pages back to the file system"));
+    char *job = make_job(NULL, small, ",\"max_iterations\":3", 202, NULL);
+    wait_status(NULL, job, "succeeded");
+    free(job);
+    free(big);
+    free(small);
+}
+END_TEST
+
 START_TEST(test_openapi_and_dashboard_are_served_as_embedded) {
     start(NULL);
     http_resp r;
@@ -943,6 +982,7 @@ int main(void) {
     tcase_add_checked_fixture(metrics, setup, teardown);
     tcase_add_test(metrics, test_metrics_parse_and_counters_move);
     tcase_add_test(metrics, test_openapi_and_dashboard_are_served_as_embedded);
+    tcase_add_test(metrics, test_a_deleted_dataset_gives_its_disk_space_back);
     tcase_add_test(metrics, test_every_serve_flag_is_in_the_readme_table);
     suite_add_tcase(s, metrics);
     TCase *cleanup = tcase_create("cleanup");
