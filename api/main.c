@@ -1,4 +1,4 @@
-/* main.c -- the oigd binary: dispatch to `train`, `predict` or `serve`.
+/* main.c -- the oigd binary: dispatch to its commands (train, predict, serve, ...).
  *
  * Owns only the top-level usage, --help and --version; each command parses its own arguments
  * (api/cli.c for train and predict, api/serve.c for the daemon).
@@ -12,6 +12,7 @@
 #include "healthcheck.h"
 #include "oig.h"
 #include "serve.h"
+#include "vacuum.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "unknown"
@@ -31,6 +32,7 @@ static void usage(FILE *f) {
           "  serve     run the HTTP JSON daemon\n"
           "  key       create an API key for `serve --api-key-file`\n"
           "  healthcheck  GET a running daemon's /healthz (exit 0 when it answers 200)\n"
+          "  vacuum    compact the daemon's database (stop the daemon first)\n"
           "\n"
           "`oigd COMMAND --help` describes a command's options.\n", f);
 }
@@ -57,6 +59,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0) return api_key_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0) return healthcheck_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "vacuum") == 0) return vacuum_main(argc - 1, argv + 1);
     fprintf(stderr, "oigd: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;

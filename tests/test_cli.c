@@ -4,14 +4,15 @@
  * The binary's path comes from OIGD_BIN (set by CTest). Each test makes its own data in a fresh
  * mkdtemp directory and removes it afterwards. Covers the exit-code contract (0 / 1 / 2), error
  * positions, the metrics CSV, determinism, checkpoints and --resume, and predictions equal to
- * the model evaluated here, scores equal to the engine's; and `oigd serve`'s refusal of bad flag
- * and environment values.
+ * the model evaluated here, scores equal to the engine's; `oigd serve`'s refusal of bad flag
+ * and environment values; and `oigd vacuum` on an older store.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,6 +288,56 @@ START_TEST(test_serve_bad_environment_value_names_the_variable) {
     ck_assert_ptr_nonnull(strstr(err, "--max-connections-per-client"));
     ck_assert_ptr_nonnull(strstr(err, "OIGD_MAX_CONNECTIONS_PER_CLIENT"));
     ck_assert_int_eq(access(tpath("never.db"), F_OK), -1);
+    free(out); free(err);
+}
+END_TEST
+
+/* One integer that sql answers on the database at path. */
+static long long db_int(const char *path, const char *sql) {
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* `oigd vacuum` compacts an older store (tables made before incremental vacuum was on) in place:
+ * exit 0 with the sizes on stdout, incremental vacuum on and the rows kept. A missing file is
+ * exit 1 and stays missing; an unknown option is exit 2. */
+START_TEST(test_vacuum_compacts_an_older_store) {
+    const char *db = tpath("old.db");
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "CREATE TABLE keep(x BLOB); INSERT INTO keep VALUES (randomblob(100));"
+                                     "CREATE TABLE gone(x BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                                     "SELECT i + 1 FROM c WHERE i < 50) INSERT INTO gone SELECT randomblob(100000) "
+                                     "FROM c; DROP TABLE gone;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    struct stat before, after;
+    ck_assert_int_eq(stat(db, &before), 0);
+    ck_assert_int_gt(before.st_size, 5000000);
+    char *out, *err;
+    int rc = oigd(&out, &err, "vacuum", "--db", db, NULL);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "MiB free) -> 0.1 MiB"));
+    free(out); free(err);
+    ck_assert_int_eq(stat(db, &after), 0);
+    ck_assert_int_lt(after.st_size, 1000000);
+    ck_assert_int_eq(db_int(db, "PRAGMA auto_vacuum"), 2);
+    ck_assert_int_eq(db_int(db, "PRAGMA freelist_count"), 0);
+    ck_assert_int_eq(db_int(db, "SELECT count(*) FROM keep"), 1);
+    ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'datasets'"), 1);
+
+    rc = oigd(&out, &err, "vacuum", "--db", tpath("none.db"), NULL);
+    ck_assert_msg(rc == 1 && strstr(err, "no database at"), "exit %d: %s", rc, err);
+    ck_assert_int_eq(access(tpath("none.db"), F_OK), -1);
+    free(out); free(err);
+    rc = oigd(&out, &err, "vacuum", "--fast", NULL);
+    assert_usage_error("vacuum --fast", rc, err, "--fast");
     free(out); free(err);
 }
 END_TEST
@@ -849,6 +900,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_index_files_select_train_and_validation_rows);
     tcase_add_test(tc, test_evaluate_scores_the_held_out_rows_as_training_reported);
     tcase_add_test(tc, test_evaluate_classifier_on_fewer_classes_and_an_unknown_one);
+    tcase_add_test(tc, test_vacuum_compacts_an_older_store);
     suite_add_tcase(s, tc);
     return s;
 }
