@@ -12,7 +12,7 @@
 #include "healthcheck.h"
 #include "oig.h"
 #include "serve.h"
-#include "vacuum.h"
+#include "store_cli.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "unknown"
@@ -32,7 +32,8 @@ static void usage(FILE *f) {
           "  serve     run the HTTP JSON daemon\n"
           "  key       create an API key for `serve --api-key-file`\n"
           "  healthcheck  GET a running daemon's /healthz (exit 0 when it answers 200)\n"
-          "  vacuum    compact the daemon's database (stop the daemon first)\n"
+          "  backup    copy the daemon's database while it runs (checked, whole or absent)\n"
+          "  vacuum    compact a database made by an older oigd (stop the daemon first)\n"
           "\n"
           "`oigd COMMAND --help` describes a command's options.\n", f);
 }
@@ -59,6 +60,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0) return api_key_main(argc - 1, argv + 1);
     if (strcmp(cmd, "healthcheck") == 0) return healthcheck_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "backup") == 0) return backup_main(argc - 1, argv + 1);
     if (strcmp(cmd, "vacuum") == 0) return vacuum_main(argc - 1, argv + 1);
     fprintf(stderr, "oigd: unknown command '%s'\n\n", cmd);
     usage(stderr);

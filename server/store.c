@@ -105,7 +105,7 @@ static void rollback(store *st) {
     if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* One integer from a PRAGMA that answers one row. */
+/* One integer from a statement without parameters that answers one row (a PRAGMA, a count). */
 static int pragma_int(store *st, const char *sql, long long *out) {
     sqlite3_stmt *s = prep(st, sql);
     if (!s) return -1;
@@ -273,13 +273,18 @@ static void sqlite_configure(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-static store_status open_conn(const char *path, int migrate_too, store **out, char *err, size_t errlen) {
+/* How open_conn treats the file's schema: apply pending migrations (the daemon's first
+ * connection), refuse a newer schema (its other connections), or take the file as it is without
+ * creating it (copies and vacuums). */
+typedef enum { OPEN_MIGRATE, OPEN_CHECK, OPEN_AS_IS } open_mode;
+
+static store_status open_conn(const char *path, open_mode mode, store **out, char *err, size_t errlen) {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     pthread_once(&configured, sqlite_configure);
     *out = NULL;
     store *st = calloc(1, sizeof *st);
     if (!st) { snprintf(err, errlen, "out of memory"); return STORE_ERROR; }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (mode == OPEN_AS_IS ? 0 : SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         sqlite3_close(st->db);
@@ -297,9 +302,9 @@ static store_status open_conn(const char *path, int migrate_too, store **out, ch
         exec1(st, "PRAGMA journal_mode=WAL") || exec1(st, "PRAGMA synchronous=NORMAL") ||
         exec1(st, "PRAGMA foreign_keys=ON") || exec1(st, "PRAGMA journal_size_limit = 16777216")) {
         rc = STORE_ERROR;
-    } else if (migrate_too) {
+    } else if (mode == OPEN_MIGRATE) {
         rc = migrate(st);
-    } else if (store_user_version(st) > store_latest_version()) {
+    } else if (mode == OPEN_CHECK && store_user_version(st) > store_latest_version()) {
         snprintf(st->err, sizeof st->err, "database schema is newer than this oigd knows");
         rc = STORE_TOO_NEW;
     }
@@ -313,7 +318,11 @@ static store_status open_conn(const char *path, int migrate_too, store **out, ch
 }
 
 store_status store_open(const char *path, store **out, char *err, size_t errlen) {
-    return open_conn(path, 1, out, err, errlen);
+    return open_conn(path, OPEN_MIGRATE, out, err, errlen);
+}
+
+store_status store_open_existing(const char *path, store **out, char *err, size_t errlen) {
+    return open_conn(path, OPEN_AS_IS, out, err, errlen);
 }
 
 void store_close(store *st) {
@@ -362,7 +371,7 @@ store *store_set_get(store_set *ss) {
     store *st = pthread_getspecific(ss->key);
     if (st) return st;
     char err[256];
-    if (open_conn(ss->path, 0, &st, err, sizeof err) != STORE_OK) {
+    if (open_conn(ss->path, OPEN_CHECK, &st, err, sizeof err) != STORE_OK) {
         fprintf(stderr, "oigd: store: %s\n", err);
         return NULL;
     }
@@ -861,6 +870,43 @@ store_status store_reclaim(store *st, int max_pages, long long *left) {
     if (pragma_int(st, "PRAGMA freelist_count", left)) return STORE_ERROR;
     if (*left == 0 && exec1(st, "PRAGMA wal_checkpoint(PASSIVE)") != 0) return STORE_ERROR;
     return STORE_OK;
+}
+
+store_status store_backup(store *st, const char *out_path, store_copy_info *info) {
+    memset(info, 0, sizeof *info);
+    sqlite3_stmt *s = prep(st, "VACUUM INTO ?1");
+    if (!s) return STORE_ERROR;
+    bind_text(s, 1, out_path);
+    int rc = sqlite3_step(s);
+    release(st, s);
+    if (rc != SQLITE_DONE) { set_err(st, "copy"); return STORE_ERROR; }
+    /* the copy, read back through a connection of its own */
+    store *copy = NULL;
+    char err[256];
+    if (open_conn(out_path, OPEN_AS_IS, &copy, err, sizeof err) != STORE_OK) {
+        snprintf(st->err, sizeof st->err, "the copy does not open: %.200s", err);
+        return STORE_ERROR;
+    }
+    store_status out = STORE_OK;
+    sqlite3_stmt *q = prep(copy, "PRAGMA quick_check");
+    const char *verdict = q && sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+    if (verdict == NULL || strcmp(verdict, "ok") != 0) {
+        snprintf(st->err, sizeof st->err, "the copy fails its check: %.200s", verdict ? verdict : sqlite3_errmsg(copy->db));
+        out = STORE_ERROR;
+    }
+    if (q) release(copy, q);
+    store_space sp;
+    info->version = store_user_version(copy);
+    if (out == STORE_OK &&
+        (pragma_int(copy, "SELECT count(*) FROM datasets", &info->datasets) ||
+         pragma_int(copy, "SELECT count(*) FROM jobs", &info->jobs) ||
+         pragma_int(copy, "SELECT count(*) FROM models", &info->models) || store_space_get(copy, &sp) != STORE_OK)) {
+        snprintf(st->err, sizeof st->err, "the copy cannot be read: %.200s", copy->err);
+        out = STORE_ERROR;
+    }
+    if (out == STORE_OK) info->bytes = sp.pages * sp.page_size;
+    store_close(copy);
+    return out;
 }
 
 store_status store_vacuum(store *st) {

@@ -36,6 +36,9 @@ extern const int oigd_migration_count;
  * migrations (STORE_TOO_NEW). err receives a message on failure. */
 store_status store_open(const char *path, store **out, char *err, size_t errlen);
 void store_close(store *st);
+/* Open an existing file as it is, for a copy or a vacuum: never created, never migrated, any
+ * schema version. */
+store_status store_open_existing(const char *path, store **out, char *err, size_t errlen);
 int store_user_version(store *st);
 int store_latest_version(void);
 int store_ready(store *st);            /* 1 when the connection answers and migrations are at head */
@@ -54,6 +57,16 @@ store_status store_space_get(store *st, store_space *sp);
  * pages that remain (all of them when the file is not incremental, which is not an error). When
  * none remain, a passive WAL checkpoint lets the file shrink at once. */
 store_status store_reclaim(store *st, int max_pages, long long *left);
+/* What a copy holds. */
+typedef struct {
+    int version;                         /* schema version (user_version) */
+    long long datasets, jobs, models;    /* rows */
+    long long bytes;                     /* the copy's size */
+} store_copy_info;
+/* Write a consistent, compacted copy of the database to out_path, which must be absent or an empty
+ * file (SQLite's VACUUM INTO: one read transaction, so writers go on meanwhile; the copy is not
+ * synced to disk). Then check the copy (PRAGMA quick_check) and count what it holds into *info. */
+store_status store_backup(store *st, const char *out_path, store_copy_info *info);
 /* Rewrite the whole file without its free pages and turn incremental vacuum on (SQLite's VACUUM):
  * holds the write lock throughout and needs free disk space for a copy of the database. */
 store_status store_vacuum(store *st);

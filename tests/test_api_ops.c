@@ -3,8 +3,9 @@
  * stay open, `oigd key create`), limits (each one answers its status, 429/503 with Retry-After,
  * and changes nothing), GET /metrics (every line parses; counters move; route labels are
  * templates), GET /openapi.json served as embedded, the request log (batched, one line per
- * request, off on request), the start's removal of job directories a dead daemon left, and a
- * deleted dataset's disk space given back while the daemon runs. */
+ * request, off on request), the start's removal of job directories a dead daemon left, a
+ * deleted dataset's disk space given back while the daemon runs, and `oigd backup` while a job
+ * trains, restored into a working daemon. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -813,6 +814,73 @@ START_TEST(test_a_deleted_dataset_gives_its_disk_space_back) {
 }
 END_TEST
 
+/* A job's field as JSON (NULL when absent); the caller frees it. */
+static cJSON *job_field(const char *id, const char *field) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
+    http_resp r;
+    ck_assert_int_eq(req("GET", path, NULL, NULL, &r), 200);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(j, field);
+    cJSON_Delete(j);
+    return v;
+}
+
+static int job_iteration(const char *id) {
+    cJSON *v = job_field(id, "iteration");
+    int it = cJSON_IsNumber(v) ? v->valueint : -1;
+    cJSON_Delete(v);
+    return it;
+}
+
+/* `oigd backup` copies the database while a job trains, and the job trains on. A daemon started
+ * on the copy (the restore) has the dataset, the finished job and its model, and requeues the
+ * job that was running when the copy was taken. */
+START_TEST(test_backup_while_a_job_trains_restores_into_a_working_daemon) {
+    start(NULL);
+    char *ds = upload(NULL, 400, 4, 201);
+    char *done = make_job(NULL, ds, ",\"max_iterations\":5", 202, NULL);
+    wait_status(NULL, done, "succeeded");
+    cJSON *model = job_field(done, "model_id");
+    ck_assert(cJSON_IsString(model));
+    char *job = make_job(NULL, ds, ",\"max_iterations\":100000000,\"max_seconds\":60", 202, NULL);
+    long long deadline = support_now_ms() + 30000;
+    while (job_iteration(job) < 1 && support_now_ms() < deadline) usleep(20000);
+    ck_assert_int_ge(job_iteration(job), 1);
+
+    char out[400], cmd[1400], line[512] = "";
+    snprintf(out, sizeof out, "%s/backup.db", tdir);
+    snprintf(cmd, sizeof cmd, "'%s' backup --db '%s' '%s' 2>&1", getenv("OIGD_BIN"), dbpath, out);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, p));
+    ck_assert_msg(pclose(p) == 0, "oigd backup failed: %s", line);
+    ck_assert_msg(strstr(line, "1 dataset, 2 jobs, 1 model; the copy passed its check") != NULL, "%s", line);
+    int it = job_iteration(job);
+    deadline = support_now_ms() + 10000;
+    while (job_iteration(job) <= it && support_now_ms() < deadline) usleep(20000);
+    ck_assert_int_gt(job_iteration(job), it);   /* the job trained on */
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+
+    ck_assert_msg(oigd_start(tdir, out, NULL, &proc) == 0, "no daemon on the copy (log %s)", proc.log);
+    ck_assert_ptr_nonnull(strstr(oigd_log(&proc), "1 interrupted job requeued"));
+    char path[160];
+    snprintf(path, sizeof path, "/v1/datasets/%s", ds);
+    ck_assert_int_eq(status_of("GET", path, NULL, NULL), 200);
+    snprintf(path, sizeof path, "/v1/models/%s", model->valuestring);
+    ck_assert_int_eq(status_of("GET", path, NULL, NULL), 200);
+    wait_status(NULL, done, "succeeded");
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", job);
+    ck_assert_int_eq(status_of("POST", path, NULL, NULL), 202);
+    wait_status(NULL, job, "cancelled");
+    cJSON_Delete(model);
+    free(ds);
+    free(done);
+    free(job);
+}
+END_TEST
+
 START_TEST(test_openapi_and_dashboard_are_served_as_embedded) {
     start(NULL);
     http_resp r;
@@ -983,6 +1051,7 @@ int main(void) {
     tcase_add_test(metrics, test_metrics_parse_and_counters_move);
     tcase_add_test(metrics, test_openapi_and_dashboard_are_served_as_embedded);
     tcase_add_test(metrics, test_a_deleted_dataset_gives_its_disk_space_back);
+    tcase_add_test(metrics, test_backup_while_a_job_trains_restores_into_a_working_daemon);
     tcase_add_test(metrics, test_every_serve_flag_is_in_the_readme_table);
     suite_add_tcase(s, metrics);
     TCase *cleanup = tcase_create("cleanup");

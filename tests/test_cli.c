@@ -5,9 +5,10 @@
  * mkdtemp directory and removes it afterwards. Covers the exit-code contract (0 / 1 / 2), error
  * positions, the metrics CSV, determinism, checkpoints and --resume, and predictions equal to
  * the model evaluated here, scores equal to the engine's; `oigd serve`'s refusal of bad flag
- * and environment values; and `oigd vacuum` on an older store.
+ * and environment values; `oigd vacuum` on an older store and `oigd backup`.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -25,6 +26,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "store.h"
 #include "support_model.h"
 #include "support_tmp.h"
 
@@ -323,14 +325,15 @@ START_TEST(test_vacuum_compacts_an_older_store) {
     char *out, *err;
     int rc = oigd(&out, &err, "vacuum", "--db", db, NULL);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
-    ck_assert_ptr_nonnull(strstr(out, "MiB free) -> 0.1 MiB"));
+    ck_assert_ptr_nonnull(strstr(out, "MiB free) -> 0.0 MiB"));
     free(out); free(err);
     ck_assert_int_eq(stat(db, &after), 0);
     ck_assert_int_lt(after.st_size, 1000000);
     ck_assert_int_eq(db_int(db, "PRAGMA auto_vacuum"), 2);
     ck_assert_int_eq(db_int(db, "PRAGMA freelist_count"), 0);
     ck_assert_int_eq(db_int(db, "SELECT count(*) FROM keep"), 1);
-    ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'datasets'"), 1);
+    /* taken as it is: no oigd tables added */
+    ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'datasets'"), 0);
 
     rc = oigd(&out, &err, "vacuum", "--db", tpath("none.db"), NULL);
     ck_assert_msg(rc == 1 && strstr(err, "no database at"), "exit %d: %s", rc, err);
@@ -339,6 +342,82 @@ START_TEST(test_vacuum_compacts_an_older_store) {
     rc = oigd(&out, &err, "vacuum", "--fast", NULL);
     assert_usage_error("vacuum --fast", rc, err, "--fast");
     free(out); free(err);
+}
+END_TEST
+
+/* `oigd backup` writes a checked copy that a store opens with the same payload; it never
+ * overwrites, leaves no partial file behind when it cannot write, and takes the file as it is
+ * (a copy of an older schema stays at that version). */
+START_TEST(test_backup_writes_a_whole_copy_or_nothing) {
+    const char *db = tpath("src.db"), *copy = tpath("copy.db");
+    store *st;
+    char errbuf[256];
+    ck_assert_int_eq(store_open(db, &st, errbuf, sizeof errbuf), STORE_OK);
+    oig_data *d = calloc(1, sizeof *d);
+    d->nrows = 3; d->n = 2; d->m = 1;
+    d->x = malloc(6 * sizeof(double));
+    d->t = malloc(3 * sizeof(double));
+    for (int i = 0; i < 6; i++) d->x[i] = i / 7.0;
+    for (int i = 0; i < 3; i++) d->t[i] = -i / 3.0;
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_dataset_insert(st, "three", d, "00", &res), STORE_OK);
+    char id[STORE_ID_MAX];
+    snprintf(id, sizeof id, "%s", cJSON_GetObjectItem(res, "id")->valuestring);
+    cJSON_Delete(res);
+    store_close(st);
+
+    char *out, *err;
+    int rc = oigd(&out, &err, "backup", "--db", db, copy, NULL);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_msg(strstr(out, "1 dataset, 0 jobs, 0 models; the copy passed its check"), "%s", out);
+    free(out); free(err);
+    ck_assert_int_eq(store_open(copy, &st, errbuf, sizeof errbuf), STORE_OK);
+    oig_data *back = NULL;
+    ck_assert_int_eq(store_dataset_load(st, id, &back), STORE_OK);
+    ck_assert_mem_eq(back->x, d->x, 6 * sizeof(double));
+    ck_assert_mem_eq(back->t, d->t, 3 * sizeof(double));
+    oig_data_free(back);
+    store_close(st);
+    ck_assert_int_eq(db_int(copy, "PRAGMA auto_vacuum"), 2);
+
+    struct stat before, after;
+    ck_assert_int_eq(stat(copy, &before), 0);
+    rc = oigd(&out, &err, "backup", "--db", db, copy, NULL);
+    ck_assert_msg(rc == 1 && strstr(err, "not overwritten"), "exit %d: %s", rc, err);
+    free(out); free(err);
+    ck_assert_int_eq(stat(copy, &after), 0);
+    ck_assert_int_eq(after.st_mtime, before.st_mtime);
+    ck_assert_int_eq(after.st_size, before.st_size);
+
+    rc = oigd(&out, &err, "backup", "--db", db, tpath("no-such-dir/copy.db"), NULL);
+    ck_assert_msg(rc == 1 && strstr(err, "cannot create"), "exit %d: %s", rc, err);
+    free(out); free(err);
+    rc = oigd(&out, &err, "backup", "--db", tpath("none.db"), tpath("x.db"), NULL);
+    ck_assert_msg(rc == 1 && strstr(err, "no database at"), "exit %d: %s", rc, err);
+    ck_assert_int_eq(access(tpath("none.db"), F_OK), -1);
+    free(out); free(err);
+    rc = oigd(&out, &err, "backup", "--db", db, NULL);
+    assert_usage_error("backup without OUT", rc, err, "OUT");
+    free(out); free(err);
+
+    /* an older schema is copied as it is */
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    rc = oigd(&out, &err, "backup", "--db", db, tpath("v1.db"), NULL);
+    ck_assert_msg(rc == 0 && strstr(out, "schema version 1,"), "exit %d: %s %s", rc, out, err);
+    free(out); free(err);
+    ck_assert_int_eq(db_int(db, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(db_int(tpath("v1.db"), "PRAGMA user_version"), 1);
+
+    /* no partial file was left behind by any of these */
+    DIR *dir = opendir(tdir);
+    ck_assert_ptr_nonnull(dir);
+    for (struct dirent *e; (e = readdir(dir)) != NULL;)
+        ck_assert_msg(strstr(e->d_name, ".partial-") == NULL, "left behind: %s", e->d_name);
+    closedir(dir);
+    oig_data_free(d);
 }
 END_TEST
 
@@ -901,6 +980,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_evaluate_scores_the_held_out_rows_as_training_reported);
     tcase_add_test(tc, test_evaluate_classifier_on_fewer_classes_and_an_unknown_one);
     tcase_add_test(tc, test_vacuum_compacts_an_older_store);
+    tcase_add_test(tc, test_backup_writes_a_whole_copy_or_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
