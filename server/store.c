@@ -592,13 +592,13 @@ store_status store_dataset_exists(store *st, const char *id) {
 /* Step a prepared list query (LIMIT limit+1), turn each row into JSON with row_fn, finalize it,
  * and page the result (next_after set when a further row exists). */
 static store_status collect_page(store *st, sqlite3_stmt *s, cJSON *(*row_fn)(sqlite3_stmt *),
-                                 int limit, cJSON **res) {
+                                 int limit, const char *key, cJSON **res) {
     cJSON *items = cJSON_CreateArray();
     int r;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) cJSON_AddItemToArray(items, row_fn(s));
     release(st, s);
     if (r != SQLITE_DONE) { set_err(st, "list"); cJSON_Delete(items); return STORE_ERROR; }
-    *res = page(items, limit, "id");
+    *res = page(items, limit, key);
     return STORE_OK;
 }
 
@@ -616,7 +616,7 @@ static store_status list_after(store *st, const char *table, const char *sql,
     if (!s) return STORE_ERROR;
     sqlite3_bind_int64(s, 1, seq);
     sqlite3_bind_int(s, 2, limit + 1);
-    return collect_page(st, s, row_fn, limit, res);
+    return collect_page(st, s, row_fn, limit, "id", res);
 }
 
 store_status store_dataset_list(store *st, const char *after, int limit, cJSON **res) {
@@ -928,7 +928,7 @@ store_status store_job_list(store *st, const char *status, const char *after, in
     sqlite3_bind_int64(s, 1, seq);
     bind_text(s, 2, status && *status ? status : NULL);
     sqlite3_bind_int(s, 3, limit + 1);
-    return collect_page(st, s, job_row, limit, res);
+    return collect_page(st, s, job_row, limit, "id", res);
 }
 
 store_status store_job_cancel(store *st, const char *id, int *was_running) {
@@ -1280,9 +1280,126 @@ store_status store_model_list(store *st, const char *after, int limit, cJSON **r
                       model_row, after, limit, res);
 }
 
-store_status store_model_delete(store *st, const char *id) {
+/* The first alias (by name) that names model id into alias ("" when none); 0, or -1. */
+static int alias_of_model(store *st, const char *id, char alias[STORE_ALIAS_MAX]) {
+    alias[0] = 0;
+    sqlite3_stmt *s = prep(st, "SELECT a.name FROM model_aliases a JOIN models m ON m.seq = a.model_seq "
+                               "WHERE m.id = ?1 ORDER BY a.name LIMIT 1");
+    if (!s) return -1;
+    bind_text(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) snprintf(alias, STORE_ALIAS_MAX, "%s", (const char *)sqlite3_column_text(s, 0));
+    release(st, s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { set_err(st, "aliases"); return -1; }
+    return 0;
+}
+
+store_status store_model_delete(store *st, const char *id, char alias[STORE_ALIAS_MAX]) {
+    alias[0] = 0;
     if (begin(st) != 0) return STORE_ERROR;
+    if (alias_of_model(st, id, alias) != 0) { rollback(st); return STORE_ERROR; }
+    if (alias[0]) { rollback(st); return STORE_CONFLICT; }
     int rc = exec_with_id(st, "DELETE FROM models WHERE id = ?1", id);
+    int changed = sqlite3_changes(st->db);
+    if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
+    return changed ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* ---- model aliases ---- */
+
+#define ALIAS_COLS "a.name, m.id, a.created_at, a.updated_at"
+#define ALIAS_FROM " FROM model_aliases a JOIN models m ON m.seq = a.model_seq "
+
+static cJSON *alias_row(sqlite3_stmt *s) {
+    cJSON *o = cJSON_CreateObject();
+    add_col_text(o, "name", s, 0);
+    add_col_text(o, "model_id", s, 1);
+    add_col_text(o, "created_at", s, 2);
+    add_col_text(o, "updated_at", s, 3);
+    return o;
+}
+
+int store_alias_name_ok(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n >= STORE_ALIAS_MAX || strncmp(name, "mdl_", 4) == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.'))) return 0;
+    }
+    return 1;
+}
+
+store_status store_alias_get(store *st, const char *name, cJSON **res) {
+    *res = NULL;
+    sqlite3_stmt *s = prep(st, "SELECT " ALIAS_COLS ALIAS_FROM "WHERE a.name = ?1");
+    if (!s) return STORE_ERROR;
+    bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *res = alias_row(s);
+    release(st, s);
+    if (rc == SQLITE_ROW) return STORE_OK;
+    if (rc == SQLITE_DONE) return STORE_NOTFOUND;
+    set_err(st, "alias");
+    return STORE_ERROR;
+}
+
+store_status store_alias_resolve(store *st, const char *name, char model_id[STORE_ID_MAX]) {
+    model_id[0] = 0;
+    sqlite3_stmt *s = prep(st, "SELECT m.id" ALIAS_FROM "WHERE a.name = ?1");
+    if (!s) return STORE_ERROR;
+    bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) snprintf(model_id, STORE_ID_MAX, "%s", (const char *)sqlite3_column_text(s, 0));
+    release(st, s);
+    if (rc == SQLITE_ROW) return STORE_OK;
+    if (rc == SQLITE_DONE) return STORE_NOTFOUND;
+    set_err(st, "alias");
+    return STORE_ERROR;
+}
+
+store_status store_alias_set(store *st, const char *name, const char *model_id, int *created, cJSON **res) {
+    *res = NULL;
+    *created = 0;
+    char now[32];
+    store_now(now);
+    if (begin(st) != 0) return STORE_ERROR;
+    sqlite3_stmt *s = prep(st, "SELECT 1 FROM model_aliases WHERE name = ?1");
+    if (!s) { rollback(st); return STORE_ERROR; }
+    bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    release(st, s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { set_err(st, "alias"); rollback(st); return STORE_ERROR; }
+    *created = rc == SQLITE_DONE;
+    s = prep(st, "INSERT INTO model_aliases(name, model_seq, created_at, updated_at) "
+                 "SELECT ?1, seq, ?3, ?3 FROM models WHERE id = ?2 "
+                 "ON CONFLICT(name) DO UPDATE SET model_seq = excluded.model_seq, updated_at = excluded.updated_at");
+    if (!s) { rollback(st); return STORE_ERROR; }
+    bind_text(s, 1, name);
+    bind_text(s, 2, model_id);
+    bind_text(s, 3, now);
+    rc = step_done(st, s);
+    int changed = sqlite3_changes(st->db);
+    release(st, s);
+    if (rc != 0) { rollback(st); return STORE_ERROR; }
+    if (changed == 0) { rollback(st); return STORE_NOTFOUND; }   /* no such model */
+    if (commit(st) != 0) { rollback(st); return STORE_ERROR; }
+    return store_alias_get(st, name, res);
+}
+
+store_status store_alias_list(store *st, const char *after, int limit, cJSON **res) {
+    *res = NULL;
+    limit = clamp_limit(limit);
+    sqlite3_stmt *s = prep(st, "SELECT " ALIAS_COLS ALIAS_FROM "WHERE a.name > ?1 ORDER BY a.name LIMIT ?2");
+    if (!s) return STORE_ERROR;
+    bind_text(s, 1, after ? after : "");
+    sqlite3_bind_int(s, 2, limit + 1);
+    return collect_page(st, s, alias_row, limit, "name", res);
+}
+
+store_status store_alias_delete(store *st, const char *name) {
+    if (begin(st) != 0) return STORE_ERROR;
+    int rc = exec_with_id(st, "DELETE FROM model_aliases WHERE name = ?1", name);
     int changed = sqlite3_changes(st->db);
     if (rc != 0 || commit(st) != 0) { rollback(st); return STORE_ERROR; }
     return changed ? STORE_OK : STORE_NOTFOUND;

@@ -21,6 +21,7 @@ typedef enum {
 } store_status;
 
 #define STORE_ID_MAX 40
+#define STORE_ALIAS_MAX 64      /* an alias name and its NUL */
 #define STORE_LIST_MAX 1000
 
 typedef struct store store;
@@ -141,6 +142,20 @@ store_status store_model_insert(store *st, const char *job_id, const oig_model *
 store_status store_model_doc(store *st, const char *id, char **doc);
 store_status store_model_get(store *st, const char *id, cJSON **res);
 store_status store_model_list(store *st, const char *after, int limit, cJSON **res);
-store_status store_model_delete(store *st, const char *id);
+/* CONFLICT when an alias names the model (alias receives the first such name). */
+store_status store_model_delete(store *st, const char *id, char alias[STORE_ALIAS_MAX]);
+
+/* ---- model aliases: stable names that resolve to a model id ---- */
+/* 1 when name can be an alias: 1-63 letters, digits, '_', '-' and '.', starting with a letter or
+ * digit, and not "mdl_..." (so that a model path segment is an id or an alias, never both). */
+int store_alias_name_ok(const char *name);
+/* Create or move an alias; *created says which. NOTFOUND when model_id names no model. res as
+ * store_alias_get's. */
+store_status store_alias_set(store *st, const char *name, const char *model_id, int *created, cJSON **res);
+store_status store_alias_get(store *st, const char *name, cJSON **res);   /* {name, model_id, ...} */
+store_status store_alias_resolve(store *st, const char *name, char model_id[STORE_ID_MAX]);
+/* Aliases by name, after the name `after` (NULL: from the first). */
+store_status store_alias_list(store *st, const char *after, int limit, cJSON **res);
+store_status store_alias_delete(store *st, const char *name);
 
 #endif

@@ -1,7 +1,7 @@
 /* test_server_store.c -- the SQLite store: migrations and user_version, a version-1 database
  * migrated with its datasets, refusing a newer database, dataset/job/model CRUD, atomic FIFO claims, requeue after a crash, cancel states,
  * a metrics history that stays continuous across checkpoint + resume, deleting a finished
- * job with its metrics and checkpoint, and free pages given back to the file system (a new file
+ * job with its metrics and checkpoint, model aliases, and free pages given back to the file system (a new file
  * a slice at a time, an older one by one vacuum). */
 #include <check.h>
 #include <ftw.h>
@@ -489,11 +489,96 @@ START_TEST(test_model_crud) {
     ck_assert_int_eq(store_model_list(st, NULL, 10, &res), STORE_OK);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(res, "items")), 1);
     cJSON_Delete(res);
-    ck_assert_int_eq(store_model_delete(st, id), STORE_OK);
-    ck_assert_int_eq(store_model_delete(st, id), STORE_NOTFOUND);
+    char alias[STORE_ALIAS_MAX];
+    ck_assert_int_eq(store_model_delete(st, id, alias), STORE_OK);
+    ck_assert_int_eq(store_model_delete(st, id, alias), STORE_NOTFOUND);
     ck_assert_int_eq(store_model_doc(st, id, &back), STORE_NOTFOUND);
     free(doc);
     oig_model_free(mdl);
+}
+END_TEST
+
+static void insert_model(char id[STORE_ID_MAX]) {
+    oig_model *mdl = oig_model_new(2, 3, 1);
+    char *doc = model_doc_write(mdl, NULL);
+    cJSON *res = NULL;
+    ck_assert_int_eq(store_model_insert(st, NULL, mdl, doc, &res), STORE_OK);
+    snprintf(id, STORE_ID_MAX, "%s", cJSON_GetObjectItem(res, "id")->valuestring);
+    cJSON_Delete(res);
+    free(doc);
+    oig_model_free(mdl);
+}
+
+static const char *aliased_model(const char *name) {
+    static char id[STORE_ID_MAX];
+    store_status rc = store_alias_resolve(st, name, id);
+    return rc == STORE_OK ? id : rc == STORE_NOTFOUND ? "none" : "error";
+}
+
+/* An alias is created, moved, listed by name and deleted; it names an existing model only, and
+ * a model it names cannot be deleted until it moves. */
+START_TEST(test_aliases_name_models_and_guard_them) {
+    char a[STORE_ID_MAX], b[STORE_ID_MAX];
+    insert_model(a);
+    insert_model(b);
+    cJSON *res = NULL;
+    int created = 0;
+    ck_assert_int_eq(store_alias_set(st, "prod", a, &created, &res), STORE_OK);
+    ck_assert_int_eq(created, 1);
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "model_id")->valuestring, a);
+    char created_at[40];
+    snprintf(created_at, sizeof created_at, "%s", cJSON_GetObjectItem(res, "created_at")->valuestring);
+    cJSON_Delete(res);
+    ck_assert_str_eq(aliased_model("prod"), a);
+    ck_assert_int_eq(store_alias_set(st, "canary", b, &created, &res), STORE_OK);
+    cJSON_Delete(res);
+
+    char alias[STORE_ALIAS_MAX];
+    ck_assert_int_eq(store_model_delete(st, a, alias), STORE_CONFLICT);
+    ck_assert_str_eq(alias, "prod");
+    ck_assert_int_eq(store_alias_set(st, "prod", b, &created, &res), STORE_OK);   /* move */
+    ck_assert_int_eq(created, 0);
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "created_at")->valuestring, created_at);
+    cJSON_Delete(res);
+    ck_assert_str_eq(aliased_model("prod"), b);
+    ck_assert_int_eq(store_model_delete(st, a, alias), STORE_OK);
+    ck_assert_int_eq(store_alias_set(st, "prod", a, &created, &res), STORE_NOTFOUND);   /* gone */
+    ck_assert_ptr_null(res);
+    ck_assert_str_eq(aliased_model("prod"), b);   /* unchanged */
+    ck_assert_int_eq(store_alias_set(st, "new", "mdl_nope", &created, &res), STORE_NOTFOUND);
+    ck_assert_str_eq(aliased_model("new"), "none");
+
+    /* by name, paged */
+    ck_assert_int_eq(store_alias_list(st, NULL, 1, &res), STORE_OK);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "items"), 0), "name")->valuestring, "canary");
+    ck_assert_str_eq(cJSON_GetObjectItem(res, "next_after")->valuestring, "canary");
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_alias_list(st, "canary", 1, &res), STORE_OK);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "items"), 0), "name")->valuestring, "prod");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(res, "next_after")));
+    cJSON_Delete(res);
+
+    ck_assert_int_eq(store_alias_delete(st, "prod"), STORE_OK);
+    ck_assert_int_eq(store_alias_delete(st, "prod"), STORE_NOTFOUND);
+    ck_assert_int_eq(store_alias_get(st, "prod", &res), STORE_NOTFOUND);
+    ck_assert_int_eq(store_model_delete(st, b, alias), STORE_CONFLICT);   /* canary still names it */
+    ck_assert_str_eq(alias, "canary");
+    ck_assert_int_eq(store_alias_delete(st, "canary"), STORE_OK);
+    ck_assert_int_eq(store_model_delete(st, b, alias), STORE_OK);
+
+    ck_assert(store_alias_name_ok("prod-2.1_b"));
+    ck_assert(!store_alias_name_ok(""));
+    ck_assert(!store_alias_name_ok("mdl_abc"));
+    ck_assert(!store_alias_name_ok("-x"));
+    ck_assert(!store_alias_name_ok("a b"));
+    ck_assert(!store_alias_name_ok("a/b"));
+    char longest[STORE_ALIAS_MAX + 1];
+    memset(longest, 'a', sizeof longest);
+    longest[STORE_ALIAS_MAX - 1] = 0;
+    ck_assert(store_alias_name_ok(longest));
+    longest[STORE_ALIAS_MAX - 1] = 'a';
+    longest[STORE_ALIAS_MAX] = 0;
+    ck_assert(!store_alias_name_ok(longest));
 }
 END_TEST
 
@@ -635,6 +720,7 @@ static Suite *store_suite(void) {
     tcase_add_test(tc, test_metrics_stay_continuous_across_checkpoint_and_resume);
     tcase_add_test(tc, test_job_delete_takes_its_metrics_and_checkpoint_and_leaves_the_rest);
     tcase_add_test(tc, test_model_crud);
+    tcase_add_test(tc, test_aliases_name_models_and_guard_them);
     tcase_add_test(tc, test_store_set_gives_each_thread_its_connection);
     tcase_add_test(tc, test_a_new_file_gives_free_pages_back_a_slice_at_a_time);
     tcase_add_test(tc, test_an_older_file_keeps_its_free_pages_until_one_vacuum);
