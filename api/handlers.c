@@ -550,6 +550,7 @@ predict:
         goto out;
     }
     res = cJSON_CreateObject();
+    cJSON_AddStringToObject(res, "model_id", id);   /* which model answered, when id came from an alias */
     cJSON *outs = cJSON_AddArrayToObject(res, "outputs");
     /* %.17g as raw JSON numbers: cJSON's own printer may drop the last bit */
     for (int i = 0; i < nrows; i++) {
@@ -630,39 +631,118 @@ out:
     return ret;
 }
 
+/* The model id that a /v1/models/{id} segment names: a model id as it is, an alias resolved.
+ * 0, or -1 with the reply sent (404 for an unknown alias) and *ret set. */
+static int model_id_of(api_req *rq, store *st, const char *seg, char id[API_ID_MAX], enum MHD_Result *ret) {
+    if (strncmp(seg, "mdl_", 4) == 0 || !store_alias_name_ok(seg)) {
+        snprintf(id, API_ID_MAX, "%s", seg);
+        return 0;
+    }
+    store_status rc = store_alias_resolve(st, seg, id);
+    if (rc == STORE_OK) return 0;
+    *ret = rc == STORE_NOTFOUND ? api_problem(rq, API_E_NOT_FOUND, "no model with that id and no alias with that name", NULL, NULL)
+                                : store_failure(rq, st);
+    return -1;
+}
+
 static enum MHD_Result models(api_req *rq, const api_match *m) {
     store *st = api_store(rq);
     if (!st) return store_failure(rq, st);
     cJSON *res = NULL;
     long limit;
     store_status rc;
-    switch (m->route) {
-    case API_R_MODELS:
+    if (m->route == API_R_MODELS) {
         if (strcmp(rq->method, "POST") == 0) return model_import(rq, st);
         if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
         rc = store_model_list(st, query(rq, "after"), (int)limit, &res);
         return reply_store(rq, st, rc, res, "model");
+    }
+    char id[API_ID_MAX];
+    enum MHD_Result ret;
+    if (model_id_of(rq, st, m->id, id, &ret) != 0) return ret;
+    switch (m->route) {
     case API_R_MODEL:
         if (strcmp(rq->method, "DELETE") == 0) {
-            rc = store_model_delete(st, m->id);
+            char alias[STORE_ALIAS_MAX];
+            rc = store_model_delete(st, id, alias);
             if (rc == STORE_OK) {
-                api_model_cache_drop(rq->srv->models, m->id);
+                api_model_cache_drop(rq->srv->models, id);
                 return api_reply_empty(rq, 204);
+            }
+            if (rc == STORE_CONFLICT) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "the alias '%s' names this model: move or delete the alias first", alias);
+                return api_problem(rq, API_E_CONFLICT, msg, NULL, NULL);
             }
             return reply_store(rq, st, rc, NULL, "model");
         } else {
             char *doc = NULL;
-            rc = store_model_doc(st, m->id, &doc);
+            rc = store_model_doc(st, id, &doc);
             if (rc != STORE_OK) return reply_store(rq, st, rc, NULL, "model");
             return api_reply_text(rq, 200, "application/json", doc, strlen(doc));
         }
     case API_R_MODEL_PROJECT:
-        return api_model_project(rq, st, m->id);
+        return api_model_project(rq, st, id);
     case API_R_MODEL_EVALUATE:
-        return model_evaluate(rq, st, m->id);
+        return model_evaluate(rq, st, id);
     default:
-        return model_predict(rq, st, m->id);
+        return model_predict(rq, st, id);
     }
+}
+
+/* ---- model aliases ---------------------------------------------------------------------- */
+
+/* PUT body: {"model_id": id}. 201 when the alias is new, 200 when it moved. */
+static enum MHD_Result alias_put(api_req *rq, store *st, const char *name) {
+    if (!store_alias_name_ok(name))
+        return invalid(rq, "name", "expected 1-63 letters, digits, '_', '-' or '.', starting with a letter or "
+                                   "digit and not with mdl_");
+    enum MHD_Result ret = MHD_YES;
+    if (require_json(rq) != MHD_YES || rq->replied) return MHD_YES;
+    cJSON *j = api_parse_json(rq, &ret), *res = NULL;
+    if (!j) return ret;
+    const cJSON *e, *mid = cJSON_GetObjectItemCaseSensitive(j, "model_id");
+    if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+    cJSON_ArrayForEach(e, j)
+        if (strcmp(e->string, "model_id") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+    if (!cJSON_IsString(mid) || !*mid->valuestring) { ret = invalid(rq, "model_id", "expected a model id"); goto out; }
+    int created = 0;
+    store_status rc = store_alias_set(st, name, mid->valuestring, &created, &res);
+    if (rc == STORE_NOTFOUND) {
+        ret = invalid(rq, "model_id", "no model with that id");
+    } else if (rc != STORE_OK) {
+        ret = store_failure(rq, st);
+    } else {
+        char loc[128];
+        snprintf(loc, sizeof loc, "/v1/aliases/%s", name);
+        ret = api_reply_json(rq, created ? 201 : 200, res, created ? loc : NULL);
+        res = NULL;
+    }
+out:
+    cJSON_Delete(j);
+    cJSON_Delete(res);
+    return ret;
+}
+
+static enum MHD_Result aliases(api_req *rq, const api_match *m) {
+    store *st = api_store(rq);
+    if (!st) return store_failure(rq, st);
+    cJSON *res = NULL;
+    store_status rc;
+    if (m->route == API_R_ALIASES) {
+        long limit;
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        rc = store_alias_list(st, query(rq, "after"), (int)limit, &res);
+        return reply_store(rq, st, rc, res, "alias");
+    }
+    if (strcmp(rq->method, "PUT") == 0) return alias_put(rq, st, m->id);
+    if (strcmp(rq->method, "DELETE") == 0) {
+        rc = store_alias_delete(st, m->id);
+        if (rc == STORE_OK) return api_reply_empty(rq, 204);
+        return reply_store(rq, st, rc, NULL, "alias");
+    }
+    rc = store_alias_get(st, m->id, &res);
+    return reply_store(rq, st, rc, res, "alias");
 }
 
 /* ---- probes ----------------------------------------------------------------------------- */
@@ -745,6 +825,7 @@ enum MHD_Result api_dispatch(api_req *rq) {
     case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: case API_R_MODEL_PROJECT:
     case API_R_MODEL_EVALUATE:
         return models(rq, &m);
+    case API_R_ALIASES: case API_R_ALIAS: return aliases(rq, &m);
     default: return jobs(rq, &m);
     }
 }

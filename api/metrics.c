@@ -18,7 +18,7 @@
 
 /* route index API_R_COUNT collects requests that matched no route */
 #define NROUTE (API_R_COUNT + 1)
-static const char *const methods[] = {"GET", "HEAD", "POST", "DELETE", "other"};
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "other"};
 #define NMETHOD (sizeof methods / sizeof methods[0])
 static const unsigned statuses[] = {200, 201, 202, 204, 400, 401, 404, 405, 409, 411, 413, 415, 422, 429, 500, 503};
 #define NSTATUS (sizeof statuses / sizeof statuses[0] + 1)   /* last: any other status */

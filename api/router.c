@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { M_GET = API_M_GET, M_POST = API_M_POST, M_DELETE = API_M_DELETE };
+enum { M_GET = API_M_GET, M_POST = API_M_POST, M_DELETE = API_M_DELETE, M_PUT = API_M_PUT };
 
 static const struct {
     const char *pattern;
@@ -30,6 +30,8 @@ static const struct {
     {"/v1/models/{id}/predict", M_POST, API_R_MODEL_PREDICT, "model_predict"},
     {"/v1/models/{id}/project", M_POST, API_R_MODEL_PROJECT, "model_project"},
     {"/v1/models/{id}/evaluate", M_POST, API_R_MODEL_EVALUATE, "model_evaluate"},
+    {"/v1/aliases", M_GET, API_R_ALIASES, "aliases"},
+    {"/v1/aliases/{id}", M_GET | M_PUT | M_DELETE, API_R_ALIAS, "alias"},
     {"/metrics", M_GET, API_R_METRICS, "metrics"},
     {"/openapi.json", M_GET, API_R_OPENAPI, "openapi"},
 };
@@ -57,6 +59,7 @@ const char *api_route_at(size_t i, api_route_id *route, int *methods) {
 static int method_bit(const char *method) {
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return M_GET;
     if (strcmp(method, "POST") == 0) return M_POST;
+    if (strcmp(method, "PUT") == 0) return M_PUT;
     if (strcmp(method, "DELETE") == 0) return M_DELETE;
     return 0;
 }
@@ -103,11 +106,14 @@ int api_route(const char *method, const char *path, api_match *m, char *allow, s
             return 0;
         }
         if (allow && allowlen) {
-            int ms = routes[i].methods;
-            snprintf(allow, allowlen, "%s%s%s%s%s", (ms & M_GET) ? "GET, HEAD" : "",
-                     (ms & M_GET) && (ms & (M_POST | M_DELETE)) ? ", " : "",
-                     (ms & M_POST) ? "POST" : "", (ms & M_POST) && (ms & M_DELETE) ? ", " : "",
-                     (ms & M_DELETE) ? "DELETE" : "");
+            static const struct { int bit; const char *names; } order[] = {
+                {M_GET, "GET, HEAD"}, {M_POST, "POST"}, {M_PUT, "PUT"}, {M_DELETE, "DELETE"}};
+            size_t used = 0;
+            for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+                if (!(routes[i].methods & order[k].bit) || used >= allowlen) continue;
+                int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", order[k].names);
+                if (w > 0) used += (size_t)w;
+            }
         }
         return 405;
     }

@@ -20,6 +20,8 @@ typedef enum {
     API_R_MODEL_PREDICT,    /* POST */
     API_R_MODEL_PROJECT,    /* POST: a new model with orthogonal hidden weights */
     API_R_MODEL_EVALUATE,   /* POST: the model's errors on a stored dataset */
+    API_R_ALIASES,          /* GET list */
+    API_R_ALIAS,            /* GET, PUT (create or move), DELETE */
     API_R_METRICS,          /* GET (Prometheus text) */
     API_R_OPENAPI,          /* GET (the OpenAPI document) */
     API_R_DASHBOARD,        /* GET / (the HTML page) */
@@ -41,8 +43,9 @@ const char *api_route_name(api_route_id r);
 /* The route's path template, e.g. "/v1/jobs/{id}" (a bounded label for metrics). */
 const char *api_route_pattern(api_route_id r);
 
-/* The table itself, for documentation checks: row i's template, route and methods. */
-enum { API_M_GET = 1, API_M_POST = 2, API_M_DELETE = 4 };
+/* The table itself, for documentation checks: row i's template, route and methods. In the
+ * /v1/models/{id}/... routes {id} is a model id or an alias name (the handlers resolve it). */
+enum { API_M_GET = 1, API_M_POST = 2, API_M_DELETE = 4, API_M_PUT = 8 };
 size_t api_route_count(void);
 const char *api_route_at(size_t i, api_route_id *route, int *methods);
 #endif

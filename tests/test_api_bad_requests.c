@@ -99,7 +99,8 @@ static char *store_snapshot(void) {
         "SELECT (SELECT count(*) || ':' || ifnull(group_concat(id || name, ','), '') FROM datasets) || '/' || "
         "(SELECT count(*) || ':' || ifnull(group_concat(id || status || cancel_requested, ','), '') FROM jobs) || '/' || "
         "(SELECT count(*) || ':' || ifnull(group_concat(id, ','), '') FROM models) || '/' || "
-        "(SELECT count(*) FROM metrics) || '/' || (SELECT count(*) FROM checkpoints)", -1, &s, NULL), SQLITE_OK);
+        "(SELECT count(*) FROM metrics) || '/' || (SELECT count(*) FROM checkpoints) || '/' || "
+        "(SELECT count(*) || ':' || ifnull(group_concat(name || model_seq, ','), '') FROM model_aliases)", -1, &s, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
     char *snap = strdup((const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
@@ -252,6 +253,24 @@ static const bad_request table[] = {
     {"evaluate with unknown model", "POST", "/v1/models/mdl_nope/evaluate", J, "{\"dataset_id\":\"@D\"}", 404, NULL},
     {"evaluate as text/csv", "POST", "/v1/models/@M/evaluate", CSV, "{\"dataset_id\":\"@D\"}", 415, NULL},
     {"GET evaluate", "GET", "/v1/models/@M/evaluate", NULL, NULL, 405, NULL},
+    {"alias: truncated", "PUT", "/v1/aliases/prod", J, "{\"model_id\":", 400, NULL},
+    {"alias: body an array", "PUT", "/v1/aliases/prod", J, "[\"@M\"]", 422, NULL},
+    {"alias: no model_id", "PUT", "/v1/aliases/prod", J, "{}", 422, NULL},
+    {"alias: model_id a number", "PUT", "/v1/aliases/prod", J, "{\"model_id\":7}", 422, NULL},
+    {"alias: model_id empty", "PUT", "/v1/aliases/prod", J, "{\"model_id\":\"\"}", 422, NULL},
+    {"alias: unknown model", "PUT", "/v1/aliases/prod", J, "{\"model_id\":\"mdl_nope\"}", 422, NULL},
+    {"alias: SQL in model_id", "PUT", "/v1/aliases/prod", J, "{\"model_id\":\"x' OR 1=1--\"}", 422, NULL},
+    {"alias: unknown member", "PUT", "/v1/aliases/prod", J, "{\"model_id\":\"@M\",\"stage\":1}", 422, NULL},
+    {"alias: a name like a model id", "PUT", "/v1/aliases/mdl_prod", J, "{\"model_id\":\"@M\"}", 422, NULL},
+    {"alias: a name starting with a dot", "PUT", "/v1/aliases/.prod", J, "{\"model_id\":\"@M\"}", 422, NULL},
+    {"alias: a name with a slash", "PUT", "/v1/aliases/a%2Fb", J, "{\"model_id\":\"@M\"}", 404, NULL},
+    {"alias as text/csv", "PUT", "/v1/aliases/prod", CSV, "{\"model_id\":\"@M\"}", 415, NULL},
+    {"POST an alias", "POST", "/v1/aliases/prod", J, "{\"model_id\":\"@M\"}", 405, NULL},
+    {"PUT the alias list", "PUT", "/v1/aliases", J, "{}", 405, NULL},
+    {"unknown alias", "GET", "/v1/aliases/prod", NULL, NULL, 404, NULL},
+    {"delete unknown alias", "DELETE", "/v1/aliases/prod", NULL, NULL, 404, NULL},
+    {"predict through an unknown alias", "POST", "/v1/models/prod/predict", J, "{\"inputs\":[[1]]}", 404, NULL},
+    {"aliases: limit 0", "GET", "/v1/aliases?limit=0", NULL, NULL, 422, NULL},
     {"PUT a collection", "PUT", "/v1/datasets", J, "{}", 405, NULL},
     {"DELETE a collection", "DELETE", "/v1/jobs", NULL, NULL, 405, NULL},
     {"POST a probe", "POST", "/healthz", J, "{}", 405, NULL},

@@ -145,7 +145,8 @@ static char *store_snapshot(int full) {
         "SELECT (SELECT group_concat(id || name || sha256, ',') FROM datasets) || '/' || "
         "(SELECT group_concat(id, ',') FROM jobs) || '/' || (SELECT count(*) FROM models)" :
         "SELECT (SELECT count(*) FROM datasets) || '/' || (SELECT group_concat(id || status, ',') FROM jobs) "
-        "|| '/' || (SELECT count(*) FROM models) || '/' || (SELECT count(*) FROM metrics)";
+        "|| '/' || (SELECT count(*) FROM models) || '/' || (SELECT count(*) FROM metrics) || '/' || "
+        "(SELECT group_concat(name || model_seq || updated_at, ',') FROM model_aliases)";
     ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
     const unsigned char *t = sqlite3_column_text(s, 0);
@@ -512,6 +513,9 @@ START_TEST(test_json_upload_and_model_import) {
     cJSON *a = request_json("POST", p1, "application/json", in, 200);
     cJSON *b = request_json("POST", p2, "application/json", in, 200);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(a, "classes")), 2);
+    ck_assert_str_eq(jstr(b, "model_id"), jstr(m, "id"));   /* each answer names its model */
+    cJSON_DeleteItemFromObject(a, "model_id");
+    cJSON_DeleteItemFromObject(b, "model_id");
     char *sa = cJSON_PrintUnformatted(a), *sb = cJSON_PrintUnformatted(b);
     ck_assert_str_eq(sa, sb);
     free(sa); free(sb);
@@ -524,6 +528,131 @@ START_TEST(test_json_upload_and_model_import) {
     cJSON_Delete(m);
     free(job);
     ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 10000), 0);
+}
+END_TEST
+
+/* The id of the model that a finished oig-hwo job with this seed trained on ds. */
+static char *train_model(const char *ds, int seed) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"algorithm\":\"oig-hwo\",\"hidden_units\":4,"
+             "\"max_iterations\":5,\"seed\":%d}", ds, seed);
+    cJSON *j = request_json("POST", "/v1/jobs", "application/json", body, 202);
+    char *job = strdup(jstr(j, "id"));
+    cJSON_Delete(j);
+    j = wait_status(job, "succeeded|failed", 60000);
+    ck_assert_str_eq(jstr(j, "status"), "succeeded");
+    char *model = strdup(jstr(j, "model_id"));
+    cJSON_Delete(j);
+    free(job);
+    return model;
+}
+
+/* POST path with the predict body in; returns the answer's outputs printed, and checks that the
+ * answer names model. */
+static char *predict_via(const char *path, const char *model) {
+    cJSON *a = request_json("POST", path, "application/json", "{\"inputs\":[[0.1,-0.2,0.3],[0.5,0.5,-0.5]]}", 200);
+    ck_assert_str_eq(jstr(a, "model_id"), model);
+    char *out = cJSON_PrintUnformatted(cJSON_GetObjectItem(a, "outputs"));
+    cJSON_Delete(a);
+    return out;
+}
+
+/* A model alias: PUT creates it (201 and Location) and moves it (200); predict, evaluate, GET
+ * and project through the alias reach the model it names, and the predict answer names that
+ * model. A named model cannot be deleted (409). Errors leave the store as it was: an invalid
+ * name, an unknown model and an unknown field (422), no JSON (415), an unknown alias (404), a
+ * wrong method (405). Deleting the alias (204) makes its paths 404. */
+START_TEST(test_aliases_route_to_the_model_they_name) {
+    start(NULL);
+    char *ds = upload_dataset();
+    char *a = train_model(ds, 1), *b = train_model(ds, 2);
+    const char *json = "Content-Type: application/json\r\n";
+    char body[256], path[200], loc[128];
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\"}", a);
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "PUT", "/v1/aliases/prod", json, body, strlen(body), 30000, &r), 0);
+    ck_assert_msg(r.status == 201, "%d %s", r.status, r.body);
+    ck_assert_int_eq(http_header(&r, "Location", loc, sizeof loc), 0);
+    ck_assert_str_eq(loc, "/v1/aliases/prod");
+    cJSON *j = cJSON_Parse(r.body);
+    ck_assert_str_eq(jstr(j, "name"), "prod");
+    ck_assert_str_eq(jstr(j, "model_id"), a);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+
+    snprintf(path, sizeof path, "/v1/models/%s/predict", a);
+    char *direct_a = predict_via(path, a);
+    char *aliased = predict_via("/v1/models/prod/predict", a);
+    ck_assert_str_eq(aliased, direct_a);
+    free(aliased);
+    http_resp ga, gp;
+    snprintf(path, sizeof path, "/v1/models/%s", a);
+    ck_assert_int_eq(http_request(proc.port, "GET", path, NULL, NULL, 0, 30000, &ga), 0);
+    ck_assert_int_eq(http_request(proc.port, "GET", "/v1/models/prod", NULL, NULL, 0, 30000, &gp), 0);
+    ck_assert_int_eq(gp.status, 200);
+    ck_assert_str_eq(gp.body, ga.body);
+    http_resp_free(&ga);
+    http_resp_free(&gp);
+    snprintf(body, sizeof body, "{\"dataset_id\":\"%s\"}", ds);
+    j = request_json("POST", "/v1/models/prod/evaluate", "application/json", body, 200);
+    ck_assert_str_eq(jstr(j, "model_id"), a);
+    cJSON_Delete(j);
+    j = request_json("POST", "/v1/models/prod/project", "application/json", "{}", 201);
+    cJSON_Delete(j);
+
+    /* a named model stays */
+    snprintf(path, sizeof path, "/v1/models/%s", a);
+    expect_error("DELETE", path, NULL, NULL, 0, 409);
+    expect_error("DELETE", "/v1/models/prod", NULL, NULL, 0, 409);
+    ck_assert_int_eq(http_request(proc.port, "DELETE", path, NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "the alias 'prod' names this model"));
+    http_resp_free(&r);
+
+    /* move it */
+    snprintf(body, sizeof body, "{\"model_id\":\"%s\"}", b);
+    j = request_json("PUT", "/v1/aliases/prod", "application/json", body, 200);
+    ck_assert_str_eq(jstr(j, "model_id"), b);
+    cJSON_Delete(j);
+    snprintf(path, sizeof path, "/v1/models/%s/predict", b);
+    char *direct_b = predict_via(path, b);
+    aliased = predict_via("/v1/models/prod/predict", b);
+    ck_assert_str_eq(aliased, direct_b);
+    ck_assert_str_ne(direct_a, direct_b);
+    free(aliased);
+    j = request_json("GET", "/v1/aliases", NULL, NULL, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "items")), 1);
+    ck_assert_str_eq(jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 0), "model_id"), b);
+    cJSON_Delete(j);
+
+    /* errors change nothing */
+    expect_error("PUT", "/v1/aliases/mdl_x", json, body, strlen(body), 422);
+    const char *unknown_model = "{\"model_id\":\"mdl_nope\"}", *unknown_field = "{\"model\":\"x\"}";
+    expect_error("PUT", "/v1/aliases/prod", json, unknown_model, strlen(unknown_model), 422);
+    expect_error("PUT", "/v1/aliases/prod", json, unknown_field, strlen(unknown_field), 422);
+    expect_error("PUT", "/v1/aliases/prod", json, "[]", 2, 422);
+    expect_error("PUT", "/v1/aliases/prod", "Content-Type: text/plain\r\n", body, strlen(body), 415);
+    expect_error("POST", "/v1/aliases/prod", json, body, strlen(body), 405);
+    expect_error("GET", "/v1/aliases/staging", NULL, NULL, 0, 404);
+    const char *in = "{\"inputs\":[[1,2,3]]}";
+    expect_error("POST", "/v1/models/staging/predict", json, in, strlen(in), 404);
+    ck_assert_int_eq(http_request(proc.port, "POST", "/v1/aliases/prod", json, body, strlen(body), 30000, &r), 0);
+    ck_assert_int_eq(http_header(&r, "Allow", loc, sizeof loc), 0);
+    ck_assert_str_eq(loc, "GET, HEAD, PUT, DELETE");
+    http_resp_free(&r);
+
+    /* delete it: its paths are gone, and the models can go */
+    ck_assert_int_eq(http_request(proc.port, "DELETE", "/v1/aliases/prod", NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(r.status, 204);
+    http_resp_free(&r);
+    expect_error("POST", "/v1/models/prod/predict", json, in, strlen(in), 404);
+    expect_error("DELETE", "/v1/aliases/prod", NULL, NULL, 0, 404);
+    snprintf(path, sizeof path, "/v1/models/%s", a);
+    ck_assert_int_eq(http_request(proc.port, "DELETE", path, NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(r.status, 204);
+    http_resp_free(&r);
+    integrity_ok();
+    free(direct_a); free(direct_b);
+    free(a); free(b); free(ds);
 }
 END_TEST
 
@@ -898,6 +1027,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_lm_options_round_trip);
     tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
     tcase_add_test(tc, test_json_upload_and_model_import);
+    tcase_add_test(tc, test_aliases_route_to_the_model_they_name);
     tcase_add_test(tc, test_evaluate_scores_stored_datasets);
     tcase_add_test(tc, test_large_bodies_are_spooled_and_read_back);
     tcase_add_test(tc, test_compressed_bodies_are_decoded_and_bounded);

@@ -20,7 +20,8 @@ static void setup(void) {
 static void teardown(void) { cJSON_Delete(doc); }
 
 static const struct { int bit; const char *method, *key; } methods[] = {
-    {API_M_GET, "GET", "get"}, {API_M_POST, "POST", "post"}, {API_M_DELETE, "DELETE", "delete"},
+    {API_M_GET, "GET", "get"}, {API_M_POST, "POST", "post"}, {API_M_PUT, "PUT", "put"},
+    {API_M_DELETE, "DELETE", "delete"},
 };
 
 START_TEST(test_document_is_openapi_3_1) {

@@ -32,6 +32,11 @@ START_TEST(test_every_route_matches_with_its_id) {
         {"DELETE", "/v1/models/mdl_x", API_R_MODEL, "mdl_x"},
         {"POST", "/v1/models/mdl_x/predict", API_R_MODEL_PREDICT, "mdl_x"},
         {"POST", "/v1/models/mdl_x/evaluate", API_R_MODEL_EVALUATE, "mdl_x"},
+        {"POST", "/v1/models/prod/predict", API_R_MODEL_PREDICT, "prod"},
+        {"GET", "/v1/aliases", API_R_ALIASES, ""},
+        {"GET", "/v1/aliases/prod", API_R_ALIAS, "prod"},
+        {"PUT", "/v1/aliases/prod", API_R_ALIAS, "prod"},
+        {"DELETE", "/v1/aliases/prod", API_R_ALIAS, "prod"},
         {"HEAD", "/v1/jobs/job_a", API_R_JOB, "job_a"},
         {"GET", "/", API_R_DASHBOARD, ""},
         {"GET", "/metrics", API_R_METRICS, ""},
@@ -85,6 +90,11 @@ START_TEST(test_wrong_method_is_405_with_allow) {
     ck_assert_str_eq(allow, "GET, HEAD");
     ck_assert_int_eq(route("PATCH", "/v1/models/m", &m, allow), 405);
     ck_assert_str_eq(allow, "GET, HEAD, DELETE");
+    ck_assert_int_eq(route("PUT", "/v1/models/m", &m, allow), 405);
+    ck_assert_int_eq(route("POST", "/v1/aliases/a", &m, allow), 405);
+    ck_assert_str_eq(allow, "GET, HEAD, PUT, DELETE");
+    ck_assert_int_eq(route("PUT", "/v1/aliases", &m, allow), 405);
+    ck_assert_str_eq(allow, "GET, HEAD");
 }
 END_TEST
 

@@ -59,6 +59,15 @@ for _ in $(seq 1 300); do
   curl -sf "$base/v1/jobs/$job" | grep -q '"status":"running"' && break
   sleep 0.1
 done
+# the finished job's model gets the alias "prod", which the model list shows
+model=""
+for _ in $(seq 1 300); do
+  model=$(curl -sf "$base/v1/jobs/$done_job" | sed -n 's/.*"model_id":"\(mdl_[^"]*\)".*/\1/p')
+  [ -n "$model" ] && break
+  sleep 0.1
+done
+curl -sf -X PUT -H 'Content-Type: application/json' "$base/v1/aliases/prod" -d "{\"model_id\":\"$model\"}" >/dev/null ||
+  { echo "dashboard_test: alias creation failed (model ${model:-none})" >&2; exit 1; }
 echo "dashboard_test: daemon on $base, dataset $ds, finished job $done_job, running job $job"
 
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
@@ -88,6 +97,7 @@ curvejob=$(sed -n 's/.*<svg id="curve"[^>]*data-job="\([^"]*\)".*/\1/p' "$work/d
 grep -q '<path id="train-line" d="M[0-9.]*,[0-9.]*L' "$work/dom.html" || { echo "FAIL: no drawn train path" >&2; fail=1; }
 grep -q 'data-id="ds_' "$work/dom.html" || { echo "FAIL: the dataset list is empty" >&2; fail=1; }
 grep -q 'data-id="mdl_' "$work/dom.html" || { echo "FAIL: the model list is empty" >&2; fail=1; }
+grep -q "data-id=\"$model\" data-aliases=\"prod\"" "$work/dom.html" || { echo "FAIL: the model list does not show the alias prod" >&2; fail=1; }
 if [ $fail -ne 0 ]; then
   echo "--- chromium log" >&2; tail -20 "$work/chromium.log" >&2
   echo "--- daemon log" >&2; tail -20 "$work/serve.log" >&2
