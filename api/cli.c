@@ -28,6 +28,7 @@
 #include "cli_related.h"
 #include "model_doc.h"
 #include "oig.h"
+#include "predict_text.h"
 #include "score_doc.h"
 #include "train_threads.h"
 #ifdef OIGD_MPI
@@ -1087,235 +1088,6 @@ void cli_predict_usage(void *stream) {
 "Exit status: 0 success, 1 failure (file, model, data), 2 bad arguments.\n", f);
 }
 
-/* The first record of a data file, split the way engine/data.c splits it: its fields (names
- * when it is a header), whether it is a header, and the format. */
-typedef struct {
-    char **names;
-    int k;
-    int header;
-    int csv;
-} first_record;
-
-static void first_record_free(first_record *fr) {
-    for (int i = 0; i < fr->k; i++) free(fr->names[i]);
-    free(fr->names);
-    fr->names = NULL;
-    fr->k = 0;
-}
-
-static int is_num_token(const char *s) {
-    if (*s == '\0') return 0;
-    char *end;
-    strtod(s, &end);
-    return *end == '\0';
-}
-
-static int fr_push(first_record *fr, const char *p, size_t n, int unquote) {
-    if (fr->k >= OIG_DEFAULT_MAX_COLUMNS) return -1;
-    char **nn = realloc(fr->names, (size_t)(fr->k + 1) * sizeof *nn);
-    if (nn == NULL) return -1;
-    fr->names = nn;
-    char *s = malloc(n + 1);
-    if (s == NULL) return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        s[o++] = p[i];
-        if (unquote && p[i] == '"' && i + 1 < n && p[i + 1] == '"') i++;
-    }
-    s[o] = '\0';
-    fr->names[fr->k++] = s;
-    return 0;
-}
-
-/* Read the first non-blank record of buf. Returns 0, or -1 (malformed or empty: the engine's
- * parser then reports the precise error). */
-static int read_first_record(const char *b, size_t len, oig_format fmt, int header,
-                             first_record *fr) {
-    memset(fr, 0, sizeof *fr);
-    size_t i = 0;
-    if (len >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0) i = 3;
-    for (;;) {                                          /* skip blank lines */
-        size_t q = i;
-        while (q < len && (b[q] == ' ' || b[q] == '\t' || b[q] == '\v' || b[q] == '\f')) q++;
-        if (q >= len) return -1;
-        if (b[q] != '\n' && b[q] != '\r') { i = q; break; }
-        i = q + 1;
-    }
-    size_t eol = i;
-    while (eol < len && b[eol] != '\n' && b[eol] != '\r') eol++;
-    fr->csv = fmt == OIG_FORMAT_CSV || (fmt == OIG_FORMAT_AUTO && memchr(b + i, ',', eol - i));
-    if (!fr->csv) {
-        while (i < eol) {
-            while (i < eol && isspace((unsigned char)b[i])) i++;
-            if (i >= eol) break;
-            size_t s = i;
-            while (i < eol && !isspace((unsigned char)b[i])) i++;
-            if (fr_push(fr, b + s, i - s, 0) != 0) goto fail;
-        }
-    } else {
-        for (;;) {
-            while (i < len && (b[i] == ' ' || b[i] == '\t')) i++;
-            if (i < len && b[i] == '"') {
-                size_t s = ++i;
-                for (;;) {
-                    if (i >= len) goto fail;
-                    if (b[i] == '"') {
-                        if (i + 1 < len && b[i + 1] == '"') { i += 2; continue; }
-                        break;
-                    }
-                    i++;
-                }
-                if (fr_push(fr, b + s, i - s, 1) != 0) goto fail;
-                i++;
-                while (i < len && (b[i] == ' ' || b[i] == '\t')) i++;
-            } else {
-                size_t s = i;
-                while (i < len && b[i] != ',' && b[i] != '\n' && b[i] != '\r') i++;
-                size_t e = i;
-                while (e > s && (b[e - 1] == ' ' || b[e - 1] == '\t')) e--;
-                if (fr_push(fr, b + s, e - s, 0) != 0) goto fail;
-            }
-            if (i < len && b[i] == ',') { i++; continue; }
-            break;
-        }
-    }
-    if (fr->k == 0) goto fail;
-    if (header >= 0) fr->header = header;
-    else if (fr->csv) fr->header = 1;
-    else {
-        fr->header = 0;
-        for (int j = 0; j < fr->k; j++) if (!is_num_token(fr->names[j])) { fr->header = 1; break; }
-    }
-    return 0;
-fail:
-    first_record_free(fr);
-    return -1;
-}
-
-/* The header field named name: its index, -1 when there is none, -2 when there are several. */
-static int header_column(const first_record *fr, const char *name) {
-    int found = -1;
-    for (int j = 0; j < fr->k; j++) {
-        if (strcmp(fr->names[j], name) != 0) continue;
-        if (found >= 0) return -2;
-        found = j;
-    }
-    return found;
-}
-
-/* Columns of the file holding the model's N inputs, in model order, into cols[0..N-1]. */
-static int predict_columns(const char *cmd, const oig_model *m, const first_record *fr, const int *icols,
-                           int nicols, const char *file, int *cols) {
-    int n = m->n;
-    if (nicols > 0) {
-        if (nicols != n)
-            return runtime_error(cmd, "--input-columns lists %d columns; the model has %d inputs",
-                                 nicols, n);
-        for (int i = 0; i < n; i++) {
-            if (icols[i] >= fr->k)
-                return runtime_error(cmd, "%s: --input-columns: column %d out of range (the data "
-                                     "has %d columns)", file, icols[i], fr->k);
-            for (int j = 0; j < i; j++)
-                if (icols[j] == icols[i])
-                    return runtime_error(cmd, "--input-columns: column %d listed twice", icols[i]);
-            cols[i] = icols[i];
-        }
-        return 0;
-    }
-    if (fr->header && m->input_names) {
-        for (int i = 0; i < n; i++) {
-            int found = header_column(fr, m->input_names[i]);
-            if (found == -2)
-                return runtime_error(cmd, "%s: input column '%s' appears twice in the header",
-                                     file, m->input_names[i]);
-            if (found < 0)
-                return runtime_error(cmd, "%s: the model's input column '%s' is not in the header",
-                                     file, m->input_names[i]);
-            cols[i] = found;
-        }
-        return 0;
-    }
-    int ntargets = m->task == OIG_CLASSIFICATION ? 1 : m->m;
-    if (fr->k != n && fr->k != n + ntargets)
-        return runtime_error(cmd, "%s: %d columns; the model takes %d inputs (a file without "
-                             "a header holds %d or %d columns; or use --input-columns)",
-                             file, fr->k, n, n, n + ntargets);
-    for (int i = 0; i < n; i++) cols[i] = i;
-    return 0;
-}
-
-/* Parse the rows of the model's input columns into x (nrows x N, malloc'd). The engine's parser
- * wants a target, so the last input column is read as the "target" (numeric) and the rest as
- * inputs; the matrix is reassembled in model order. */
-static int predict_read_inputs(const oig_model *m, const char *file, const char *buf, size_t len,
-                               const oig_parse_opts *base, const first_record *fr, const int *cols,
-                               double **x, size_t *nrows) {
-    int n = m->n;
-    oig_parse_opts o = *base;
-    o.format = fr->csv ? OIG_FORMAT_CSV : OIG_FORMAT_WS;
-    o.header = fr->header;
-    o.task = OIG_REGRESSION;
-    o.targets = NULL;
-    o.outputs = 0;
-    int tcol = cols[n - 1], spare = -1;
-    o.target_columns = &tcol;
-    o.ntarget_columns = 1;
-    if (n >= 2) {
-        o.input_columns = cols;
-        o.ninput_columns = n - 1;
-    } else {
-        /* One input: the parser still needs an input column; borrow any other column. */
-        for (int j = 0; j < fr->k && spare < 0; j++) if (j != cols[0]) spare = j;
-        if (spare < 0)
-            return runtime_error("predict", "%s: a file with a single column cannot be read for a "
-                                 "one-input model; add a second column", file);
-        o.input_columns = &spare;
-        o.ninput_columns = 1;
-    }
-    oig_data *d = NULL;
-    oig_error err;
-    memset(&err, 0, sizeof err);
-    oig_status st = oig_data_parse(buf, len, &o, &d, &err);
-    if (st != OIG_OK) return report_engine_error("predict", file, st, &err);
-    double *v = malloc(d->nrows * (size_t)n * sizeof *v);
-    if (v == NULL) {
-        oig_data_free(d);
-        return runtime_error("predict", "%s: out of memory", file);
-    }
-    for (size_t p = 0; p < d->nrows; p++) {
-        for (int i = 0; i + 1 < n; i++) v[p * (size_t)n + (size_t)i] = d->x[p * (size_t)d->n + (size_t)i];
-        v[p * (size_t)n + (size_t)(n - 1)] = d->t[p * (size_t)d->m];
-    }
-    *x = v;
-    *nrows = d->nrows;
-    oig_data_free(d);
-    return 0;
-}
-
-static void predict_write(FILE *f, const oig_model *m, const double *y, const int *cls,
-                          size_t nrows) {
-    int classify = m->task == OIG_CLASSIFICATION && m->labels != NULL;
-    char name[32];
-    for (int i = 0; i < m->m; i++) {
-        if (i) fputc(',', f);
-        if (classify) fmt_csv_field(f, m->labels[i]);
-        else if (m->target_names && m->ntarget_names == m->m) fmt_csv_field(f, m->target_names[i]);
-        else { snprintf(name, sizeof name, "y%d", i + 1); fputs(name, f); }
-    }
-    if (classify) fputs(",class", f);
-    fputc('\n', f);
-    char b[40];
-    for (size_t p = 0; p < nrows; p++) {
-        for (int i = 0; i < m->m; i++) {
-            if (i) fputc(',', f);
-            fmt_double_exact(b, sizeof b, y[p * (size_t)m->m + (size_t)i]);
-            fputs(b, f);
-        }
-        if (classify) { fputc(',', f); fmt_csv_field(f, m->labels[cls[p]]); }
-        fputc('\n', f);
-    }
-}
-
 int cli_predict_main(int argc, char **argv) {
     const char *model_path = NULL, *data = NULL, *out = NULL;
     oig_parse_opts popts;
@@ -1382,7 +1154,7 @@ int cli_predict_main(int argc, char **argv) {
     oig_model *m = NULL;
     double *x = NULL, *y = NULL;
     int *cls = NULL, *cols = NULL;
-    first_record fr = { 0 };
+    text_record fr = { 0 };
     oig_error err;
     memset(&err, 0, sizeof err);
 
@@ -1390,7 +1162,7 @@ int cli_predict_main(int argc, char **argv) {
     oig_status st = model_doc_read(mbuf, mlen, &m, &err);
     if (st != OIG_OK) { report_engine_error("predict", model_path, st, &err); goto out; }
     if (read_file(data, &dbuf, &dlen, msg, sizeof msg) != 0) { runtime_error("predict", "%s", msg); goto out; }
-    if (read_first_record(dbuf, dlen, popts.format, popts.header, &fr) != 0) {
+    if (text_record_read(dbuf, dlen, popts.format, popts.header, &fr) != 0) {
         /* empty or malformed: let the engine's parser say exactly where */
         oig_data *d = NULL;
         st = oig_data_parse(dbuf, dlen, &popts, &d, &err);
@@ -1405,8 +1177,11 @@ int cli_predict_main(int argc, char **argv) {
         goto out;
     }
     if ((cols = malloc((size_t)m->n * sizeof *cols)) == NULL) { runtime_error("predict", "out of memory"); goto out; }
-    if (predict_columns("predict", m, &fr, icols, nicols, data, cols) != 0) goto out;
-    if (predict_read_inputs(m, data, dbuf, dlen, &popts, &fr, cols, &x, &nrows) != 0) goto out;
+    if (text_input_columns(m, &fr, icols, nicols, data, cols, msg, sizeof msg) != 0) { runtime_error("predict", "%s", msg); goto out; }
+    if ((st = text_read_inputs(m, dbuf, dlen, &popts, &fr, cols, &x, &nrows, &err)) != OIG_OK) {
+        report_engine_error("predict", data, st, &err);
+        goto out;
+    }
     free(dbuf);
     dbuf = NULL;
     y = malloc(nrows * (size_t)m->m * sizeof *y);
@@ -1419,15 +1194,15 @@ int cli_predict_main(int argc, char **argv) {
     if (out) {
         atomic_file af;
         if (atomic_open(&af, out, msg, sizeof msg) != 0) { runtime_error("predict", "%s", msg); goto out; }
-        predict_write(af.f, m, y, cls, nrows);
+        text_write_predictions(af.f, m, y, cls, nrows);
         if (atomic_commit(&af, msg, sizeof msg) != 0) { runtime_error("predict", "%s", msg); goto out; }
     } else {
-        predict_write(stdout, m, y, cls, nrows);
+        text_write_predictions(stdout, m, y, cls, nrows);
         if (fflush(stdout) != 0 || ferror(stdout)) { runtime_error("predict", "writing stdout failed"); goto out; }
     }
     rc = CLI_EXIT_OK;
 out:
-    first_record_free(&fr);
+    text_record_free(&fr);
     free(cols);
     free(mbuf);
     free(dbuf);
@@ -1479,7 +1254,7 @@ void cli_evaluate_usage(void *stream) {
 }
 
 /* The file's target columns, in model order, into *tcols (malloc'd, *ntcols of them). */
-static int evaluate_target_columns(const oig_model *m, const first_record *fr, const int *given, int ngiven,
+static int evaluate_target_columns(const oig_model *m, const text_record *fr, const int *given, int ngiven,
                                    const char *file, int **tcols, int *ntcols) {
     int want = m->task == OIG_CLASSIFICATION ? 1 : m->m;
     int *t = malloc((size_t)want * sizeof *t + 1);
@@ -1497,7 +1272,7 @@ static int evaluate_target_columns(const oig_model *m, const first_record *fr, c
         return 0;
     }
     int named = fr->header && m->target_names && m->ntarget_names >= want;
-    for (int i = 0; named && i < want; i++) named = (t[i] = header_column(fr, m->target_names[i])) >= 0;
+    for (int i = 0; named && i < want; i++) named = (t[i] = text_record_column(fr, m->target_names[i])) >= 0;
     if (named) return 0;
     if (fr->k < want + 1) return runtime_error("evaluate", "%s: %d columns leave no room for %d targets", file, fr->k, want);
     for (int i = 0; i < want; i++) t[i] = fr->k - want + i;
@@ -1584,7 +1359,7 @@ int cli_evaluate_main(int argc, char **argv) {
     oig_model *m = NULL;
     oig_data *d = NULL;
     int *cols = NULL, *tcols = NULL, ntcols = 0, by_name = 0;
-    first_record fr = { 0 };
+    text_record fr = { 0 };
     oig_score sc;
     memset(&sc, 0, sizeof sc);
     oig_error err;
@@ -1594,7 +1369,7 @@ int cli_evaluate_main(int argc, char **argv) {
     oig_status st = model_doc_read(mbuf, mlen, &m, &err);
     if (st != OIG_OK) { report_engine_error("evaluate", model_path, st, &err); goto out; }
     if (read_file(data, &dbuf, &dlen, msg, sizeof msg) != 0) { runtime_error("evaluate", "%s", msg); goto out; }
-    if (read_first_record(dbuf, dlen, popts.format, popts.header, &fr) != 0) {
+    if (text_record_read(dbuf, dlen, popts.format, popts.header, &fr) != 0) {
         st = oig_data_parse(dbuf, dlen, &popts, &d, &err);
         if (st != OIG_OK) report_engine_error("evaluate", data, st, &err);
         else runtime_error("evaluate", "%s: cannot read the first record", data);
@@ -1602,7 +1377,10 @@ int cli_evaluate_main(int argc, char **argv) {
     }
     if ((cols = malloc((size_t)m->n * sizeof *cols)) == NULL) { runtime_error("evaluate", "out of memory"); goto out; }
     if (nicols > 0 || (fr.header && m->input_names)) {
-        if (predict_columns("evaluate", m, &fr, icols, nicols, data, cols) != 0) goto out;
+        if (text_input_columns(m, &fr, icols, nicols, data, cols, msg, sizeof msg) != 0) {
+            runtime_error("evaluate", "%s", msg);
+            goto out;
+        }
     } else {
         for (int i = 0; i < m->n; i++) cols[i] = i;
     }
@@ -1636,7 +1414,7 @@ int cli_evaluate_main(int argc, char **argv) {
     }
     rc = CLI_EXIT_OK;
 out:
-    first_record_free(&fr);
+    text_record_free(&fr);
     oig_score_free(&sc);
     oig_data_free(d);
     free(cols);
