@@ -13,6 +13,7 @@
 #include "job.h"
 #include "handlers_related.h"
 #include "model_doc.h"
+#include "predict_text.h"
 #include "score_doc.h"
 #include "sha256.h"
 
@@ -74,6 +75,20 @@ static enum MHD_Result reply_store(api_req *rq, store *st, store_status rc, cJSO
     case STORE_EINVAL: return invalid(rq, "after", "names no item of this list");
     default: return store_failure(rq, st);
     }
+}
+
+/* The engine parser's error on a body: 400 for text it cannot read (with the line and column
+ * when with_position), 422 for rows it read that do not fit, 500 out of memory. */
+static enum MHD_Result data_error(api_req *rq, oig_status os, const oig_error *err, int with_position) {
+    if (os == OIG_ENOMEM) return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    cJSON *errs = cJSON_CreateArray();
+    cJSON_AddItemToArray(errs, api_error_item(with_position ? err->line : 0, with_position ? err->column : 0,
+                                              err->field, err->message));
+    char detail[400];
+    if (err->line > 0 && with_position)
+        snprintf(detail, sizeof detail, "line %d, column %d: %s", err->line, err->column, err->message);
+    else snprintf(detail, sizeof detail, "%s", err->message[0] ? err->message : oig_status_name(os));
+    return api_problem(rq, os == OIG_EPARSE ? API_E_BAD_REQUEST : API_E_INVALID, detail, errs, NULL);
 }
 
 /* ---- datasets --------------------------------------------------------------------------- */
@@ -256,14 +271,7 @@ static enum MHD_Result dataset_upload(api_req *rq) {
     memset(&err, 0, sizeof err);
     oig_status os = oig_data_parse(text, tlen, &opts, &d, &err);
     if (os != OIG_OK) {
-        cJSON *errs = cJSON_CreateArray();
-        cJSON_AddItemToArray(errs, api_error_item(is_json ? 0 : err.line, is_json ? 0 : err.column, err.field, err.message));
-        char detail[400];
-        if (err.line > 0 && !is_json)
-            snprintf(detail, sizeof detail, "line %d, column %d: %s", err.line, err.column, err.message);
-        else snprintf(detail, sizeof detail, "%s", err.message[0] ? err.message : oig_status_name(os));
-        if (os == OIG_ENOMEM) { cJSON_Delete(errs); ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); }
-        else ret = api_problem(rq, os == OIG_EPARSE ? API_E_BAD_REQUEST : API_E_INVALID, detail, errs, NULL);
+        ret = data_error(rq, os, &err, !is_json);
         goto out;
     }
     const config *cfg = rq->srv->cfg;
@@ -475,12 +483,73 @@ static enum MHD_Result model_import(api_req *rq, store *st) {
     return api_reply_json(rq, 201, res, loc);
 }
 
+/* A text/csv predict: a header row, then rows holding the model's inputs (found by name when
+ * the model has input names, else the first N columns; other columns are ignored); the answer
+ * is CSV as `oigd predict` writes it. ?exit=K picks an anytime model's exit. */
+static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl) {
+    text_record fr = { 0 };
+    double *x = NULL, *y = NULL;
+    int *cls = NULL, *cols = NULL;
+    size_t nrows = 0;
+    enum MHD_Result ret;
+    long exit_k;
+    char msg[256];
+    oig_error err;
+    memset(&err, 0, sizeof err);
+    oig_parse_opts opts;
+    oig_parse_opts_init(&opts);
+    opts.format = OIG_FORMAT_CSV;
+    opts.header = 1;
+    const char *body = rq->body ? rq->body : "";
+    if (query_int(rq, "exit", 1, oig_model_exit_count(mdl), 0, &exit_k)) {
+        snprintf(msg, sizeof msg, "expected an exit number from 1 to %d", oig_model_exit_count(mdl));
+        return invalid(rq, "exit", msg);
+    }
+    if (rq->len == 0 || text_record_read(body, rq->len, OIG_FORMAT_CSV, 1, &fr) != 0)
+        return api_problem(rq, API_E_BAD_REQUEST, "expected CSV: a header row, then one row per prediction", NULL, NULL);
+    oig_status os;
+    if (!(cols = malloc((size_t)mdl->n * sizeof *cols))) {
+        ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    } else if (text_input_columns(mdl, &fr, NULL, -1, "the CSV", cols, msg, sizeof msg) != 0) {
+        ret = invalid(rq, "columns", msg);
+    } else if ((os = text_read_inputs(mdl, body, rq->len, &opts, &fr, cols, &x, &nrows, &err)) != OIG_OK) {
+        ret = data_error(rq, os, &err, 1);
+    } else if (!(y = malloc(nrows * (size_t)mdl->m * sizeof *y + 1)) || !(cls = malloc(nrows * sizeof *cls + 1)) ||
+               oig_model_predict_exit(mdl, (int)exit_k - 1, x, nrows, y, cls) != OIG_OK) {
+        ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+    } else {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        if (f) text_write_predictions(f, mdl, y, cls, nrows);
+        if (!f || fclose(f) != 0) {
+            free(out);
+            ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
+        } else {
+            ret = api_reply_text(rq, 200, "text/csv; charset=utf-8", out, len);
+        }
+    }
+    text_record_free(&fr);
+    free(cols);
+    free(x);
+    free(y);
+    free(cls);
+    return ret;
+}
+
 static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     /* the model first: an unknown id is 404 whatever the body */
     store_status rc;
     const oig_model *mdl = api_model_cache_get(rq->srv->models, st, id, &rc);
     if (!mdl) return reply_store(rq, st, rc, NULL, "model");
     enum MHD_Result ret = MHD_YES;
+    char ctype[64];
+    api_content_type(rq, ctype, sizeof ctype);
+    if (strcmp(ctype, "text/csv") == 0) {
+        ret = predict_csv(rq, mdl);
+        api_model_cache_put(rq->srv->models, mdl);
+        return ret;
+    }
     cJSON *j = NULL, *res = NULL;
     double *x = NULL, *y = NULL;
     int *cls = NULL;

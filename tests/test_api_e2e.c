@@ -1017,6 +1017,95 @@ START_TEST(test_evaluate_scores_stored_datasets) {
 }
 END_TEST
 
+/* The data lines of a CSV answer (after its header) as numbers: row r's column k into
+ * v[r * cols + k] (a classifier's label column is skipped); returns the rows read. */
+static int csv_numbers(const char *body, int cols, double *v, int cap_rows) {
+    const char *line = strchr(body, '\n');
+    int r = 0;
+    while (line && line[1] && r < cap_rows) {
+        line++;
+        char *end = (char *)line;
+        for (int k = 0; k < cols; k++) {
+            v[r * cols + k] = strtod(end, &end);
+            if (*end == ',') end++;
+        }
+        r++;
+        line = strchr(line, '\n');
+    }
+    return r;
+}
+
+/* POST .../predict with a text/csv body answers CSV as `oigd predict` writes it: the inputs found
+ * by name in any order (other columns ignored), the numbers equal to the JSON answer's; a
+ * classifier's answer has a column per label and the class. Text it cannot read is 400 with the
+ * line, a missing input column 422, and neither changes the store. */
+START_TEST(test_predict_reads_and_writes_csv) {
+    start(NULL);
+    char *ds = upload_dataset();
+    char *mdl = train_model(ds, 3);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/models/%s/predict", mdl);
+    cJSON *j = request_json("POST", path, "application/json", "{\"inputs\":[[0.1,-0.2,0.3],[0.5,0.5,-0.5]]}", 200);
+    const char *csv = "note,c,y,a,b\nfirst,0.3,9,0.1,-0.2\nsecond,-0.5,9,0.5,0.5\n";
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "POST", path, "Content-Type: text/csv\r\n", csv, strlen(csv), 30000, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    char ct[64];
+    ck_assert_int_eq(http_header(&r, "Content-Type", ct, sizeof ct), 0);
+    ck_assert_str_eq(ct, "text/csv; charset=utf-8");
+    ck_assert_int_eq(strncmp(r.body, "y\n", 2), 0);
+    double v[2];
+    ck_assert_int_eq(csv_numbers(r.body, 1, v, 2), 2);
+    cJSON *outs = cJSON_GetObjectItem(j, "outputs");
+    for (int i = 0; i < 2; i++)
+        ck_assert_double_eq(v[i], cJSON_GetArrayItem(cJSON_GetArrayItem(outs, i), 0)->valuedouble);
+    http_resp_free(&r);
+    cJSON_Delete(j);
+
+    /* a classifier: label columns and the class */
+    size_t len;
+    char *sine = api_sine_csv(200, 4242, &len);
+    char *classes = rewrite_sine(sine, 1);
+    char *dsc = upload_text("/v1/datasets?name=signs&task=classification", classes);
+    cJSON *job = train_all_rows(dsc);
+    char cpath[160];
+    snprintf(cpath, sizeof cpath, "/v1/models/%s/predict", jstr(job, "model_id"));
+    j = request_json("POST", cpath, "application/json", "{\"inputs\":[[0.9,0.9,0.9],[-0.9,0.9,-0.9]]}", 200);
+    const char *ccsv = "a,b,c\n0.9,0.9,0.9\n-0.9,0.9,-0.9\n";
+    ck_assert_int_eq(http_request(proc.port, "POST", cpath, "Content-Type: text/csv\r\n", ccsv, strlen(ccsv), 30000, &r), 0);
+    ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+    cJSON *labels = cJSON_GetObjectItem(j, "classes");
+    ck_assert_msg(strncmp(r.body, "neg,pos,class\n", 14) == 0 || strncmp(r.body, "pos,neg,class\n", 14) == 0,
+                  "header: %s", r.body);
+    /* each row's last field is the class the JSON answer gives */
+    char *copy = strdup(r.body), *save = NULL;
+    int row = -1;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save), row++)
+        if (row >= 0) ck_assert_str_eq(strrchr(line, ',') + 1, cJSON_GetArrayItem(labels, row)->valuestring);
+    ck_assert_int_eq(row, 2);
+    free(copy);
+    http_resp_free(&r);
+    cJSON_Delete(j);
+    cJSON_Delete(job);
+
+    /* errors change nothing */
+    const char *csvh = "Content-Type: text/csv\r\n", *missing = "a,b\n1,2\n", *ragged = "a,b,c\n1,2,3\n4,5\n",
+               *nan = "a,b,c\n1,nan,3\n", *twice = "a,b,c,a\n1,2,3,4\n";
+    expect_error("POST", path, csvh, missing, strlen(missing), 422);
+    expect_error("POST", path, csvh, ragged, strlen(ragged), 400);
+    expect_error("POST", path, csvh, nan, strlen(nan), 400);
+    expect_error("POST", path, csvh, twice, strlen(twice), 422);
+    expect_error("POST", path, csvh, "", 0, 400);
+    char epath[200];
+    snprintf(epath, sizeof epath, "%s?exit=2", path);
+    expect_error("POST", epath, csvh, csv, strlen(csv), 422);
+    ck_assert_int_eq(http_request(proc.port, "POST", path, csvh, ragged, strlen(ragged), 30000, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"line\":3"));
+    http_resp_free(&r);
+    free(sine); free(classes); free(dsc); free(mdl); free(ds);
+}
+END_TEST
+
 static Suite *e2e_suite(void) {
     Suite *s = suite_create("api_e2e");
     TCase *tc = tcase_create("daemon");
@@ -1028,6 +1117,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_every_error_status_is_problem_json_and_changes_nothing);
     tcase_add_test(tc, test_json_upload_and_model_import);
     tcase_add_test(tc, test_aliases_route_to_the_model_they_name);
+    tcase_add_test(tc, test_predict_reads_and_writes_csv);
     tcase_add_test(tc, test_evaluate_scores_stored_datasets);
     tcase_add_test(tc, test_large_bodies_are_spooled_and_read_back);
     tcase_add_test(tc, test_compressed_bodies_are_decoded_and_bounded);
