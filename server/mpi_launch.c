@@ -62,46 +62,14 @@ static double mono(void) {
 
 /* ---- the data file ------------------------------------------------------------------------ */
 
-static void name_field(FILE *f, char **names, int count, int k, const char *prefix) {
-    if (names && k < count && names[k] && names[k][0]) { fmt_csv_field(f, names[k]); return; }
-    fprintf(f, "%s%d", prefix, k + 1);
-}
-
 /* The dataset as CSV with a header: the inputs, then the targets (regression: the M target
  * columns; classification: one class column of labels). Doubles are written so that they read
  * back bit for bit, labels verbatim, so the child parses the very same rows and classes. */
 static int write_csv(const oig_data *d, const char *path, char *msg, size_t cap) {
     FILE *f = fopen(path, "wx");
     if (!f) { snprintf(msg, cap, "cannot create the data file: %s", strerror(errno)); return -1; }
-    int cls = d->task == OIG_CLASSIFICATION;
-    for (int j = 0; j < d->n; j++) {
-        if (j) fputc(',', f);
-        name_field(f, d->input_names, d->n, j, "x");
-    }
-    for (int k = 0; k < (cls ? 1 : d->m); k++) {
-        fputc(',', f);
-        name_field(f, d->target_names, d->ntarget_names, k, cls ? "class" : "y");
-    }
-    fputc('\n', f);
-    char num[40];
-    for (size_t p = 0; p < d->nrows; p++) {
-        for (int j = 0; j < d->n; j++) {
-            fmt_double_exact(num, sizeof num, d->x[p * (size_t)d->n + (size_t)j]);
-            if (j) fputc(',', f);
-            fputs(num, f);
-        }
-        if (cls) {
-            fputc(',', f);
-            fmt_csv_field(f, d->labels[d->cls[p]]);
-        } else {
-            for (int k = 0; k < d->m; k++) {
-                fmt_double_exact(num, sizeof num, d->t[p * (size_t)d->m + (size_t)k]);
-                fputc(',', f);
-                fputs(num, f);
-            }
-        }
-        fputc('\n', f);
-    }
+    fmt_dataset_csv_header(f, d);
+    fmt_dataset_csv_rows(f, d, 0, d->nrows);
     int bad = ferror(f) != 0;
     if (fclose(f) != 0) bad = 1;
     if (bad) { snprintf(msg, cap, "cannot write the data file: %s", strerror(errno)); return -1; }
