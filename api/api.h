@@ -137,6 +137,8 @@ enum MHD_Result api_events(api_req *rq, const char *job_id);
 void api_content_type(api_req *rq, char *out, size_t outlen);
 /* Parse a JSON body; on failure replies 400 (with line/column) and returns NULL. */
 cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret);
+/* GET /v1/datasets/{id}/data (api/dataset_export.c): the stored dataset as CSV, streamed. */
+enum MHD_Result api_dataset_export(api_req *rq, store *st, const char *id);
 /* The stored dataset dataset_id fitted to mdl's inputs and classes (oig_data_conform) into *d,
  * which the caller frees; *by_name (may be NULL) as oig_data_conform sets it. 0 on success;
  * otherwise the reply is sent (422 naming dataset_id for an unknown dataset or one mdl cannot

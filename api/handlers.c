@@ -314,6 +314,7 @@ static enum MHD_Result datasets(api_req *rq, const api_match *m) {
         store_status rc = store_dataset_list(st, query(rq, "after"), (int)limit, &res);
         return reply_store(rq, st, rc, res, "dataset");
     }
+    if (m->route == API_R_DATASET_DATA) return api_dataset_export(rq, st, m->id);
     if (strcmp(rq->method, "DELETE") == 0) {
         store_status rc = store_dataset_delete(st, m->id);
         if (rc == STORE_OK) return api_reply_empty(rq, 204);
@@ -890,7 +891,7 @@ enum MHD_Result api_dispatch(api_req *rq) {
     switch (m.route) {
     case API_R_HEALTHZ: case API_R_READYZ: case API_R_VERSION: return probes(rq, &m);
     case API_R_METRICS: case API_R_OPENAPI: case API_R_DASHBOARD: return documents(rq, &m);
-    case API_R_DATASETS: case API_R_DATASET: return datasets(rq, &m);
+    case API_R_DATASETS: case API_R_DATASET: case API_R_DATASET_DATA: return datasets(rq, &m);
     case API_R_MODELS: case API_R_MODEL: case API_R_MODEL_PREDICT: case API_R_MODEL_PROJECT:
     case API_R_MODEL_EVALUATE:
         return models(rq, &m);

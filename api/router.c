@@ -20,6 +20,7 @@ static const struct {
     {"/v1/version", M_GET, API_R_VERSION, "version"},
     {"/v1/datasets", M_GET | M_POST, API_R_DATASETS, "datasets"},
     {"/v1/datasets/{id}", M_GET | M_DELETE, API_R_DATASET, "dataset"},
+    {"/v1/datasets/{id}/data", M_GET, API_R_DATASET_DATA, "dataset_data"},
     {"/v1/jobs", M_GET | M_POST, API_R_JOBS, "jobs"},
     {"/v1/jobs/{id}", M_GET | M_DELETE, API_R_JOB, "job"},
     {"/v1/jobs/{id}/cancel", M_POST, API_R_JOB_CANCEL, "job_cancel"},

@@ -10,6 +10,7 @@ typedef enum {
     API_R_VERSION,
     API_R_DATASETS,         /* GET list, POST upload */
     API_R_DATASET,          /* GET, DELETE */
+    API_R_DATASET_DATA,     /* GET: the rows as CSV */
     API_R_JOBS,             /* GET list, POST create */
     API_R_JOB,              /* GET */
     API_R_JOB_CANCEL,       /* POST */

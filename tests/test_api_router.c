@@ -19,6 +19,7 @@ START_TEST(test_every_route_matches_with_its_id) {
         {"POST", "/v1/datasets", API_R_DATASETS, ""},
         {"GET", "/v1/datasets/ds_1", API_R_DATASET, "ds_1"},
         {"DELETE", "/v1/datasets/ds_1", API_R_DATASET, "ds_1"},
+        {"GET", "/v1/datasets/ds_1/data", API_R_DATASET_DATA, "ds_1"},
         {"GET", "/v1/jobs", API_R_JOBS, ""},
         {"POST", "/v1/jobs", API_R_JOBS, ""},
         {"GET", "/v1/jobs/job_a", API_R_JOB, "job_a"},
