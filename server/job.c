@@ -2,7 +2,8 @@
  *
  * The runner loads a fresh copy of the job's dataset (oig_train standardizes in place), splits
  * it with the job's seed, resumes from the last checkpoint if any, and calls oig_train with a
- * progress callback that batches metrics rows, writes a checkpoint every few seconds in the same
+ * progress callback that batches the metrics rows the history keeps (history.h; the run's last
+ * iteration is added at its end), writes a checkpoint every few seconds in the same
  * transaction as the rows it covers, publishes to the hub, and stops on cancel or shutdown.
  * A distributed job instead runs as a child under the MPI launcher (server/mpi_launch.c) whose
  * progress lines take the same path; the child writes its own checkpoints, and each one it
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "history.h"
 #include "model_doc.h"
 #include "mpi_launch.h"
 #include "train_threads.h"
@@ -330,8 +332,10 @@ enum { STOP_NONE = 0, STOP_CANCEL, STOP_SHUTDOWN, STOP_STORE };
 typedef struct {
     const job_env *env;
     const char *id;
-    store_metric batch[BATCH_MAX];
+    store_metric batch[BATCH_MAX];  /* rows the history keeps (history.h), not yet stored */
     int nbatch;
+    store_metric latest;            /* the last iteration reported, kept or not */
+    int have_latest, last_kept;     /* last_kept: the last iteration put in the batch */
     double last_flush, last_ckpt, last_publish;
     int stop;
     int last_iteration;
@@ -348,7 +352,8 @@ static double mono(void) {
 static int flush(run_state *rs, const oig_model *ckpt, int ckpt_iteration) {
     char *doc = NULL;
     if (ckpt && !(doc = model_doc_write(ckpt, NULL))) return -1;
-    store_status rc = store_job_progress(rs->env->st, rs->id, rs->batch, rs->nbatch, doc, ckpt_iteration);
+    store_status rc = store_job_progress(rs->env->st, rs->id, rs->batch, rs->nbatch,
+                                         rs->have_latest ? &rs->latest : NULL, doc, ckpt_iteration);
     free(doc);
     if (rc != STORE_OK) {
         fprintf(stderr, "oigd: job %s: cannot record progress: %s\n", rs->id, store_errmsg(rs->env->st));
@@ -363,9 +368,19 @@ static int flush(run_state *rs, const oig_model *ckpt, int ckpt_iteration) {
     return 0;
 }
 
+/* The run is over: its last iteration joins the history if the rule left it out, and what is
+ * left goes to the store. 0, or -1 when the store failed. */
+static int flush_last(run_state *rs) {
+    if (rs->have_latest && rs->latest.iteration != rs->last_kept) {
+        rs->batch[rs->nbatch++] = rs->latest;
+        rs->last_kept = rs->latest.iteration;
+    }
+    return rs->nbatch > 0 ? flush(rs, NULL, 0) : 0;
+}
+
 static int on_progress(const oig_progress *p, void *ud) {
     run_state *rs = ud;
-    store_metric *m = &rs->batch[rs->nbatch++];
+    store_metric *m = &rs->latest;
     m->iteration = p->iteration;
     m->train_mse = p->train_mse;
     m->val_mse = p->val_mse;
@@ -373,6 +388,11 @@ static int on_progress(const oig_progress *p, void *ud) {
     m->val_err = p->val_err;
     m->multiplies = p->multiplies;
     m->seconds = p->seconds;
+    rs->have_latest = 1;
+    if (history_keeps(p->iteration)) {
+        rs->batch[rs->nbatch++] = *m;
+        rs->last_kept = p->iteration;
+    }
     rs->last_iteration = p->iteration;
     if (rs->env->iterations) atomic_fetch_add_explicit(rs->env->iterations, 1, memory_order_relaxed);
 
@@ -501,13 +521,13 @@ static job_result run_distributed(const job_env *env, const char *id, const job_
     rs->env = env;
     rs->id = id;
     rs->last_flush = rs->last_ckpt = mono();
-    rs->last_iteration = rs->ckpt_iteration = ck_iter;
+    rs->last_iteration = rs->ckpt_iteration = rs->last_kept = ck_iter;
     rs->distributed = 1;
     mpi_launch_req rq = {env->mpi_launcher, id, data, spec, env->cancel, env->shutdown, 5.0,
                          env->checkpoint_seconds, resume_doc, init_doc};
     mpi_launch_result r = mpi_launch_run(&rq, on_progress, rs, &out, msg, sizeof msg);
     int stop = rs->stop;
-    if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;
+    if (flush_last(rs) != 0) stop = STOP_STORE;
     int iters = out ? out->summary.iterations : rs->last_iteration;
     int kept = rs->ckpt_iteration;
     free(rs);
@@ -603,11 +623,11 @@ job_result job_run(const job_env *env, const char *id) {
     rs->env = env;
     rs->id = id;
     rs->last_flush = rs->last_ckpt = mono();
-    rs->last_iteration = rs->ckpt_iteration = ck_iter;
+    rs->last_iteration = rs->ckpt_iteration = rs->last_kept = ck_iter;
     memset(&err, 0, sizeof err);
     os = train_threads_run(env->train_threads, train, val, &spec.cfg, resume, on_progress, rs, &out, &err);
     int stop = rs->stop;
-    if (rs->nbatch > 0 && flush(rs, NULL, 0) != 0) stop = STOP_STORE;
+    if (flush_last(rs) != 0) stop = STOP_STORE;
     int iters = out ? out->summary.iterations : rs->last_iteration;
     free(rs);
 

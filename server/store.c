@@ -1035,8 +1035,9 @@ store_status store_job_params(store *st, const char *id, char **params, char dat
 }
 
 store_status store_job_progress(store *st, const char *id, const store_metric *rows, int nrows,
-                                const char *ckpt_doc, int ckpt_iteration) {
-    if (nrows <= 0 && !ckpt_doc) return STORE_OK;
+                                const store_metric *latest, const char *ckpt_doc, int ckpt_iteration) {
+    if (!latest && nrows > 0) latest = &rows[nrows - 1];
+    if (nrows <= 0 && !latest && !ckpt_doc) return STORE_OK;
     if (begin(st) != 0) return STORE_ERROR;
     sqlite3_stmt *s = NULL;
     if (nrows > 0) {
@@ -1057,16 +1058,18 @@ store_status store_job_progress(store *st, const char *id, const store_metric *r
             sqlite3_reset(s);
         }
         release(st, s);
-        const store_metric *r = &rows[nrows - 1];
+        s = NULL;
+    }
+    if (latest) {
         s = prep(st, "UPDATE jobs SET iteration = ?2, train_mse = ?3, val_mse = ?4, train_err = ?5, "
                      "val_err = ?6 WHERE id = ?1");
         if (!s) goto fail;
         bind_text(s, 1, id);
-        sqlite3_bind_int(s, 2, r->iteration);
-        bind_real(s, 3, r->train_mse);
-        bind_real(s, 4, r->val_mse);
-        bind_real(s, 5, r->train_err);
-        bind_real(s, 6, r->val_err);
+        sqlite3_bind_int(s, 2, latest->iteration);
+        bind_real(s, 3, latest->train_mse);
+        bind_real(s, 4, latest->val_mse);
+        bind_real(s, 5, latest->train_err);
+        bind_real(s, 6, latest->val_err);
         if (step_done(st, s) != 0) goto fail;
         release(st, s);
         s = NULL;

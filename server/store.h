@@ -121,10 +121,10 @@ typedef struct {
     double multiplies, seconds;
 } store_metric;
 
-/* One transaction: append rows, update the job's latest values and, when ckpt_doc is not NULL,
- * replace its checkpoint (the model at ckpt_iteration, which the rows cover). */
+/* One transaction: append rows, set the job's latest values from latest (NULL: the last row)
+ * and, when ckpt_doc is not NULL, replace its checkpoint (the model at ckpt_iteration). */
 store_status store_job_progress(store *st, const char *id, const store_metric *rows, int nrows,
-                                const char *ckpt_doc, int ckpt_iteration);
+                                const store_metric *latest, const char *ckpt_doc, int ckpt_iteration);
 store_status store_job_checkpoint(store *st, const char *id, char **doc, int *iteration);
 /* Delete metrics rows with iteration > after (after = -1: all of them). */
 store_status store_job_trim_metrics(store *st, const char *id, int after);

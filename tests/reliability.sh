@@ -24,7 +24,7 @@ B=${REL_BUILD:-$ROOT/build-rel}
 cmake -S "${OIGD_SRC:-.}" -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
     cmake --build "$B" -j"${JOBS:-2}" --target oigd >/dev/null || { echo "build failed"; exit 1; }
 mkdir -p "$B/reliability"
-cc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Itests tests/reliability/crash_test.c \
+cc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Itests -Iserver tests/reliability/crash_test.c \
     tests/support_http.c -lsqlite3 -lcjson -lpthread -lm -o "$B/reliability/crash_test" || exit 1
 export OIGD_BIN=$B/oigd
 

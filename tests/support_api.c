@@ -1,6 +1,7 @@
 /* support_api.c -- JSON requests against a running oigd for end-to-end suites (support_api.h). */
 #include "support_api.h"
 #include "support_http.h"
+#include "history.h"
 
 #include <check.h>
 #include <math.h>
@@ -41,6 +42,38 @@ cJSON *api_wait_status(int port, const char *id, const char *want, int timeout_m
         cJSON_Delete(j);
         usleep((useconds_t)poll_ms * 1000);
     }
+}
+
+int api_metrics_history(int port, const char *id, long *rows) {
+    long want = 0, last = -1, count = 0;
+    int off_rule = 0;   /* the run's last iteration, outside the rule, was seen: nothing may follow */
+    for (;;) {
+        char path[160];
+        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?after=%ld&limit=5000", id, last);
+        cJSON *j = api_json(port, "GET", path, NULL, NULL, 200, NULL, 0);
+        cJSON *arr = cJSON_GetObjectItem(j, "metrics"), *m;
+        int n = 0;
+        cJSON_ArrayForEach(m, arr) {
+            long it = (long)cJSON_GetObjectItem(m, "iteration")->valuedouble;
+            ck_assert_msg(!off_rule, "job %s: iteration %ld after the run's last", id, it);
+            if (it != want) {
+                /* only the run's last iteration may stand outside the rule, between two kept ones */
+                ck_assert_msg(it > last && it < want && !history_keeps(it), "job %s: iteration %ld where %ld was due",
+                              id, it, want);
+                off_rule = 1;
+            } else {
+                want = history_next(want);
+            }
+            last = it;
+            n++;
+            count++;
+        }
+        int more = !cJSON_IsNull(cJSON_GetObjectItem(j, "next_after"));
+        cJSON_Delete(j);
+        if (!more || n == 0) break;
+    }
+    if (rows) *rows = count;
+    return (int)(last + 1);
 }
 
 char *api_sine_csv(int rows, unsigned seed, size_t *len) {

@@ -166,26 +166,8 @@ static void wait_iteration(const char *id, int it, int timeout_ms) {
     }
 }
 
-/* The stored metrics rows, checked to run 0, 1, 2, ... without gaps or duplicates. */
-static int metrics_continuous(const char *id) {
-    int next = 0;
-    for (;;) {
-        char path[160];
-        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?after=%d&limit=5000", id, next - 1);
-        cJSON *j = request_json("GET", path, NULL, 200);
-        cJSON *arr = cJSON_GetObjectItem(j, "metrics"), *m;
-        int n = 0;
-        cJSON_ArrayForEach(m, arr) {
-            ck_assert_int_eq(cJSON_GetObjectItem(m, "iteration")->valueint, next);
-            next++;
-            n++;
-        }
-        int more = !cJSON_IsNull(cJSON_GetObjectItem(j, "next_after"));
-        cJSON_Delete(j);
-        if (!more || n == 0) break;
-    }
-    return next;
-}
+/* The stored metrics history, checked to keep what history.h keeps (api_metrics_history). */
+static int metrics_continuous(const char *id) { return api_metrics_history(proc.port, id, NULL); }
 
 static oig_model *job_model(cJSON *job) {
     char path[160];

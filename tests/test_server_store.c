@@ -352,8 +352,8 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
     char *doc = model_doc_write(mdl, NULL);
     store_metric rows[20];
     for (int i = 0; i < 20; i++) rows[i] = metric(i);
-    ck_assert_int_eq(store_job_progress(st, job, rows, 10, doc, 9), STORE_OK);      /* 0..9 + ckpt 9 */
-    ck_assert_int_eq(store_job_progress(st, job, rows + 10, 5, NULL, 0), STORE_OK); /* 10..14, no ckpt */
+    ck_assert_int_eq(store_job_progress(st, job, rows, 10, NULL, doc, 9), STORE_OK);      /* 0..9 + ckpt 9 */
+    ck_assert_int_eq(store_job_progress(st, job, rows + 10, 5, NULL, NULL, 0), STORE_OK); /* 10..14, no ckpt */
     /* crash; on resume rows after the checkpoint are dropped and produced again */
     char *ck = NULL;
     int ck_it = -1;
@@ -361,8 +361,15 @@ START_TEST(test_metrics_stay_continuous_across_checkpoint_and_resume) {
     ck_assert_int_eq(ck_it, 9);
     free(ck);
     ck_assert_int_eq(store_job_trim_metrics(st, job, ck_it), STORE_OK);
-    ck_assert_int_eq(store_job_progress(st, job, rows + 10, 10, NULL, 0), STORE_OK);
+    ck_assert_int_eq(store_job_progress(st, job, rows + 10, 10, NULL, NULL, 0), STORE_OK);
+    /* an iteration the history leaves out moves the job's latest values, and adds no row */
+    store_metric later = metric(23);
+    ck_assert_int_eq(store_job_progress(st, job, NULL, 0, &later, NULL, 0), STORE_OK);
     cJSON *res = NULL;
+    ck_assert_int_eq(store_job_get(st, job, &res), STORE_OK);
+    ck_assert_int_eq(cJSON_GetObjectItem(res, "iteration")->valueint, 23);
+    cJSON_Delete(res);
+    ck_assert_int_eq(store_job_progress(st, job, NULL, 0, &rows[19], NULL, 0), STORE_OK);   /* back to 19 */
     ck_assert_int_eq(store_metrics_list(st, job, -1, 1000, 1, &res), STORE_OK);
     cJSON *arr = cJSON_GetObjectItem(res, "metrics");
     ck_assert_int_eq(cJSON_GetArraySize(arr), 20);
@@ -440,8 +447,8 @@ START_TEST(test_job_delete_takes_its_metrics_and_checkpoint_and_leaves_the_rest)
     char *doc = model_doc_write(mdl, NULL);
     store_metric rows[6];
     for (int i = 0; i < 6; i++) rows[i] = metric(i);
-    ck_assert_int_eq(store_job_progress(st, job, rows, 6, doc, 5), STORE_OK);
-    ck_assert_int_eq(store_job_progress(st, other, rows, 4, doc, 3), STORE_OK);
+    ck_assert_int_eq(store_job_progress(st, job, rows, 6, NULL, doc, 5), STORE_OK);
+    ck_assert_int_eq(store_job_progress(st, other, rows, 4, NULL, doc, 3), STORE_OK);
     char mid[STORE_ID_MAX];
     ck_assert_int_eq(store_job_finish(st, job, "succeeded", NULL, mdl, doc, mid), STORE_OK);
     ck_assert_int_eq(rows_of_job("metrics", job), 6);

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "history.h"
 #include "support_http.h"
 
 #define MAXACK 256
@@ -83,7 +84,15 @@ static int integrity_ok(void) {
     return ok;
 }
 
-/* Metrics of job id: iterations 0..last, each once, last = the job's iteration. */
+/* The rows a finished run's history holds: the iterations history_keeps up to last, and last. */
+static long history_rows(long last) {
+    long n = 0;
+    for (long it = 0; it <= last; it = history_next(it)) n++;
+    return n + !history_keeps(last);
+}
+
+/* Metrics of job id, last = the job's iteration: the iterations history.h keeps, each once, and
+ * last; the same through the API, page by page. */
 static int metrics_continuous(const char *id, int last) {
     sqlite3 *h;
     int ok = 0;
@@ -96,17 +105,18 @@ static int metrics_continuous(const char *id, int last) {
         if (sqlite3_step(s) == SQLITE_ROW) {
             int n = sqlite3_column_int(s, 0), nd = sqlite3_column_int(s, 1);
             int lo = sqlite3_column_int(s, 2), hi = sqlite3_column_int(s, 3);
-            ok = n == nd && lo == 0 && hi == last && n == last + 1;
+            ok = n == nd && lo == 0 && hi == last && n == history_rows(last);
             if (!ok) fprintf(stderr, "  metrics of %s: %d rows, %d distinct, %d..%d, job at %d\n", id, n, nd, lo, hi, last);
         }
         sqlite3_finalize(s);
     }
     sqlite3_close(h);
     /* the same through the API, page by page */
-    int next = -1, pages = 0;
+    long next = -1, want = 0;
+    int pages = 0;
     for (;;) {
         char path[160];
-        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?after=%d&limit=50", id, next);
+        snprintf(path, sizeof path, "/v1/jobs/%s/metrics?after=%ld&limit=50", id, next);
         int st;
         cJSON *j = req("GET", path, NULL, NULL, &st);
         cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "metrics");
@@ -115,8 +125,9 @@ static int metrics_continuous(const char *id, int last) {
         const cJSON *m;
         cJSON_ArrayForEach(m, items) {
             cJSON *it = cJSON_GetObjectItemCaseSensitive(m, "iteration");
-            if (!cJSON_IsNumber(it) || it->valueint != next + 1) { cJSON_Delete(j); return 0; }
+            if (!cJSON_IsNumber(it) || (it->valueint != want && it->valueint != last)) { cJSON_Delete(j); return 0; }
             next = it->valueint;
+            if (next == want) want = history_next(want);
             n++;
         }
         cJSON_Delete(j);
