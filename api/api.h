@@ -116,6 +116,9 @@ typedef struct api_req {
 /* Reply helpers: each queues exactly one response; return MHD_YES/MHD_NO for the handler. */
 enum MHD_Result api_reply_json(api_req *rq, unsigned status, cJSON *body, const char *location);
 enum MHD_Result api_reply_text(api_req *rq, unsigned status, const char *ctype, char *text, size_t len);
+/* The same with one more header (name: value). */
+enum MHD_Result api_reply_text_header(api_req *rq, unsigned status, const char *ctype, char *text, size_t len,
+                                      const char *name, const char *value);
 enum MHD_Result api_reply_empty(api_req *rq, unsigned status);
 /* problem+json; errors (owned, may be NULL) becomes the "errors" member; allow sets Allow. */
 enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow);

@@ -486,8 +486,9 @@ static enum MHD_Result model_import(api_req *rq, store *st) {
 
 /* A text/csv predict: a header row, then rows holding the model's inputs (found by name when
  * the model has input names, else the first N columns; other columns are ignored); the answer
- * is CSV as `oigd predict` writes it. ?exit=K picks an anytime model's exit. */
-static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl) {
+ * is CSV as `oigd predict` writes it, with the model's id in Oigd-Model-Id. ?exit=K picks an
+ * anytime model's exit. */
+static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl, const char *id) {
     text_record fr = { 0 };
     double *x = NULL, *y = NULL;
     int *cls = NULL, *cols = NULL;
@@ -527,7 +528,8 @@ static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl) {
             free(out);
             ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
         } else {
-            ret = api_reply_text(rq, 200, "text/csv; charset=utf-8", out, len);
+            /* the JSON answer's model_id, as a header */
+            ret = api_reply_text_header(rq, 200, "text/csv; charset=utf-8", out, len, "Oigd-Model-Id", id);
         }
     }
     text_record_free(&fr);
@@ -547,7 +549,7 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     char ctype[64];
     api_content_type(rq, ctype, sizeof ctype);
     if (strcmp(ctype, "text/csv") == 0) {
-        ret = predict_csv(rq, mdl);
+        ret = predict_csv(rq, mdl, id);
         api_model_cache_put(rq->srv->models, mdl);
         return ret;
     }

@@ -33,8 +33,14 @@ static enum MHD_Result queue(api_req *rq, unsigned status, struct MHD_Response *
 }
 
 enum MHD_Result api_reply_text(api_req *rq, unsigned status, const char *ctype, char *text, size_t len) {
+    return api_reply_text_header(rq, status, ctype, text, len, NULL, NULL);
+}
+
+enum MHD_Result api_reply_text_header(api_req *rq, unsigned status, const char *ctype, char *text, size_t len,
+                                      const char *name, const char *value) {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!r) free(text);
+    else if (name) MHD_add_response_header(r, name, value);
     return queue(rq, status, r, ctype, NULL, len);
 }
 

@@ -1035,6 +1035,9 @@ START_TEST(test_predict_reads_and_writes_csv) {
     char ct[64];
     ck_assert_int_eq(http_header(&r, "Content-Type", ct, sizeof ct), 0);
     ck_assert_str_eq(ct, "text/csv; charset=utf-8");
+    char answered[64];
+    ck_assert_int_eq(http_header(&r, "Oigd-Model-Id", answered, sizeof answered), 0);
+    ck_assert_str_eq(answered, mdl);
     ck_assert_int_eq(strncmp(r.body, "y\n", 2), 0);
     double v[2];
     ck_assert_int_eq(csv_numbers(r.body, 1, v, 2), 2);
