@@ -2,7 +2,8 @@
 # Browser test of the dashboard: installs Debian's chromium when it is missing, starts
 # `oigd serve` on a free loopback port with a temporary database, uploads a small dataset,
 # starts a job, loads GET / in headless chromium, and checks that the DOM lists the job and that
-# the training curve was drawn (the SVG path carries its points). Saves a screenshot.
+# the training curve was drawn (the SVG path carries its points). Saves a screenshot, then
+# cancels the running job from the page (tests/browser/dashboard_cancel.py).
 #   tests/browser/dashboard_test.sh [OIGD_BIN] [SCREENSHOT.png]
 # Registered with CTest as `dashboard_browser`; deploy/install-deps.sh installs chromium.
 set -euo pipefail
@@ -111,7 +112,9 @@ timeout 90 chromium "${flags[@]}" --user-data-dir="$(mktemp -d -p "$work")" --vi
 [ -s "$work/shot.png" ] || { echo "FAIL: no screenshot" >&2; exit 1; }
 cp "$work/shot.png" "$SHOT"
 echo "dashboard_test: screenshot saved to $SHOT"
-curl -sf -X POST "$base/v1/jobs/$job/cancel" >/dev/null || true
+# the running job is cancelled from the page: two clicks on its cancel button
+/usr/bin/python3 tests/browser/dashboard_cancel.py "$base" "$job" ||
+  { echo "--- daemon log" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
 # with API keys on, the page (served without a key) asks for one and shows no data
