@@ -850,8 +850,9 @@ store_status store_space_get(store *st, store_space *sp) {
     return STORE_OK;
 }
 
-store_status store_reclaim(store *st, int max_pages, long long *left) {
+store_status store_reclaim(store *st, int max_pages, long long *given, long long *left) {
     store_space sp;
+    *given = 0;
     if (store_space_get(st, &sp) != STORE_OK) return STORE_ERROR;
     *left = sp.free_pages;
     if (!sp.incremental || sp.free_pages == 0 || max_pages < 1) return STORE_OK;
@@ -868,6 +869,7 @@ store_status store_reclaim(store *st, int max_pages, long long *left) {
     if (rc != SQLITE_DONE) { set_err(st, "incremental vacuum"); rollback(st); return STORE_ERROR; }
     if (commit(st) != 0) { rollback(st); return STORE_ERROR; }
     if (pragma_int(st, "PRAGMA freelist_count", left)) return STORE_ERROR;
+    *given = sp.free_pages - *left;
     if (*left == 0 && exec1(st, "PRAGMA wal_checkpoint(PASSIVE)") != 0) return STORE_ERROR;
     return STORE_OK;
 }

@@ -54,10 +54,10 @@ typedef struct {
     int incremental;                           /* 1 when store_reclaim can shrink this file */
 } store_space;
 store_status store_space_get(store *st, store_space *sp);
-/* Give up to max_pages free pages back in one short write transaction; *left receives the free
- * pages that remain (all of them when the file is not incremental, which is not an error). When
- * none remain, a passive WAL checkpoint lets the file shrink at once. */
-store_status store_reclaim(store *st, int max_pages, long long *left);
+/* Give up to max_pages free pages back in one short write transaction; *given receives how many
+ * went, *left how many remain (all of them when the file is not incremental, which is not an
+ * error). When none remain, a passive WAL checkpoint lets the file shrink at once. */
+store_status store_reclaim(store *st, int max_pages, long long *given, long long *left);
 /* What a copy holds. */
 typedef struct {
     int version;                         /* schema version (user_version) */

@@ -638,13 +638,14 @@ START_TEST(test_a_new_file_gives_free_pages_back_a_slice_at_a_time) {
     free_the_middle(st, small, small_id);
     ck_assert_int_eq(store_space_get(st, &before), STORE_OK);
     ck_assert_int_gt(before.free_pages * before.page_size, 2500000);
-    long long left = -1, prev = before.free_pages;
+    long long left = -1, given = -1, prev = before.free_pages;
     int calls = 0;
     while (left != 0) {
         ck_assert_int_lt(++calls, 1000);
-        ck_assert_int_eq(store_reclaim(st, 64, &left), STORE_OK);
+        ck_assert_int_eq(store_reclaim(st, 64, &given, &left), STORE_OK);
         ck_assert_int_ge(prev - left, 1);     /* each call makes progress */
         ck_assert_int_le(prev - left, 64);    /* and at most its slice */
+        ck_assert_int_eq(given, prev - left);
         prev = left;
     }
     ck_assert_int_gt(calls, 10);
@@ -653,8 +654,9 @@ START_TEST(test_a_new_file_gives_free_pages_back_a_slice_at_a_time) {
     ck_assert_int_le(after.pages, before.pages - before.free_pages);
     assert_same_payload(st, small_id, small);
     /* nothing left: a no-op */
-    ck_assert_int_eq(store_reclaim(st, 64, &left), STORE_OK);
+    ck_assert_int_eq(store_reclaim(st, 64, &given, &left), STORE_OK);
     ck_assert_int_eq(left, 0);
+    ck_assert_int_eq(given, 0);
     /* the file on disk shrank once the WAL was checkpointed */
     struct stat fs;
     ck_assert_int_eq(stat(dbpath, &fs), 0);
@@ -680,9 +682,10 @@ START_TEST(test_an_older_file_keeps_its_free_pages_until_one_vacuum) {
     ck_assert_int_eq(store_space_get(old, &before), STORE_OK);
     ck_assert_int_eq(before.incremental, 0);
     ck_assert_int_gt(before.free_pages * before.page_size, 2500000);
-    long long left = -1;
-    ck_assert_int_eq(store_reclaim(old, 64, &left), STORE_OK);
+    long long left = -1, given = -1;
+    ck_assert_int_eq(store_reclaim(old, 64, &given, &left), STORE_OK);
     ck_assert_int_eq(left, before.free_pages);     /* nothing given back, and not an error */
+    ck_assert_int_eq(given, 0);
     ck_assert_int_eq(store_vacuum(old), STORE_OK);
     ck_assert_int_eq(store_space_get(old, &after), STORE_OK);
     ck_assert_int_eq(after.incremental, 1);
