@@ -2,7 +2,7 @@
  * a crash left running (and removes the job directories of distributed runs it left), sets
  * OpenBLAS's thread count once, starts the worker pool, the progress
  * hub and the HTTP daemon, then waits for SIGTERM/SIGINT, writing out the request log every 0.1 s
- * and giving the store's free pages back to the file system meanwhile, and shuts down in order:
+ * and giving the store's free pages back (server/reclaim.c) meanwhile, and shuts down in order:
  * stop accepting, close event streams, stop HTTP, let running jobs checkpoint and requeue. */
 #include "serve.h"
 
@@ -16,39 +16,7 @@
 #include "api.h"
 #include "config.h"
 #include "mpi_launch.h"
-
-/* Free pages (left by deleted datasets, jobs and models) go back to the file system from the
- * main thread's tick: RECLAIM_PAGES per tick while some remain, so that each write transaction
- * stays short, and a look once a second otherwise. */
-enum { RECLAIM_PAGES = 1024, RECLAIM_IDLE_TICKS = 10 };
-
-typedef struct {
-    int wait;               /* ticks until the next look */
-    long long given;        /* pages given back since the free list was last empty */
-    int failed;             /* the last attempt failed (logged once) */
-} reclaimer;
-
-static void reclaim_tick(store *st, reclaimer *r) {
-    if (!st || --r->wait > 0) return;
-    long long given = 0, left = 0;
-    if (store_reclaim(st, RECLAIM_PAGES, &given, &left) != STORE_OK) {
-        if (!r->failed) fprintf(stderr, "oigd: giving free database pages back failed: %s\n", store_errmsg(st));
-        r->failed = 1;
-        r->wait = RECLAIM_IDLE_TICKS;
-        return;
-    }
-    r->failed = 0;
-    r->given += given;
-    /* while pages go, the next slice at the next tick; nothing to do (or a file that cannot give
-     * pages back): a look a second later */
-    r->wait = given > 0 && left > 0 ? 1 : RECLAIM_IDLE_TICKS;
-    store_space sp;
-    if (left == 0 && r->given > 0 && store_space_get(st, &sp) == STORE_OK) {
-        fprintf(stderr, "oigd: gave %.1f MiB of free database pages back to the file system\n",
-                (double)r->given * sp.page_size / 1048576.0);
-        r->given = 0;
-    }
-}
+#include "reclaim.h"
 
 int serve_main(int argc, char **argv) {
     config cfg;
@@ -142,7 +110,7 @@ int serve_main(int argc, char **argv) {
     /* the main thread's tick: wait for a signal, writing out the request log between waits */
     const struct timespec tick = {0, 100000000L};
     int sig;
-    reclaimer rec = {1, 0, 0};
+    reclaimer rec = {1, 0, 0};   /* the first look at the first tick */
     while ((sig = sigtimedwait(&sigs, NULL, &tick)) < 0) {
         api_access_log_flush(srv.access_log);
         reclaim_tick(st, &rec);
