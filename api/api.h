@@ -140,6 +140,8 @@ enum MHD_Result api_events(api_req *rq, const char *job_id);
 void api_content_type(api_req *rq, char *out, size_t outlen);
 /* Parse a JSON body; on failure replies 400 (with line/column) and returns NULL. */
 cJSON *api_parse_json(api_req *rq, enum MHD_Result *ret);
+/* 500 for a store that failed (or cannot be had, st NULL), its message on stderr (handlers.c). */
+enum MHD_Result api_store_failure(api_req *rq, store *st);
 /* GET /v1/datasets/{id}/data (api/dataset_export.c): the stored dataset as CSV, streamed. */
 enum MHD_Result api_dataset_export(api_req *rq, store *st, const char *id);
 /* The stored dataset dataset_id fitted to mdl's inputs and classes (oig_data_conform) into *d,

@@ -68,10 +68,7 @@ enum MHD_Result api_dataset_export(api_req *rq, store *st, const char *id) {
     oig_data *d = NULL;
     store_status rc = store_dataset_load(st, id, &d);
     if (rc == STORE_NOTFOUND) return api_problem(rq, API_E_NOT_FOUND, "no dataset with that id", NULL, NULL);
-    if (rc != STORE_OK) {
-        fprintf(stderr, "oigd: %s %s: store: %s\n", rq->method, rq->path, store_errmsg(st));
-        return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
-    }
+    if (rc != STORE_OK) return api_store_failure(rq, st);
     export_stream *e = calloc(1, sizeof *e);
     if (!e) {
         oig_data_free(d);

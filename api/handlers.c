@@ -33,7 +33,7 @@ static enum MHD_Result invalid(api_req *rq, const char *field, const char *messa
     return api_problem(rq, API_E_INVALID, detail, errs, NULL);
 }
 
-static enum MHD_Result store_failure(api_req *rq, store *st) {
+enum MHD_Result api_store_failure(api_req *rq, store *st) {
     fprintf(stderr, "oigd: %s %s: store: %s\n", rq->method, rq->path, st ? store_errmsg(st) : "unavailable");
     return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
 }
@@ -73,7 +73,7 @@ static enum MHD_Result reply_store(api_req *rq, store *st, store_status rc, cJSO
         return api_problem(rq, API_E_NOT_FOUND, msg, NULL, NULL);
     }
     case STORE_EINVAL: return invalid(rq, "after", "names no item of this list");
-    default: return store_failure(rq, st);
+    default: return api_store_failure(rq, st);
     }
 }
 
@@ -292,7 +292,7 @@ static enum MHD_Result dataset_upload(api_req *rq) {
     cJSON *res = NULL;
     store_status rc = st ? store_dataset_insert(st, name, d, sha, &res) : STORE_ERROR;
     oig_data_free(d);
-    if (rc != STORE_OK) { ret = store_failure(rq, st); goto out; }
+    if (rc != STORE_OK) { ret = api_store_failure(rq, st); goto out; }
     char loc[128];
     location(loc, sizeof loc, "datasets", res);
     ret = api_reply_json(rq, 201, res, loc);
@@ -305,7 +305,7 @@ out:
 
 static enum MHD_Result datasets(api_req *rq, const api_match *m) {
     store *st = api_store(rq);
-    if (!st) return store_failure(rq, st);
+    if (!st) return api_store_failure(rq, st);
     cJSON *res = NULL;
     long limit;
     if (m->route == API_R_DATASETS) {
@@ -352,7 +352,7 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
                        "restart it with e.g. --mpi-launcher 'mpirun -np 4 --hostfile FILE'");
     }
     long long counts[STORE_JOB_NSTATUS];
-    if (store_job_counts(st, counts) != STORE_OK) { free(norm); return store_failure(rq, st); }
+    if (store_job_counts(st, counts) != STORE_OK) { free(norm); return api_store_failure(rq, st); }
     if (counts[0] >= rq->srv->cfg->max_queued_jobs) {
         free(norm);
         char detail[128];
@@ -386,7 +386,7 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
                                        spec.cfg.nh, spec.cfg.max_iterations, &res);
     free(norm);
     if (rc == STORE_NOTFOUND) return invalid(rq, "dataset_id", "no dataset with that id");
-    if (rc != STORE_OK) return store_failure(rq, st);
+    if (rc != STORE_OK) return api_store_failure(rq, st);
     cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
     fprintf(stderr, "oigd: job %s queued\n", cJSON_IsString(id) ? id->valuestring : "?");
     pool_notify(rq->srv->pool);
@@ -417,7 +417,7 @@ static enum MHD_Result job_cancel(api_req *rq, store *st, const char *id) {
 
 static enum MHD_Result jobs(api_req *rq, const api_match *m) {
     store *st = api_store(rq);
-    if (!st) return store_failure(rq, st);
+    if (!st) return api_store_failure(rq, st);
     cJSON *res = NULL;
     long limit;
     store_status rc;
@@ -478,7 +478,7 @@ static enum MHD_Result model_import(api_req *rq, store *st) {
     store_status rc = doc ? store_model_insert(st, NULL, mdl, doc, &res) : STORE_ERROR;
     free(doc);
     oig_model_free(mdl);
-    if (rc != STORE_OK) return store_failure(rq, st);
+    if (rc != STORE_OK) return api_store_failure(rq, st);
     char loc[128];
     location(loc, sizeof loc, "models", res);
     return api_reply_json(rq, 201, res, loc);
@@ -657,7 +657,7 @@ int api_dataset_for_model(api_req *rq, store *st, const char *dataset_id, const 
     oig_status os = rc == STORE_OK ? oig_data_conform(*d, mdl, by_name, &err) : OIG_OK;
     if (rc == STORE_OK && os == OIG_OK) return 0;
     if (rc == STORE_NOTFOUND) *ret = invalid(rq, "dataset_id", "no dataset with that id");
-    else if (rc != STORE_OK) *ret = store_failure(rq, st);
+    else if (rc != STORE_OK) *ret = api_store_failure(rq, st);
     else if (os == OIG_EINVAL) *ret = invalid(rq, "dataset_id", err.message);
     else *ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     oig_data_free(*d);
@@ -713,13 +713,13 @@ static int model_id_of(api_req *rq, store *st, const char *seg, char id[API_ID_M
     store_status rc = store_alias_resolve(st, seg, id);
     if (rc == STORE_OK) return 0;
     *ret = rc == STORE_NOTFOUND ? api_problem(rq, API_E_NOT_FOUND, "no model with that id and no alias with that name", NULL, NULL)
-                                : store_failure(rq, st);
+                                : api_store_failure(rq, st);
     return -1;
 }
 
 static enum MHD_Result models(api_req *rq, const api_match *m) {
     store *st = api_store(rq);
-    if (!st) return store_failure(rq, st);
+    if (!st) return api_store_failure(rq, st);
     cJSON *res = NULL;
     long limit;
     store_status rc;
@@ -783,7 +783,7 @@ static enum MHD_Result alias_put(api_req *rq, store *st, const char *name) {
     if (rc == STORE_NOTFOUND) {
         ret = invalid(rq, "model_id", "no model with that id");
     } else if (rc != STORE_OK) {
-        ret = store_failure(rq, st);
+        ret = api_store_failure(rq, st);
     } else {
         char loc[128];
         snprintf(loc, sizeof loc, "/v1/aliases/%s", name);
@@ -798,7 +798,7 @@ out:
 
 static enum MHD_Result aliases(api_req *rq, const api_match *m) {
     store *st = api_store(rq);
-    if (!st) return store_failure(rq, st);
+    if (!st) return api_store_failure(rq, st);
     cJSON *res = NULL;
     store_status rc;
     if (m->route == API_R_ALIASES) {
