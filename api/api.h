@@ -67,6 +67,24 @@ void api_access_log_destroy(api_access_log *log);   /* flushes first */
 int api_predict_body_read(const char *body, size_t len, size_t n, int exits, double **x, size_t *nrows,
                           int *exit_k);
 
+/* ---- long requests (offload.c): run on threads of their own, off the HTTP threads ---- */
+typedef struct api_offload api_offload;
+typedef struct api_req api_req;
+api_offload *api_offload_create(void);
+/* Take no more requests, run those waiting, and join the threads; requests offered later run
+ * on the calling HTTP thread. Called before libmicrohttpd stops (it may not hold suspended
+ * connections then). */
+void api_offload_finish(api_offload *o);
+void api_offload_destroy(api_offload *o);   /* finishes first */
+/* 1 when a complete request should run off the HTTP thread: an upload, an evaluate, a
+ * projection, an export, or any body of 64 KiB and more. */
+int api_offload_wanted(const api_req *rq);
+/* Suspend rq's connection and queue it; its handler's reply is held (api_queue_response) until
+ * the connection resumes and the HTTP thread calls api_offload_reply. */
+enum MHD_Result api_offload_submit(api_offload *o, api_req *rq);
+enum MHD_Result api_offload_reply(api_req *rq);
+typedef enum { API_OFFLOAD_NONE = 0, API_OFFLOAD_RUNNING, API_OFFLOAD_DONE } api_offload_state;
+
 /* ---- the server ---- */
 typedef struct {
     const config *cfg;
@@ -77,6 +95,7 @@ typedef struct {
     api_keys *keys;         /* NULL: no authentication */
     api_metrics *metrics;   /* may be NULL */
     api_access_log *access_log;   /* NULL: requests are not logged */
+    api_offload *offload;   /* NULL: every request runs on its HTTP thread */
     struct MHD_Daemon *daemon;
     int port;               /* bound port */
     int listen_fd;          /* -1 when closed */
@@ -88,7 +107,7 @@ typedef struct {
 } api_server;
 
 /* ---- one request ---- */
-typedef struct api_req {
+struct api_req {
     api_server *srv;
     struct MHD_Connection *conn;
     char method[16];
@@ -111,7 +130,15 @@ typedef struct api_req {
     unsigned status;
     uint64_t bytes;         /* response body bytes (streams add as they go) */
     struct timespec t0;
-} api_req;
+    api_offload_state offload_state;   /* RUNNING from submit until the handler has run */
+    enum MHD_Result offload_result;    /* the handler's result, once DONE */
+    struct MHD_Response *offload_held; /* its reply, queued on resumption */
+    api_req *offload_next;             /* the offload queue's link */
+};
+
+/* Queue r (owned; NULL answers MHD_NO) as the reply to rq with status, counting bytes of body,
+ * or hold it while rq runs off its HTTP thread. Every reply goes through here. */
+enum MHD_Result api_queue_response(api_req *rq, unsigned status, struct MHD_Response *r, uint64_t bytes);
 
 /* Reply helpers: each queues exactly one response; return MHD_YES/MHD_NO for the handler. */
 enum MHD_Result api_reply_json(api_req *rq, unsigned status, cJSON *body, const char *location);

@@ -16,6 +16,7 @@ typedef struct {
     int header;
     char *chunk;            /* formatted text not yet handed to libmicrohttpd */
     size_t len, off;
+    api_req *rq;            /* counts the bytes sent; the reader runs only while it lives */
 } export_stream;
 
 static void export_free(void *cls) {
@@ -61,6 +62,7 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         e->off += k;
         n += k;
     }
+    e->rq->bytes += n;
     return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
@@ -75,6 +77,7 @@ enum MHD_Result api_dataset_export(api_req *rq, store *st, const char *id) {
         return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     }
     e->d = d;
+    e->rq = rq;
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 65536, export_reader, e, export_free);
     if (!r) {
         export_free(e);
@@ -84,9 +87,5 @@ enum MHD_Result api_dataset_export(api_req *rq, store *st, const char *id) {
     snprintf(disposition, sizeof disposition, "attachment; filename=\"%s.csv\"", id);   /* ids are [A-Za-z0-9_.-] */
     MHD_add_response_header(r, "Content-Type", "text/csv; charset=utf-8");
     MHD_add_response_header(r, "Content-Disposition", disposition);
-    rq->status = 200;
-    rq->replied = 1;
-    enum MHD_Result ret = MHD_queue_response(rq->conn, 200, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue_response(rq, 200, r, 0);   /* the reader counts the bytes */
 }

@@ -228,9 +228,5 @@ enum MHD_Result api_events(api_req *rq, const char *job_id) {
     MHD_add_response_header(r, "Content-Type", "text/event-stream");
     MHD_add_response_header(r, "Cache-Control", "no-cache");
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
-    rq->status = 200;
-    rq->replied = 1;
-    enum MHD_Result ret = MHD_queue_response(rq->conn, 200, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue_response(rq, 200, r, 0);   /* the reader counts the bytes */
 }

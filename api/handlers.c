@@ -860,12 +860,7 @@ static enum MHD_Result static_text(api_req *rq, const char *ctype, const char *t
         MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     }
-    rq->status = 200;
-    rq->bytes = len;
-    rq->replied = 1;
-    enum MHD_Result ret = MHD_queue_response(rq->conn, 200, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue_response(rq, 200, r, len);
 }
 
 static enum MHD_Result documents(api_req *rq, const api_match *m) {

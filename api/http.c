@@ -1,7 +1,8 @@
 /* http.c -- the libmicrohttpd daemon: its listening socket and the thread that accepts on it,
  * options and limits, the access handler that takes in the body (body.c: decoded, bounded by
  * --max-body, past 1 MiB in a spool file) before dispatching, per-request logging and clean-up,
- * and the JSON reply helpers. Never waits on training: handlers only touch the store briefly. */
+ * and the reply helpers. An HTTP thread never waits on training, and hands the requests that
+ * compute for long (uploads, evaluations, exports; offload.c) to threads of their own. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -19,17 +20,26 @@
 
 store *api_store(api_req *rq) { return store_set_get(rq->srv->stores); }
 
+enum MHD_Result api_queue_response(api_req *rq, unsigned status, struct MHD_Response *r, uint64_t bytes) {
+    if (!r) return MHD_NO;
+    rq->status = status;
+    rq->bytes = bytes;
+    rq->replied = 1;
+    if (rq->offload_state == API_OFFLOAD_RUNNING) {   /* queued by the HTTP thread on resumption */
+        rq->offload_held = r;
+        return MHD_YES;
+    }
+    enum MHD_Result ret = MHD_queue_response(rq->conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result queue(api_req *rq, unsigned status, struct MHD_Response *r, const char *ctype,
                              const char *location, size_t len) {
     if (!r) return MHD_NO;
     if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
     if (location) MHD_add_response_header(r, "Location", location);
-    rq->status = status;
-    rq->bytes = len;
-    rq->replied = 1;
-    enum MHD_Result ret = MHD_queue_response(rq->conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue_response(rq, status, r, len);
 }
 
 enum MHD_Result api_reply_text(api_req *rq, unsigned status, const char *ctype, char *text, size_t len) {
@@ -109,6 +119,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     api_access_log_line(rq->srv->access_log, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
             (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    if (rq->offload_held) MHD_destroy_response(rq->offload_held);   /* its client left before it was queued */
     api_body_free(rq);
     free(rq);
     *con_cls = NULL;
@@ -170,6 +181,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         }
         return MHD_YES;
     }
+    if (rq->offload_state == API_OFFLOAD_DONE) return api_offload_reply(rq);   /* resumed */
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -193,6 +205,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     }
     if (rq->mapped) api_metrics_spooled(srv->metrics, rq->len);
+    if (srv->offload && api_offload_wanted(rq)) return api_offload_submit(srv->offload, rq);
     return api_dispatch(rq);
 }
 
@@ -323,6 +336,13 @@ int api_start(api_server *srv, char *err, size_t errlen) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG | MHD_USE_POLL;
     if (!pooled) flags |= MHD_USE_NO_LISTEN_SOCKET;
+    srv->offload = api_offload_create();
+    if (!srv->offload) {
+        snprintf(err, errlen, "cannot start the threads that run long requests");
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
+        return -1;
+    }
     struct MHD_OptionItem pool[] = {{MHD_OPTION_THREAD_POOL_SIZE, c->http_threads, NULL},
                                     {MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, NULL},
                                     {MHD_OPTION_END, 0, NULL}};
@@ -345,6 +365,8 @@ int api_start(api_server *srv, char *err, size_t errlen) {
         snprintf(err, errlen, "cannot start the HTTP daemon on %s", c->listen);
         close(srv->listen_fd);
         srv->listen_fd = -1;
+        api_offload_destroy(srv->offload);
+        srv->offload = NULL;
         return -1;
     }
     if (pooled) return 0;
@@ -369,10 +391,13 @@ void api_quiesce(api_server *srv) {
     }
     if (srv->listen_fd >= 0) close(srv->listen_fd);
     srv->listen_fd = -1;
+    api_offload_finish(srv->offload);          /* long requests end and their connections resume */
 }
 
 void api_stop(api_server *srv) {
     api_quiesce(srv);
     if (srv->daemon) MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
+    api_offload_destroy(srv->offload);
+    srv->offload = NULL;
 }

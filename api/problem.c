@@ -58,12 +58,7 @@ static enum MHD_Result problem(api_req *rq, api_error e, const char *detail, cJS
     if (!r) { free(text); return MHD_NO; }
     MHD_add_response_header(r, "Content-Type", "application/problem+json");
     if (hname && hvalue) MHD_add_response_header(r, hname, hvalue);
-    rq->status = (unsigned)problems[e].status;
-    rq->bytes = strlen(text);
-    rq->replied = 1;
-    enum MHD_Result ret = MHD_queue_response(rq->conn, rq->status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue_response(rq, (unsigned)problems[e].status, r, strlen(text));
 }
 
 enum MHD_Result api_problem(api_req *rq, api_error e, const char *detail, cJSON *errors, const char *allow) {

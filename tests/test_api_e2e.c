@@ -1097,10 +1097,11 @@ static char *get_text(const char *path, char *ctype, size_t cap) {
 
 /* GET /v1/datasets/{id}/data streams the rows back as CSV (inputs, then targets) that uploads to
  * the very same rows: a second export of the re-uploaded data is byte for byte the first, for a
- * regression set whose target was not the last column and for a classification set. Unknown ids
- * are 404, other methods 405. */
+ * regression set whose target was not the last column and for a classification set. The request
+ * log counts the bytes streamed. Unknown ids are 404, other methods 405. */
 START_TEST(test_datasets_export_as_csv_that_uploads_back) {
     start(NULL);
+    char logged[256] = "";
     size_t len;
     char *sine = api_sine_csv(1500, 777, &len);       /* more rows than one chunk */
     char *shuffled = rewrite_sine(sine, 0), *classes = rewrite_sine(sine, 1);
@@ -1119,6 +1120,7 @@ START_TEST(test_datasets_export_as_csv_that_uploads_back) {
         int lines = 0;
         for (const char *c = first; *c; c++) lines += *c == '\n';
         ck_assert_int_eq(lines, 1501);
+        if (k == 0) snprintf(logged, sizeof logged, "oigd: GET %s 200 %zub ", path, strlen(first));
         char *ds2 = upload_text(sets[k].again, first);
         snprintf(path, sizeof path, "/v1/datasets/%s/data", ds2);
         char *second = get_text(path, ct, sizeof ct);
@@ -1127,6 +1129,9 @@ START_TEST(test_datasets_export_as_csv_that_uploads_back) {
     }
     expect_error("GET", "/v1/datasets/ds_nope/data", NULL, NULL, 0, 404);
     expect_error("DELETE", "/v1/datasets/ds_nope/data", NULL, NULL, 0, 405);
+    long long deadline = support_now_ms() + 5000;   /* the log is written in batches */
+    while (!strstr(oigd_log(&proc), logged) && support_now_ms() < deadline) usleep(20000);
+    ck_assert_msg(strstr(oigd_log(&proc), logged) != NULL, "no '%s' in the log", logged);
     free(sine); free(shuffled); free(classes);
 }
 END_TEST

@@ -814,6 +814,84 @@ START_TEST(test_a_deleted_dataset_gives_its_disk_space_back) {
 }
 END_TEST
 
+/* ---- long requests run off the HTTP thread ------------------------------------------------ */
+
+/* An upload of rows x cols sent whole on a socket of its own: the socket, its reply unread. The
+ * CSV is tens of megabytes, which the daemon parses and stores for most of a second. */
+static int send_upload(int rows, int cols) {
+    char *csv = small_csv(rows, cols);
+    size_t len = strlen(csv);
+    char head[256];
+    int n = snprintf(head, sizeof head, "POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n", len);
+    int fd = connect_daemon();
+    ck_assert_int_eq((int)send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    for (size_t off = 0; off < len;) {
+        ssize_t k = send(fd, csv + off, len - off, MSG_NOSIGNAL);
+        ck_assert_int_gt((int)k, 0);
+        off += (size_t)k;
+    }
+    free(csv);
+    usleep(200000);   /* the daemon reads the last bytes and starts on the body */
+    return fd;
+}
+
+/* The status of the reply on fd (waiting up to 60 s for it), 0 when the connection closed first. */
+static int reply_status(int fd) {
+    char buf[64] = "";
+    size_t got = 0;
+    while (got < 12) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 60000) != 1) return 0;
+        ssize_t k = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+        if (k <= 0) return 0;
+        got += (size_t)k;
+    }
+    buf[got] = 0;
+    return strncmp(buf, "HTTP/1.1 ", 9) == 0 ? atoi(buf + 9) : 0;
+}
+
+START_TEST(test_health_checks_answer_while_an_upload_is_parsed) {
+    const char *extra[] = {"--http-threads", "1", "--max-body", "200000000", "--max-rows", "2000000", NULL};
+    start(extra);
+    int fd = send_upload(800000, 10);
+    http_resp r;
+    long long t0 = support_now_ms();
+    ck_assert_int_eq(req("GET", "/healthz", NULL, NULL, &r), 200);
+    long long waited = support_now_ms() - t0;
+    http_resp_free(&r);
+    /* the upload has not been answered yet: the one HTTP thread answered the health check while
+     * another thread parsed the body */
+    struct pollfd p = {fd, POLLIN, 0};
+    ck_assert_msg(poll(&p, 1, 0) == 0, "the upload was answered before the health check (which took %lld ms)",
+                  waited);
+    ck_assert_int_eq(reply_status(fd), 201);
+    close(fd);
+    ck_assert_int_eq(list_count("/v1/datasets", NULL), 1);
+}
+END_TEST
+
+START_TEST(test_shutdown_finishes_an_upload_being_parsed) {
+    const char *extra[] = {"--max-body", "200000000", "--max-rows", "2000000", NULL};
+    start(extra);
+    int fd = send_upload(800000, 10);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 60000), 0);
+    int status = reply_status(fd);
+    close(fd);
+    ck_assert_msg(status == 201 || status == 0, "the upload was answered %d", status);
+    ck_assert_ptr_nonnull(strstr(oigd_log(&proc), "oigd: stopped"));
+    start(NULL);
+    http_resp r;
+    ck_assert_int_eq(req("GET", "/v1/datasets", NULL, NULL, &r), 200);
+    cJSON *j = cJSON_Parse(r.body);
+    http_resp_free(&r);
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");
+    ck_assert_int_eq(cJSON_GetArraySize(items), 1);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(items, 0), "rows")->valueint, 800000);
+    cJSON_Delete(j);
+}
+END_TEST
+
 /* A job's field as JSON (NULL when absent); the caller frees it. */
 static cJSON *job_field(const char *id, const char *field) {
     char path[128];
@@ -1053,6 +1131,8 @@ int main(void) {
     tcase_add_test(metrics, test_a_deleted_dataset_gives_its_disk_space_back);
     tcase_add_test(metrics, test_backup_while_a_job_trains_restores_into_a_working_daemon);
     tcase_add_test(metrics, test_every_serve_flag_is_in_the_readme_table);
+    tcase_add_test(metrics, test_health_checks_answer_while_an_upload_is_parsed);
+    tcase_add_test(metrics, test_shutdown_finishes_an_upload_being_parsed);
     suite_add_tcase(s, metrics);
     TCase *cleanup = tcase_create("cleanup");
     tcase_add_checked_fixture(cleanup, setup, teardown);
