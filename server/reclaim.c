@@ -24,8 +24,9 @@ void reclaim_tick(store *st, reclaimer *r) {
     r->wait = given > 0 && left > 0 ? 1 : RECLAIM_IDLE_TICKS;
     store_space sp;
     if (left == 0 && r->given > 0 && store_space_get(st, &sp) == STORE_OK) {
-        fprintf(stderr, "oigd: gave %.1f MiB of free database pages back to the file system\n",
-                (double)r->given * sp.page_size / 1048576.0);
+        double kib = (double)r->given * sp.page_size / 1024.0;   /* a finished job leaves a few pages */
+        if (kib < 1024.0) fprintf(stderr, "oigd: gave %.0f KiB of free database pages back to the file system\n", kib);
+        else fprintf(stderr, "oigd: gave %.1f MiB of free database pages back to the file system\n", kib / 1024.0);
         r->given = 0;
     }
 }
