@@ -3,7 +3,7 @@
 # `oigd serve` on a free loopback port with a temporary database, uploads a small dataset,
 # starts a job, loads GET / in headless chromium, and checks that the DOM lists the job and that
 # the training curve was drawn (the SVG path carries its points). Saves a screenshot, then
-# cancels the running job from the page (tests/browser/dashboard_cancel.py).
+# cancels and deletes from the page (tests/browser/dashboard_actions.py).
 #   tests/browser/dashboard_test.sh [OIGD_BIN] [SCREENSHOT.png]
 # Registered with CTest as `dashboard_browser`; deploy/install-deps.sh installs chromium.
 set -euo pipefail
@@ -112,8 +112,8 @@ timeout 90 chromium "${flags[@]}" --user-data-dir="$(mktemp -d -p "$work")" --vi
 [ -s "$work/shot.png" ] || { echo "FAIL: no screenshot" >&2; exit 1; }
 cp "$work/shot.png" "$SHOT"
 echo "dashboard_test: screenshot saved to $SHOT"
-# the running job is cancelled from the page: two clicks on its cancel button
-/usr/bin/python3 tests/browser/dashboard_cancel.py "$base" "$job" ||
+# from the page: the running job is cancelled, then deleted with the dataset; the named model stays
+/usr/bin/python3 tests/browser/dashboard_actions.py "$base" "$job" "$model" "$ds" ||
   { echo "--- daemon log" >&2; tail -20 "$work/serve.log" >&2; exit 1; }
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Cancel a running job from the dashboard in a real browser.
+"""Cancel and delete from the dashboard in a real browser.
 
-    dashboard_cancel.py BASE_URL JOB_ID
+    dashboard_actions.py BASE_URL JOB_ID MODEL_ID DATASET_ID
 
 Drives headless chromium over the DevTools protocol on a pipe (--remote-debugging-pipe, the
-standard library only): loads BASE_URL/, waits for the job's cancel button, clicks it once (it
-must arm and say "confirm cancel", the job still running), clicks it again, and then waits for the
-API to report the job cancelled and for the page to show it. Exit 0 on success, 1 with the reason.
+standard library only) and loads BASE_URL/. Each action takes two clicks: the first must only
+arm its button ("confirm cancel", "confirm delete") and change nothing. Then: the running job
+JOB_ID is cancelled and the page shows it; deleting MODEL_ID, which an alias names, is refused
+and the page shows the server's reason; the cancelled job and then DATASET_ID are deleted and
+leave the page. Exit 0 on success, 1 with the reason.
 """
 import json
 import os
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 
@@ -89,9 +92,16 @@ class Browser:
         subprocess.run(["rm", "-rf", self.profile], check=False)
 
 
+def http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
 def job_status(base, job):
-    with urllib.request.urlopen(base + "/v1/jobs/" + job, timeout=10) as r:
-        return json.load(r)["status"]
+    return http_status(base + "/v1/jobs/" + job)[1]["status"]
 
 
 def wait_for(what, check, timeout=30):
@@ -104,31 +114,60 @@ def wait_for(what, check, timeout=30):
     raise RuntimeError("timed out waiting for " + what)
 
 
+def button(verb, ident):
+    return 'document.querySelector(\'button[data-%s="%s"]\')' % (verb, ident)
+
+
+def click_twice(browser, verb, ident, unchanged):
+    """Click ident's verb button once (it must arm, and unchanged() must still hold), then again."""
+    b = button(verb, ident)
+    wait_for("the %s button of %s" % (verb, ident), lambda: browser.eval(b + " !== null"))
+    browser.eval(b + ".click()")
+    label = wait_for("the armed button", lambda: browser.eval(b + " && " + b + ".textContent"))
+    if label != "confirm " + verb:
+        raise RuntimeError("after one click the %s button of %s says %r" % (verb, ident, label))
+    if not unchanged():
+        raise RuntimeError("one click on %s already acted on %s" % (verb, ident))
+    browser.eval(b + ".click()")
+
+
 def main():
-    base, job = sys.argv[1], sys.argv[2]
-    button = 'document.querySelector(\'button[data-cancel="%s"]\')' % job
+    base, job, model, dataset = sys.argv[1:5]
     browser = Browser()
     try:
         browser.open(base + "/")
-        wait_for("the cancel button", lambda: browser.eval(button + " !== null"))
-        browser.eval(button + ".click()")
-        label = wait_for("the armed button", lambda: browser.eval(button + " && " + button + ".textContent"))
-        if label != "confirm cancel":
-            raise RuntimeError("after one click the button says %r" % label)
-        if job_status(base, job) != "running":
-            raise RuntimeError("one click already cancelled the job")
-        browser.eval(button + ".click()")
+        click_twice(browser, "cancel", job, lambda: job_status(base, job) == "running")
         wait_for("the job to be cancelled", lambda: job_status(base, job) == "cancelled")
-        row = 'document.querySelector(\'tr[data-job-id="%s"]\').dataset.status' % job
-        wait_for("the page to show it", lambda: browser.eval(row) == "cancelled")
-        if browser.eval(button + " !== null"):
+        row = 'document.querySelector(\'tr[data-job-id="%s"]\')' % job
+        wait_for("the page to show it", lambda: browser.eval(row + ".dataset.status") == "cancelled")
+        if browser.eval(button("cancel", job) + " !== null"):
             raise RuntimeError("a cancelled job still has a cancel button")
+
+        # a model an alias names is not deleted: the page says why
+        model_url = base + "/v1/models/" + model
+        click_twice(browser, "delete", model, lambda: http_status(model_url)[0] == 200)
+        notice = wait_for("the refusal's notice", lambda: browser.eval(
+            'document.getElementById("notice").style.display === "block" && document.getElementById("notice").textContent'))
+        if "alias 'prod' names this model" not in notice:
+            raise RuntimeError("the notice says %r" % notice)
+        if http_status(model_url)[0] != 200:
+            raise RuntimeError("the model named by an alias was deleted")
+
+        job_url, dataset_url = base + "/v1/jobs/" + job, base + "/v1/datasets/" + dataset
+        click_twice(browser, "delete", job, lambda: http_status(job_url)[0] == 200)
+        wait_for("the job to be deleted", lambda: http_status(job_url)[0] == 404)
+        wait_for("the job to leave the page", lambda: browser.eval(row + " === null"))
+        click_twice(browser, "delete", dataset, lambda: http_status(dataset_url)[0] == 200)
+        wait_for("the dataset to be deleted", lambda: http_status(dataset_url)[0] == 404)
+        wait_for("the dataset to leave the page",
+                 lambda: browser.eval('document.querySelector(\'tr[data-id="%s"]\') === null' % dataset))
     except Exception as e:
-        print("FAIL: dashboard cancel: %s" % e, file=sys.stderr)
+        print("FAIL: dashboard actions: %s" % e, file=sys.stderr)
         return 1
     finally:
         browser.close()
-    print("dashboard_cancel: the job was cancelled from the page (two clicks)")
+    print("dashboard_actions: a job cancelled and deleted, a dataset deleted, a named model kept with the "
+          "server's reason shown (two clicks each)")
     return 0
 
 
