@@ -85,6 +85,23 @@ enum MHD_Result api_offload_submit(api_offload *o, api_req *rq);
 enum MHD_Result api_offload_reply(api_req *rq);
 typedef enum { API_OFFLOAD_NONE = 0, API_OFFLOAD_RUNNING, API_OFFLOAD_DONE } api_offload_state;
 
+/* ---- multipart/form-data bodies (multipart.c) ---- */
+typedef struct {
+    char name[64];          /* the form field's name (truncated past 63 bytes) */
+    char filename[256];     /* "" for a plain field */
+    char ctype[64];         /* the part's media type, lower-cased, "" when not given */
+    const char *data;       /* the content, inside the body */
+    size_t len;
+} api_form_part;
+/* The boundary parameter of a multipart Content-Type header value into out; 0, or -1 when it
+ * has none (or one longer than RFC 2046's 70 characters). */
+int api_multipart_boundary(const char *content_type, char *out, size_t outlen);
+/* The parts of body, at most max_parts, into parts and *nparts. 0, or -1 with err set when the
+ * body is not multipart with that boundary (no boundary line, a part without form-data
+ * disposition or whose headers do not end, no closing boundary, too many parts). */
+int api_multipart_parse(const char *body, size_t len, const char *boundary, api_form_part *parts, int max_parts,
+                        int *nparts, char *err, size_t errlen);
+
 /* ---- the server ---- */
 typedef struct {
     const config *cfg;

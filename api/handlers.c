@@ -27,7 +27,7 @@ static const char *query(api_req *rq, const char *key) {
 
 static enum MHD_Result invalid(api_req *rq, const char *field, const char *message) {
     char detail[320];
-    snprintf(detail, sizeof detail, "%s: %s", field, message);
+    snprintf(detail, sizeof detail, "%.100s: %.210s", field, message);
     cJSON *errs = cJSON_CreateArray();
     cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
     return api_problem(rq, API_E_INVALID, detail, errs, NULL);
@@ -38,9 +38,8 @@ enum MHD_Result api_store_failure(api_req *rq, store *st) {
     return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
 }
 
-/* Parse an optional integer query parameter. -1 on a malformed value. */
-static int query_int(api_req *rq, const char *key, long lo, long hi, long dflt, long *out) {
-    const char *v = query(rq, key);
+/* Parse an optional integer (NULL or "" gives dflt). -1 on a malformed value. */
+static int int_value(const char *v, long lo, long hi, long dflt, long *out) {
     *out = dflt;
     if (!v || !*v) return 0;
     char *end;
@@ -49,6 +48,11 @@ static int query_int(api_req *rq, const char *key, long lo, long hi, long dflt, 
     if (errno || *end || n < lo || n > hi) return -1;
     *out = n;
     return 0;
+}
+
+/* Parse an optional integer query parameter. -1 on a malformed value. */
+static int query_int(api_req *rq, const char *key, long lo, long hi, long dflt, long *out) {
+    return int_value(query(rq, key), lo, hi, dflt, out);
 }
 
 static enum MHD_Result require_json(api_req *rq) {
@@ -213,17 +217,95 @@ nomem:
     return NULL;
 }
 
+/* An upload's parameters, by name: from the query string, or from a form's fields. */
+enum { UP_FORMAT, UP_TASK, UP_NAME, UP_TARGETS, UP_OUTPUTS, UP_COUNT };
+static const char *const upload_keys[UP_COUNT] = {"format", "task", "name", "targets", "outputs"};
+typedef struct {
+    const char *v[UP_COUNT];
+    char form[UP_COUNT][201];   /* a form field's value, NUL-terminated */
+    char filename[256];         /* a form's file name: the default dataset name */
+} upload_params;
+
+enum { FORM_PARTS_MAX = 16 };
+
+/* A multipart/form-data upload (curl -F file=@data.csv): the file part's content into *text and
+ * *tlen (inside the body), its fields into up beside the query's. 0, or -1 with the reply sent. */
+static int upload_form(api_req *rq, upload_params *up, const char **text, size_t *tlen, enum MHD_Result *ret) {
+    char boundary[72], err[160];
+    api_form_part parts[FORM_PARTS_MAX];
+    int n = 0;
+    if (api_multipart_boundary(MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type"), boundary,
+                               sizeof boundary) != 0) {
+        *ret = api_problem(rq, API_E_BAD_REQUEST, "multipart/form-data needs a boundary parameter of 1 to 70 characters",
+                           NULL, NULL);
+        return -1;
+    }
+    if (api_multipart_parse(rq->body ? rq->body : "", rq->len, boundary, parts, FORM_PARTS_MAX, &n, err, sizeof err) != 0) {
+        *ret = api_problem(rq, API_E_BAD_REQUEST, err, NULL, NULL);
+        return -1;
+    }
+    const api_form_part *file = NULL;
+    for (int i = 0; i < n; i++) {
+        const api_form_part *p = &parts[i];
+        if (p->filename[0] || strcmp(p->name, "file") == 0) {
+            if (file) { *ret = invalid(rq, p->name, "one file per upload"); return -1; }
+            file = p;
+            continue;
+        }
+        int k = 0;
+        while (k < UP_COUNT && strcmp(p->name, upload_keys[k]) != 0) k++;
+        if (k == UP_COUNT) {
+            *ret = invalid(rq, p->name, "unknown field: the form takes a file and the fields format, task, name, "
+                                        "targets and outputs");
+            return -1;
+        }
+        if (up->v[k]) { *ret = invalid(rq, p->name, "given both in the query string and in the form"); return -1; }
+        if (p->len > 200) { *ret = invalid(rq, p->name, "at most 200 characters"); return -1; }
+        memcpy(up->form[k], p->data, p->len);
+        up->form[k][p->len] = 0;
+        up->v[k] = up->form[k];
+    }
+    if (!file) {
+        *ret = invalid(rq, "file", "the form has no file: send the data as a part with a filename (curl -F file=@data.csv)");
+        return -1;
+    }
+    if (strcmp(file->ctype, "application/json") == 0) {
+        *ret = api_problem(rq, API_E_MEDIA_TYPE, "a form's file is read as CSV or whitespace-separated text; send a JSON "
+                           "dataset as the body with Content-Type: application/json", NULL, NULL);
+        return -1;
+    }
+    const char *base = strrchr(file->filename, '/');           /* a browser may send a path */
+    if (!base) base = strrchr(file->filename, '\\');
+    snprintf(up->filename, sizeof up->filename, "%s", base ? base + 1 : file->filename);
+    size_t fl = strlen(up->filename);                            /* a name has at most 200 bytes, */
+    while (fl > 200 || (fl > 0 && ((unsigned char)up->filename[fl] & 0xC0) == 0x80)) fl--;   /* whole characters */
+    up->filename[fl] = 0;
+    *text = file->data;
+    *tlen = file->len;
+    return 0;
+}
+
 static enum MHD_Result dataset_upload(api_req *rq) {
     char ct[64];
     api_content_type(rq, ct, sizeof ct);
     int is_json = strcmp(ct, "application/json") == 0;
-    int is_text = strcmp(ct, "text/csv") == 0 || strcmp(ct, "text/plain") == 0;
+    int is_form = strcmp(ct, "multipart/form-data") == 0;
+    int is_text = strcmp(ct, "text/csv") == 0 || strcmp(ct, "text/plain") == 0 || is_form;
     if (!is_json && !is_text)
-        return api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type text/csv, text/plain or application/json", NULL, NULL);
+        return api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type text/csv, text/plain, application/json or "
+                           "multipart/form-data (curl -F file=@data.csv)", NULL, NULL);
+    if (rq->len == 0) return api_problem(rq, API_E_BAD_REQUEST, "the body is empty", NULL, NULL);
+    upload_params up;
+    memset(&up, 0, sizeof up);
+    for (int k = 0; k < UP_COUNT; k++) up.v[k] = query(rq, upload_keys[k]);
+    const char *text = rq->body;
+    size_t tlen = rq->len;
+    enum MHD_Result ret = MHD_YES;
+    if (is_form && upload_form(rq, &up, &text, &tlen, &ret) != 0) return ret;
     oig_parse_opts opts;
     oig_parse_opts_init(&opts);
-    const char *format = query(rq, "format"), *task = query(rq, "task"), *name = query(rq, "name");
-    const char *targets = query(rq, "targets");
+    const char *format = up.v[UP_FORMAT], *task = up.v[UP_TASK], *name = up.v[UP_NAME];
+    const char *targets = up.v[UP_TARGETS];
     long outputs;
     if (format && *format) {
         if (strcmp(format, "json") == 0) {
@@ -234,15 +316,13 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         if (is_json && strcmp(format, "json") != 0 && strcmp(format, "auto") != 0)
             return api_problem(rq, API_E_MEDIA_TYPE, "a csv or ws body needs Content-Type text/csv or text/plain", NULL, NULL);
     }
-    if (query_int(rq, "outputs", 1, 100000, 0, &outputs) != 0) return invalid(rq, "outputs", "expected an integer >= 1");
+    if (int_value(up.v[UP_OUTPUTS], 1, 100000, 0, &outputs) != 0) return invalid(rq, "outputs", "expected an integer >= 1");
     opts.outputs = (int)outputs;
     if (name && strlen(name) > 200) return invalid(rq, "name", "at most 200 characters");
-    if (rq->len == 0) return api_problem(rq, API_E_BAD_REQUEST, "the body is empty", NULL, NULL);
+    if (!name && up.filename[0]) name = up.filename;
+    if (is_form && tlen == 0) return invalid(rq, "file", "the file is empty");
 
-    enum MHD_Result ret = MHD_YES;
     char *csv = NULL, *jtargets = NULL;
-    const char *text = rq->body;
-    size_t tlen = rq->len;
     cJSON *j = NULL;
     if (is_json) {
         if (!(j = api_parse_json(rq, &ret))) return ret;
@@ -286,8 +366,9 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         ret = api_problem(rq, API_E_DATASET_TOO_LARGE, detail, NULL, NULL);
         goto out;
     }
-    char sha[65];                       /* summed as the body arrived (body.c) */
-    sha256_final_hex(&rq->body_sha, sha);
+    char sha[65];                       /* summed as the body arrived (body.c); a form's, of its file */
+    if (is_form) sha256_hex(text, tlen, sha);
+    else sha256_final_hex(&rq->body_sha, sha);
     store *st = api_store(rq);
     cJSON *res = NULL;
     store_status rc = st ? store_dataset_insert(st, name, d, sha, &res) : STORE_ERROR;
