@@ -217,20 +217,32 @@ nomem:
     return NULL;
 }
 
-/* An upload's parameters, by name: from the query string, or from a form's fields. */
-enum { UP_FORMAT, UP_TASK, UP_NAME, UP_TARGETS, UP_OUTPUTS, UP_COUNT };
-static const char *const upload_keys[UP_COUNT] = {"format", "task", "name", "targets", "outputs"};
+/* A request's parameters by name (keys), from the query string or from a form's fields, and a
+ * form's file. */
+enum { PARAMS_MAX = 5, FORM_PARTS_MAX = 16 };
 typedef struct {
-    const char *v[UP_COUNT];
-    char form[UP_COUNT][201];   /* a form field's value, NUL-terminated */
-    char filename[256];         /* a form's file name: the default dataset name */
-} upload_params;
+    const char *const *keys;
+    int nkeys;
+    const char *v[PARAMS_MAX];  /* each key's value, NULL when not given */
+    char form[PARAMS_MAX][201]; /* a form field's value, NUL-terminated */
+    char filename[256];         /* a form's file name without its directory, at most 200 bytes */
+    const char *text;           /* the data: the body, or a form's file inside it */
+    size_t tlen;
+} params;
 
-enum { FORM_PARTS_MAX = 16 };
+static void params_init(api_req *rq, params *pa, const char *const *keys, int nkeys) {
+    memset(pa, 0, sizeof *pa);
+    pa->keys = keys;
+    pa->nkeys = nkeys;
+    for (int k = 0; k < nkeys; k++) pa->v[k] = query(rq, keys[k]);
+    pa->text = rq->body ? rq->body : "";
+    pa->tlen = rq->len;
+}
 
-/* A multipart/form-data upload (curl -F file=@data.csv): the file part's content into *text and
- * *tlen (inside the body), its fields into up beside the query's. 0, or -1 with the reply sent. */
-static int upload_form(api_req *rq, upload_params *up, const char **text, size_t *tlen, enum MHD_Result *ret) {
+/* A multipart/form-data body (curl -F file=@data.csv): the file part's content becomes pa's text
+ * (inside the body), the other parts fill pa's keys that the query left empty. 0, or -1 with the
+ * reply sent. */
+static int params_read_form(api_req *rq, params *pa, enum MHD_Result *ret) {
     char boundary[72], err[160];
     api_form_part parts[FORM_PARTS_MAX];
     int n = 0;
@@ -240,7 +252,7 @@ static int upload_form(api_req *rq, upload_params *up, const char **text, size_t
                            NULL, NULL);
         return -1;
     }
-    if (api_multipart_parse(rq->body ? rq->body : "", rq->len, boundary, parts, FORM_PARTS_MAX, &n, err, sizeof err) != 0) {
+    if (api_multipart_parse(pa->text, pa->tlen, boundary, parts, FORM_PARTS_MAX, &n, err, sizeof err) != 0) {
         *ret = api_problem(rq, API_E_BAD_REQUEST, err, NULL, NULL);
         return -1;
     }
@@ -248,42 +260,52 @@ static int upload_form(api_req *rq, upload_params *up, const char **text, size_t
     for (int i = 0; i < n; i++) {
         const api_form_part *p = &parts[i];
         if (p->filename[0] || strcmp(p->name, "file") == 0) {
-            if (file) { *ret = invalid(rq, p->name, "one file per upload"); return -1; }
+            if (file) { *ret = invalid(rq, p->name, "one file per request"); return -1; }
             file = p;
             continue;
         }
         int k = 0;
-        while (k < UP_COUNT && strcmp(p->name, upload_keys[k]) != 0) k++;
-        if (k == UP_COUNT) {
-            *ret = invalid(rq, p->name, "unknown field: the form takes a file and the fields format, task, name, "
-                                        "targets and outputs");
+        while (k < pa->nkeys && strcmp(p->name, pa->keys[k]) != 0) k++;
+        if (k == pa->nkeys) {
+            char msg[200];
+            int m = snprintf(msg, sizeof msg, "unknown field: the form takes a file and the field%s",
+                             pa->nkeys == 1 ? "" : "s");
+            for (int j = 0; j < pa->nkeys && m > 0 && (size_t)m < sizeof msg; j++)
+                m += snprintf(msg + m, sizeof msg - (size_t)m, "%s%s", j == 0 ? " " : j + 1 == pa->nkeys ? " and " : ", ",
+                              pa->keys[j]);
+            *ret = invalid(rq, p->name, msg);
             return -1;
         }
-        if (up->v[k]) { *ret = invalid(rq, p->name, "given both in the query string and in the form"); return -1; }
+        if (pa->v[k]) { *ret = invalid(rq, p->name, "given both in the query string and in the form"); return -1; }
         if (p->len > 200) { *ret = invalid(rq, p->name, "at most 200 characters"); return -1; }
-        memcpy(up->form[k], p->data, p->len);
-        up->form[k][p->len] = 0;
-        up->v[k] = up->form[k];
+        memcpy(pa->form[k], p->data, p->len);
+        pa->form[k][p->len] = 0;
+        pa->v[k] = pa->form[k];
     }
     if (!file) {
         *ret = invalid(rq, "file", "the form has no file: send the data as a part with a filename (curl -F file=@data.csv)");
         return -1;
     }
     if (strcmp(file->ctype, "application/json") == 0) {
-        *ret = api_problem(rq, API_E_MEDIA_TYPE, "a form's file is read as CSV or whitespace-separated text; send a JSON "
-                           "dataset as the body with Content-Type: application/json", NULL, NULL);
+        *ret = api_problem(rq, API_E_MEDIA_TYPE, "a form's file is read as CSV or whitespace-separated text; send JSON "
+                           "as the body with Content-Type: application/json", NULL, NULL);
         return -1;
     }
+    if (file->len == 0) { *ret = invalid(rq, "file", "the file is empty"); return -1; }
     const char *base = strrchr(file->filename, '/');           /* a browser may send a path */
     if (!base) base = strrchr(file->filename, '\\');
-    snprintf(up->filename, sizeof up->filename, "%s", base ? base + 1 : file->filename);
-    size_t fl = strlen(up->filename);                            /* a name has at most 200 bytes, */
-    while (fl > 200 || (fl > 0 && ((unsigned char)up->filename[fl] & 0xC0) == 0x80)) fl--;   /* whole characters */
-    up->filename[fl] = 0;
-    *text = file->data;
-    *tlen = file->len;
+    snprintf(pa->filename, sizeof pa->filename, "%s", base ? base + 1 : file->filename);
+    size_t fl = strlen(pa->filename);                            /* at most 200 bytes, */
+    while (fl > 200 || (fl > 0 && ((unsigned char)pa->filename[fl] & 0xC0) == 0x80)) fl--;   /* whole characters */
+    pa->filename[fl] = 0;
+    pa->text = file->data;
+    pa->tlen = file->len;
     return 0;
 }
+
+/* An upload's parameters. */
+enum { UP_FORMAT, UP_TASK, UP_NAME, UP_TARGETS, UP_OUTPUTS, UP_COUNT };
+static const char *const upload_keys[UP_COUNT] = {"format", "task", "name", "targets", "outputs"};
 
 static enum MHD_Result dataset_upload(api_req *rq) {
     char ct[64];
@@ -295,13 +317,12 @@ static enum MHD_Result dataset_upload(api_req *rq) {
         return api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type text/csv, text/plain, application/json or "
                            "multipart/form-data (curl -F file=@data.csv)", NULL, NULL);
     if (rq->len == 0) return api_problem(rq, API_E_BAD_REQUEST, "the body is empty", NULL, NULL);
-    upload_params up;
-    memset(&up, 0, sizeof up);
-    for (int k = 0; k < UP_COUNT; k++) up.v[k] = query(rq, upload_keys[k]);
-    const char *text = rq->body;
-    size_t tlen = rq->len;
+    params up;
+    params_init(rq, &up, upload_keys, UP_COUNT);
     enum MHD_Result ret = MHD_YES;
-    if (is_form && upload_form(rq, &up, &text, &tlen, &ret) != 0) return ret;
+    if (is_form && params_read_form(rq, &up, &ret) != 0) return ret;
+    const char *text = up.text;
+    size_t tlen = up.tlen;
     oig_parse_opts opts;
     oig_parse_opts_init(&opts);
     const char *format = up.v[UP_FORMAT], *task = up.v[UP_TASK], *name = up.v[UP_NAME];
@@ -320,7 +341,6 @@ static enum MHD_Result dataset_upload(api_req *rq) {
     opts.outputs = (int)outputs;
     if (name && strlen(name) > 200) return invalid(rq, "name", "at most 200 characters");
     if (!name && up.filename[0]) name = up.filename;
-    if (is_form && tlen == 0) return invalid(rq, "file", "the file is empty");
 
     char *csv = NULL, *jtargets = NULL;
     cJSON *j = NULL;
@@ -565,11 +585,11 @@ static enum MHD_Result model_import(api_req *rq, store *st) {
     return api_reply_json(rq, 201, res, loc);
 }
 
-/* A text/csv predict: a header row, then rows holding the model's inputs (found by name when
- * the model has input names, else the first N columns; other columns are ignored); the answer
- * is CSV as `oigd predict` writes it, with the model's id in Oigd-Model-Id. ?exit=K picks an
- * anytime model's exit. */
-static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl, const char *id) {
+/* A text/csv predict, or a form with a CSV file: a header row, then rows holding the model's
+ * inputs (found by name when the model has input names, else the first N columns; other columns
+ * are ignored); the answer is CSV as `oigd predict` writes it, with the model's id in
+ * Oigd-Model-Id. exit=K (query or form field) picks an anytime model's exit. */
+static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl, const char *id, int is_form) {
     text_record fr = { 0 };
     double *x = NULL, *y = NULL;
     int *cls = NULL, *cols = NULL;
@@ -583,19 +603,24 @@ static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl, const char
     oig_parse_opts_init(&opts);
     opts.format = OIG_FORMAT_CSV;
     opts.header = 1;
-    const char *body = rq->body ? rq->body : "";
-    if (query_int(rq, "exit", 1, oig_model_exit_count(mdl), 0, &exit_k)) {
+    static const char *const keys[1] = {"exit"};
+    params pa;
+    params_init(rq, &pa, keys, 1);
+    if (is_form && params_read_form(rq, &pa, &ret) != 0) return ret;
+    const char *body = pa.text;
+    size_t blen = pa.tlen;
+    if (int_value(pa.v[0], 1, oig_model_exit_count(mdl), 0, &exit_k)) {
         snprintf(msg, sizeof msg, "expected an exit number from 1 to %d", oig_model_exit_count(mdl));
         return invalid(rq, "exit", msg);
     }
-    if (rq->len == 0 || text_record_read(body, rq->len, OIG_FORMAT_CSV, 1, &fr) != 0)
+    if (blen == 0 || text_record_read(body, blen, OIG_FORMAT_CSV, 1, &fr) != 0)
         return api_problem(rq, API_E_BAD_REQUEST, "expected CSV: a header row, then one row per prediction", NULL, NULL);
     oig_status os;
     if (!(cols = malloc((size_t)mdl->n * sizeof *cols))) {
         ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     } else if (text_input_columns(mdl, &fr, NULL, -1, "the CSV", cols, msg, sizeof msg) != 0) {
         ret = invalid(rq, "columns", msg);
-    } else if ((os = text_read_inputs(mdl, body, rq->len, &opts, &fr, cols, &x, &nrows, &err)) != OIG_OK) {
+    } else if ((os = text_read_inputs(mdl, body, blen, &opts, &fr, cols, &x, &nrows, &err)) != OIG_OK) {
         ret = data_error(rq, os, &err, 1);
     } else if (!(y = malloc(nrows * (size_t)mdl->m * sizeof *y + 1)) || !(cls = malloc(nrows * sizeof *cls + 1)) ||
                oig_model_predict_exit(mdl, (int)exit_k - 1, x, nrows, y, cls) != OIG_OK) {
@@ -629,8 +654,8 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     enum MHD_Result ret = MHD_YES;
     char ctype[64];
     api_content_type(rq, ctype, sizeof ctype);
-    if (strcmp(ctype, "text/csv") == 0) {
-        ret = predict_csv(rq, mdl, id);
+    if (strcmp(ctype, "text/csv") == 0 || strcmp(ctype, "multipart/form-data") == 0) {
+        ret = predict_csv(rq, mdl, id, ctype[0] == 'm');
         api_model_cache_put(rq->srv->models, mdl);
         return ret;
     }
@@ -638,7 +663,11 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     double *x = NULL, *y = NULL;
     int *cls = NULL;
     size_t n = (size_t)mdl->n, mo = (size_t)mdl->m;
-    if (require_json(rq) != MHD_YES || rq->replied) goto out;
+    if (strcmp(ctype, "application/json") != 0) {
+        ret = api_problem(rq, API_E_MEDIA_TYPE, "expected Content-Type application/json, text/csv or multipart/form-data "
+                          "(curl -F file=@rows.csv)", NULL, NULL);
+        goto out;
+    }
     size_t fast_rows;
     int exit_k = 0;    /* anytime exit, 1 = earliest; 0 = the last */
     int nrows;

@@ -1160,8 +1160,8 @@ static char *form_body(const char *const *names, const char *const *filenames, c
  * form's). The file's name, without its directory, names the dataset unless a name field does;
  * fields act as the query's parameters. A form without a file, with an unknown field, with a
  * field the query also gives, or without a boundary is refused and stores nothing; a ragged row
- * is reported by its line in the file. */
-START_TEST(test_form_uploads_store_the_file_as_a_text_upload_does) {
+ * is reported by its line in the file. A predict form answers as the same CSV sent as text/csv. */
+START_TEST(test_forms_upload_and_predict_as_text_does) {
     start(NULL);
     size_t len, flen;
     char *csv = api_sine_csv(300, 5, &len);
@@ -1212,6 +1212,30 @@ START_TEST(test_form_uploads_store_the_file_as_a_text_upload_does) {
     ck_assert_msg(strstr(r.body, "\"line\":3") != NULL, "%s", r.body);
     http_resp_free(&r);
     free(form);
+
+    char *mdl = train_model(jstr(plain, "id"), 3);
+    snprintf(path, sizeof path, "/v1/models/%s/predict", mdl);
+    const char *rows = "c,a,b\n0.3,0.1,-0.2\n-0.5,0.5,0.5\n";
+    ck_assert_int_eq(http_request(proc.port, "POST", path, "Content-Type: text/csv\r\n", rows, strlen(rows), 30000, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    const char *n7[] = {"file"}, *f7[] = {"rows.csv"}, *c7[] = {rows};
+    form = form_body(n7, f7, c7, 1, &flen);
+    http_resp fr;
+    ck_assert_int_eq(http_request(proc.port, "POST", path, headers, form, flen, 30000, &fr), 0);
+    ck_assert_msg(fr.status == 200, "%d %s", fr.status, fr.body);
+    ck_assert_str_eq(fr.body, r.body);
+    http_header(&fr, "Content-Type", ct, sizeof ct);
+    ck_assert_str_eq(ct, "text/csv; charset=utf-8");
+    http_resp_free(&r); http_resp_free(&fr); free(form);
+    const char *n8[] = {"file", "exit"}, *f8[] = {"rows.csv", NULL}, *c8[] = {rows, "2"};   /* one exit only */
+    form = form_body(n8, f8, c8, 2, &flen);
+    expect_error("POST", path, headers, form, flen, 422);
+    free(form);
+    const char *n9[] = {"file", "name"}, *f9[] = {"rows.csv", NULL}, *c9[] = {rows, "x"};
+    form = form_body(n9, f9, c9, 2, &flen);
+    expect_error("POST", path, headers, form, flen, 422);
+    free(form);
+    free(mdl);
     cJSON_Delete(plain);
     free(csv);
 }
@@ -1253,7 +1277,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_aliases_route_to_the_model_they_name);
     tcase_add_test(tc, test_predict_reads_and_writes_csv);
     tcase_add_test(tc, test_datasets_export_as_csv_that_uploads_back);
-    tcase_add_test(tc, test_form_uploads_store_the_file_as_a_text_upload_does);
+    tcase_add_test(tc, test_forms_upload_and_predict_as_text_does);
     tcase_add_test(tc, test_long_runs_keep_a_thinned_history);
     tcase_add_test(tc, test_evaluate_scores_stored_datasets);
     tcase_add_test(tc, test_large_bodies_are_spooled_and_read_back);
