@@ -22,33 +22,16 @@ RUNS=${RUNS:-3}
 OUT=${OUT:-$here/results}
 if [ "${1:-}" = --smoke ]; then NV=20000; RUNS=1; OUT=$here/work/smoke; fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
+. "$here/lib/daemon.sh"
 W=$here/work/long
 rm -rf "$W"; mkdir -p "$W" "$OUT"
 cc -O2 -std=c11 -o "$here/work/gen_synth" "$here/gen_synth.c" -lm
 "$here/work/gen_synth" --rows "$NV" --inputs 20 --outputs 1 --seed 1 --format csv --out "$W/synth.csv"
 
-SERVER_PID=""
-cleanup() {
-    set +e
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2> /dev/null; then
-        kill -TERM "$SERVER_PID"
-        for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2> /dev/null || break; sleep 0.1; done
-        kill -0 "$SERVER_PID" 2> /dev/null && kill -KILL "$SERVER_PID"
-    fi
-}
-trap cleanup EXIT
+trap 'set +e; daemon_stop' EXIT
 trap 'exit 130' INT TERM
-
-"$OIGD" serve --listen "127.0.0.1:$PORT" --db "$W/oigd.db" --workers 1 --blas-threads 1 --http-threads 1 \
-    --max-body 1000000000 --max-rows 10000000 > "$W/serve.stdout" 2> "$W/serve.stderr" &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-    curl -s -m 1 -o /dev/null "$BASE/healthz" && break
-    kill -0 "$SERVER_PID" 2> /dev/null || { echo "oigd serve exited; see $W/serve.stderr" >&2; exit 1; }
-    sleep 0.1
-done
+daemon_start "$W/serve.log" --db "$W/oigd.db" --workers 1 --blas-threads 1 --http-threads 1 \
+    --max-body 1000000000 --max-rows 10000000
 
 DS=$(curl -s -X POST -H 'Content-Type: text/csv' --data-binary "@$W/synth.csv" "$BASE/v1/datasets?name=synth" | jq -r .id)
 [ -n "$DS" ] && [ "$DS" != null ] || { echo "dataset upload failed" >&2; exit 1; }

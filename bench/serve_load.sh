@@ -35,37 +35,25 @@ HTTP_THREADS=${HTTP_THREADS:-}
 NV=100000 N=20
 if [ "${1:-}" = --smoke ]; then DURATION=2; RUNS=1; OUT=$here/work/smoke; NV=5000; fi
 [ -x "$OIGD" ] || { echo "oigd binary not found at $OIGD" >&2; exit 1; }
-PORT=${PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
-BASE=http://127.0.0.1:$PORT
+. "$here/lib/daemon.sh"
 W=$here/work/serve
 rm -rf "$W"; mkdir -p "$W" "$OUT"
 cc -O2 -std=c11 -o "$here/work/gen_synth" "$here/gen_synth.c" -lm
 "$here/work/gen_synth" --rows "$NV" --inputs "$N" --outputs 1 --seed 1 --format csv --out "$W/synth.csv"
 
-SERVER_PID="" JOB=""
+JOB=""
 cleanup() {
     set +e
-    if [ -n "$JOB" ] && [ -n "$SERVER_PID" ]; then
+    if [ -n "$JOB" ] && [ -n "$DAEMON_PID" ]; then
         curl -s -m 5 -X POST "$BASE/v1/jobs/$JOB/cancel" > /dev/null
     fi
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2> /dev/null; then
-        kill -TERM "$SERVER_PID"
-        for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2> /dev/null || break; sleep 0.1; done
-        kill -0 "$SERVER_PID" 2> /dev/null && kill -KILL "$SERVER_PID"
-    fi
+    daemon_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$OIGD" serve --listen "127.0.0.1:$PORT" --db "$W/oigd.db" --workers 1 --blas-threads 1 \
-    --train-nice "$TRAIN_NICE" --train-sched "$TRAIN_SCHED" ${HTTP_THREADS:+--http-threads "$HTTP_THREADS"} \
-    > "$W/serve.stdout" 2> "$W/serve.stderr" &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-    curl -s -m 1 -o /dev/null "$BASE/healthz" && break
-    kill -0 "$SERVER_PID" 2> /dev/null || { echo "oigd serve exited; see $W/serve.stderr" >&2; exit 1; }
-    sleep 0.1
-done
+daemon_start "$W/serve.log" --db "$W/oigd.db" --workers 1 --blas-threads 1 \
+    --train-nice "$TRAIN_NICE" --train-sched "$TRAIN_SCHED" ${HTTP_THREADS:+--http-threads "$HTTP_THREADS"}
 
 api() {   # METHOD PATH [BODY-FILE CONTENT-TYPE] -> body on stdout
     if [ $# -ge 4 ]; then
@@ -145,7 +133,7 @@ JOB_STATE=$(api GET "/v1/jobs/$JOB")
 /usr/bin/python3 - "$W" "$OUT" "$CONNS" "$DURATION" "$NV" "$N" "$JOB_STATE" "$TRAIN_NICE" "$RUNS" "$TRAIN_SCHED" "$HTTP_THREADS" <<'PY'
 import json, os, statistics, sys
 W, OUT, conns, dur, nv, n, job, nice, runs, sched, http = sys.argv[1:]
-start_line = next((l.strip() for l in open(os.path.join(W, "serve.stderr")) if "HTTP thread" in l), "(no start line)")
+start_line = next((l.strip() for l in open(os.path.join(W, "serve.log")) if "HTTP thread" in l), "(no start line)")
 sys.path.insert(0, os.path.join(W, "..", "..", "lib"))
 import machine
 L = ["# Serving under load (issue 4, measure 4)", "", machine.describe(os.path.join(W, "..", "..", "..")),

@@ -27,18 +27,11 @@ mkdir -p "$W" "$OUT"
 cc -O2 -std=c11 -o "$here/work/gen_synth" "$here/gen_synth.c" -lm
 csv=$W/synth_$ROWS.csv
 [ -s "$csv" ] || "$here/work/gen_synth" --rows "$ROWS" --inputs 10 --outputs 1 --seed 1 --format csv --out "$csv"
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
-PID=""
-stop() { [ -n "$PID" ] && kill -TERM "$PID" 2> /dev/null && wait "$PID" 2> /dev/null; PID=""; }
-trap 'stop' EXIT
-start() {
-    "$OIGD" serve --listen "127.0.0.1:$PORT" --db "$W/oigd.db" --workers 1 --blas-threads 1 2>> "$W/serve.log" &
-    PID=$!
-    for _ in $(seq 1 100); do curl -sf "$BASE/healthz" > /dev/null && return 0; sleep 0.1; done
-    echo "oigd serve did not start (log $W/serve.log)" >&2; exit 1
-}
-hwm() { awk '/^VmHWM/ {print $2}' "/proc/$PID/status"; }
+. "$here/lib/daemon.sh"
+trap 'daemon_stop' EXIT
+start() { daemon_start "$W/serve.log" --db "$W/oigd.db" --workers 1 --blas-threads 1; }
+stop() { daemon_stop; }
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$DAEMON_PID/status"; }
 field() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 idle=() upload=() job=()
