@@ -8,8 +8,11 @@ standard library only) and loads BASE_URL/. Each action takes two clicks: the fi
 arm its button ("confirm cancel", "confirm delete") and change nothing. Then: the running job
 JOB_ID is cancelled and the page shows it; deleting MODEL_ID, which an alias names, is refused
 and the page shows the server's reason; the cancelled job and then DATASET_ID are deleted and
-leave the page. Exit 0 on success, 1 with the reason.
+leave the page. Last, a CSV file is uploaded from the page's form (the browser's own
+multipart/form-data): the dataset is named after the file, holds its rows, has its SHA-256, and
+is listed. Exit 0 on success, 1 with the reason.
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -161,13 +164,35 @@ def main():
         wait_for("the dataset to be deleted", lambda: http_status(dataset_url)[0] == 404)
         wait_for("the dataset to leave the page",
                  lambda: browser.eval('document.querySelector(\'tr[data-id="%s"]\') === null' % dataset))
+
+        # an upload from the page
+        folder = tempfile.mkdtemp(prefix="oigd-upload-")
+        path = os.path.join(folder, "from_the_page.csv")
+        text = "u,v,w\n" + "".join("%d,%.3f,%.3f\n" % (i, i / 7.0, (i * i) % 11 / 3.0) for i in range(40))
+        with open(path, "w") as f:
+            f.write(text)
+        node = browser.call("Runtime.evaluate", {"expression": 'document.getElementById("upload-file")'})
+        browser.call("DOM.setFileInputFiles", {"files": [path], "objectId": node["result"]["objectId"]})
+        browser.eval('document.querySelector("#upload button").click()')
+
+        def uploaded():
+            items = http_status(base + "/v1/datasets")[1]["items"]
+            return next((d for d in items if d["name"] == "from_the_page.csv"), None)
+        d = wait_for("the uploaded dataset", uploaded)
+        subprocess.run(["rm", "-rf", folder], check=False)
+        if d["rows"] != 40 or d["columns"] != ["u", "v", "w"] or d["targets"] != ["w"]:
+            raise RuntimeError("the uploaded dataset is %r" % d)
+        if d["sha256"] != hashlib.sha256(text.encode()).hexdigest():
+            raise RuntimeError("the uploaded dataset's sha256 is not the file's")
+        wait_for("the uploaded dataset on the page",
+                 lambda: browser.eval('document.querySelector(\'tr[data-id="%s"]\') !== null' % d["id"]))
     except Exception as e:
         print("FAIL: dashboard actions: %s" % e, file=sys.stderr)
         return 1
     finally:
         browser.close()
     print("dashboard_actions: a job cancelled and deleted, a dataset deleted, a named model kept with the "
-          "server's reason shown (two clicks each)")
+          "server's reason shown (two clicks each); a CSV uploaded from the page's form")
     return 0
 
 
