@@ -83,6 +83,8 @@ int api_offload_wanted(const api_req *rq);
  * the connection resumes and the HTTP thread calls api_offload_reply. */
 enum MHD_Result api_offload_submit(api_offload *o, api_req *rq);
 enum MHD_Result api_offload_reply(api_req *rq);
+/* Requests being run and waiting for a thread (0 and 0 for a NULL o). */
+void api_offload_counts(api_offload *o, int *running, int *waiting);
 typedef enum { API_OFFLOAD_NONE = 0, API_OFFLOAD_RUNNING, API_OFFLOAD_DONE } api_offload_state;
 
 /* ---- multipart/form-data bodies (multipart.c) ---- */

@@ -193,6 +193,11 @@ char *api_metrics_render(api_server *srv, size_t *len) {
     put(&s, "# HELP oigd_training_iterations_total Training iterations run by the workers since start.\n"
             "# TYPE oigd_training_iterations_total counter\noigd_training_iterations_total %lld\n",
         srv->pool ? pool_iterations(srv->pool) : 0LL);
+    int running, waiting;
+    api_offload_counts(srv->offload, &running, &waiting);
+    put(&s, "# HELP oigd_long_requests Requests that run off the HTTP threads (uploads, evaluate, project, export, "
+            "large bodies): being run, and waiting for one of the two threads.\n# TYPE oigd_long_requests gauge\n"
+            "oigd_long_requests{state=\"running\"} %d\noigd_long_requests{state=\"waiting\"} %d\n", running, waiting);
     put(&s, "# HELP oigd_event_streams Open event streams.\n# TYPE oigd_event_streams gauge\n"
             "oigd_event_streams %d\n", srv->hub ? hub_subscriber_count(srv->hub) : 0);
     put(&s, "# HELP oigd_event_streams_max The --max-streams limit.\n# TYPE oigd_event_streams_max gauge\n"

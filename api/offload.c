@@ -22,6 +22,7 @@ struct api_offload {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     api_req *head, *tail;        /* waiting requests, linked by offload_next; guarded by mu */
+    int waiting, busy;           /* requests in the queue and being run; guarded by mu */
     int closing;                 /* guarded by mu: no request is taken after it is set */
     int running;                 /* threads started */
     pthread_t threads[OFFLOAD_THREADS];
@@ -54,9 +55,12 @@ static void *offload_main(void *arg) {
         if (!rq) break;                                        /* closing, and nothing waits */
         o->head = rq->offload_next;
         if (!o->head) o->tail = NULL;
+        o->waiting--;
+        o->busy++;
         pthread_mutex_unlock(&o->mu);
         run(rq);
         pthread_mutex_lock(&o->mu);
+        o->busy--;
     }
     pthread_mutex_unlock(&o->mu);
     return NULL;
@@ -90,6 +94,7 @@ enum MHD_Result api_offload_submit(api_offload *o, api_req *rq) {
     if (o->tail) o->tail->offload_next = rq;
     else o->head = rq;
     o->tail = rq;
+    o->waiting++;
     pthread_cond_signal(&o->cv);
     pthread_mutex_unlock(&o->mu);
     return MHD_YES;
@@ -102,6 +107,15 @@ enum MHD_Result api_offload_reply(api_req *rq) {
     if (!r) return MHD_NO;                                     /* the handler could not answer */
     enum MHD_Result ret = api_queue_response(rq, rq->status, r, rq->bytes);
     return ret == MHD_YES && rq->offload_result == MHD_YES ? MHD_YES : MHD_NO;
+}
+
+void api_offload_counts(api_offload *o, int *running, int *waiting) {
+    *running = *waiting = 0;
+    if (!o) return;
+    pthread_mutex_lock(&o->mu);
+    *running = o->busy;
+    *waiting = o->waiting;
+    pthread_mutex_unlock(&o->mu);
 }
 
 void api_offload_finish(api_offload *o) {

@@ -862,9 +862,15 @@ START_TEST(test_health_checks_answer_while_an_upload_is_parsed) {
     http_resp_free(&r);
     /* the upload has not been answered yet: the one HTTP thread answered the health check while
      * another thread parsed the body */
+    char *m = scrape();
+    double running = sample(m, "oigd_long_requests{state=\"running\"}");
+    double waiting = sample(m, "oigd_long_requests{state=\"waiting\"}");
+    free(m);
     struct pollfd p = {fd, POLLIN, 0};
     ck_assert_msg(poll(&p, 1, 0) == 0, "the upload was answered before the health check (which took %lld ms)",
                   waited);
+    ck_assert_double_eq(running, 1);   /* /metrics, too, answered while the upload ran */
+    ck_assert_double_eq(waiting, 0);
     ck_assert_int_eq(reply_status(fd), 201);
     close(fd);
     ck_assert_int_eq(list_count("/v1/datasets", NULL), 1);
