@@ -171,8 +171,12 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
          * Transfer-Encoding) is answered whatever Content-Encoding it names */
         int has_body = declared > 0 || MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") != NULL;
         const char *coding = has_body ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding") : NULL;
-        /* an upload's SHA-256 is summed on arrival: the dataset handler stores it */
-        int rc = api_body_begin(rq, coding, rq->route == API_R_DATASETS && strcmp(method, "POST") == 0);
+        /* an upload's SHA-256 is summed on arrival: the dataset handler stores it (a form's
+         * is its file's, summed by the handler) */
+        char ct[64];
+        api_content_type(rq, ct, sizeof ct);
+        int rc = api_body_begin(rq, coding, rq->route == API_R_DATASETS && strcmp(method, "POST") == 0 &&
+                                                strcmp(ct, "multipart/form-data") != 0);
         if (rc == -2) return MHD_NO;
         if (rc == -1) {
             char msg[160];
