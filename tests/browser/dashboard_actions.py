@@ -10,7 +10,9 @@ JOB_ID is cancelled and the page shows it; deleting MODEL_ID, which an alias nam
 and the page shows the server's reason; the cancelled job and then DATASET_ID are deleted and
 leave the page. Last, a CSV file is uploaded from the page's form (the browser's own
 multipart/form-data): the dataset is named after the file, holds its rows, has its SHA-256, and
-is listed. Exit 0 on success, 1 with the reason.
+is listed; and a job is started on it from the page's train form: it trains with the chosen
+algorithm, width and iterations, succeeds, and is the job the page shows. Exit 0 on success, 1
+with the reason.
 """
 import hashlib
 import json
@@ -186,13 +188,34 @@ def main():
             raise RuntimeError("the uploaded dataset's sha256 is not the file's")
         wait_for("the uploaded dataset on the page",
                  lambda: browser.eval('document.querySelector(\'tr[data-id="%s"]\') !== null' % d["id"]))
+
+        # a job on it from the page's train form
+        wait_for("the dataset in the train form", lambda: browser.eval(
+            'Array.from(document.getElementById("train-dataset").options).some(o => o.value === "%s")' % d["id"]))
+        wait_for("the algorithms in the train form", lambda: browser.eval(
+            'Array.from(document.getElementById("train-algorithm").options).some(o => o.value === "lm")'))
+        browser.eval('document.getElementById("train-dataset").value = "%s";'
+                     'document.getElementById("train-algorithm").value = "lm";'
+                     'document.getElementById("train-hidden").value = "4";'
+                     'document.getElementById("train-iterations").value = "20";'
+                     'document.querySelector("#train button").click()' % d["id"])
+
+        def started():
+            items = http_status(base + "/v1/jobs")[1]["items"]
+            return next((j for j in items if j["dataset_id"] == d["id"]), None)
+        j = wait_for("the job started from the page", started)
+        if (j["algorithm"], j["hidden_units"], j["max_iterations"]) != ("lm", 4, 20):
+            raise RuntimeError("the page started %r" % j)
+        wait_for("the job to succeed", lambda: job_status(base, j["id"]) == "succeeded", timeout=60)
+        wait_for("the page to show the new job",
+                 lambda: browser.eval('document.getElementById("curve").dataset.job') == j["id"])
     except Exception as e:
         print("FAIL: dashboard actions: %s" % e, file=sys.stderr)
         return 1
     finally:
         browser.close()
     print("dashboard_actions: a job cancelled and deleted, a dataset deleted, a named model kept with the "
-          "server's reason shown (two clicks each); a CSV uploaded from the page's form")
+          "server's reason shown (two clicks each); a CSV uploaded and a job trained on it from the page's forms")
     return 0
 
 
