@@ -70,7 +70,8 @@ int api_predict_body_read(const char *body, size_t len, size_t n, int exits, dou
 /* ---- long requests (offload.c): run on threads of their own, off the HTTP threads ---- */
 typedef struct api_offload api_offload;
 typedef struct api_req api_req;
-api_offload *api_offload_create(void);
+/* max(2, http_threads) threads, at most 64. */
+api_offload *api_offload_create(int http_threads);
 /* Take no more requests, run those waiting, and join the threads; requests offered later run
  * on the calling HTTP thread. Called before libmicrohttpd stops (it may not hold suspended
  * connections then). */

@@ -340,7 +340,7 @@ int api_start(api_server *srv, char *err, size_t errlen) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG | MHD_USE_POLL;
     if (!pooled) flags |= MHD_USE_NO_LISTEN_SOCKET;
-    srv->offload = api_offload_create();
+    srv->offload = api_offload_create(c->http_threads);
     if (!srv->offload) {
         snprintf(err, errlen, "cannot start the threads that run long requests");
         close(srv->listen_fd);

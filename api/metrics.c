@@ -196,7 +196,7 @@ char *api_metrics_render(api_server *srv, size_t *len) {
     int running, waiting;
     api_offload_counts(srv->offload, &running, &waiting);
     put(&s, "# HELP oigd_long_requests Requests that run off the HTTP threads (uploads, evaluate, project, export, "
-            "large bodies): being run, and waiting for one of the two threads.\n# TYPE oigd_long_requests gauge\n"
+            "large bodies): being run, and waiting for a thread.\n# TYPE oigd_long_requests gauge\n"
             "oigd_long_requests{state=\"running\"} %d\noigd_long_requests{state=\"waiting\"} %d\n", running, waiting);
     put(&s, "# HELP oigd_event_streams Open event streams.\n# TYPE oigd_event_streams gauge\n"
             "oigd_event_streams %d\n", srv->hub ? hub_subscriber_count(srv->hub) : 0);

@@ -10,9 +10,11 @@
 
 #include "api.h"
 
-/* Two threads: one long request does not wait for another, and on a small machine they leave the
- * training cores to training. Past them requests queue, each holding only its connection. */
-#define OFFLOAD_THREADS 2
+/* At least two threads, so that one long request does not wait for another; as many as the HTTP
+ * threads on a larger machine, which leave the training cores to training all the same. Past
+ * them requests queue, each holding only its connection. */
+#define OFFLOAD_THREADS_MIN 2
+#define OFFLOAD_THREADS_MAX 64
 
 /* A predict or an import body at least this long is parsed here too: a 64 KiB JSON body of
  * numbers is some 3,000 rows of a 20-input model, which score in about a millisecond. */
@@ -25,7 +27,7 @@ struct api_offload {
     int waiting, busy;           /* requests in the queue and being run; guarded by mu */
     int closing;                 /* guarded by mu: no request is taken after it is set */
     int running;                 /* threads started */
-    pthread_t threads[OFFLOAD_THREADS];
+    pthread_t threads[OFFLOAD_THREADS_MAX];
 };
 
 int api_offload_wanted(const api_req *rq) {
@@ -66,13 +68,17 @@ static void *offload_main(void *arg) {
     return NULL;
 }
 
-api_offload *api_offload_create(void) {
+api_offload *api_offload_create(int http_threads) {
+    int n = http_threads < OFFLOAD_THREADS_MIN ? OFFLOAD_THREADS_MIN
+          : http_threads > OFFLOAD_THREADS_MAX ? OFFLOAD_THREADS_MAX : http_threads;
     api_offload *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->cv, NULL);
-    for (; o->running < OFFLOAD_THREADS; o->running++)
+    for (; o->running < n; o->running++) {
         if (pthread_create(&o->threads[o->running], NULL, offload_main, o) != 0) break;
+        pthread_setname_np(o->threads[o->running], "oigd-long");   /* as top -H and gdb show it */
+    }
     if (o->running == 0) {
         api_offload_destroy(o);
         return NULL;

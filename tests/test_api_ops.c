@@ -877,6 +877,39 @@ START_TEST(test_health_checks_answer_while_an_upload_is_parsed) {
 }
 END_TEST
 
+/* The daemon's threads named name (/proc/PID/task/TID/comm). */
+static int threads_named(const char *name) {
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)proc.pid);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[384], comm[32] = "";
+        snprintf(path, sizeof path, "%s/%s/comm", dir, e->d_name);
+        FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "r");
+        if (!f) continue;
+        if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0;
+        fclose(f);
+        found += strcmp(comm, name) == 0;
+    }
+    closedir(d);
+    return found;
+}
+
+/* Long requests get as many threads as the HTTP threads, and at least two. */
+START_TEST(test_long_request_threads_follow_the_http_threads) {
+    const char *one[] = {"--http-threads", "1", NULL};
+    start(one);
+    ck_assert_int_eq(threads_named("oigd-long"), 2);
+    ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
+    const char *three[] = {"--http-threads", "3", NULL};
+    start(three);
+    ck_assert_int_eq(threads_named("oigd-long"), 3);
+}
+END_TEST
+
 START_TEST(test_shutdown_finishes_an_upload_being_parsed) {
     const char *extra[] = {"--max-body", "200000000", "--max-rows", "2000000", NULL};
     start(extra);
@@ -1139,6 +1172,7 @@ int main(void) {
     tcase_add_test(metrics, test_every_serve_flag_is_in_the_readme_table);
     tcase_add_test(metrics, test_health_checks_answer_while_an_upload_is_parsed);
     tcase_add_test(metrics, test_shutdown_finishes_an_upload_being_parsed);
+    tcase_add_test(metrics, test_long_request_threads_follow_the_http_threads);
     suite_add_tcase(s, metrics);
     TCase *cleanup = tcase_create("cleanup");
     tcase_add_checked_fixture(cleanup, setup, teardown);
