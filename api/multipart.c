@@ -126,6 +126,10 @@ int api_multipart_parse(const char *body, size_t len, const char *boundary, api_
     int dl = snprintf(delim, sizeof delim, "--%s", boundary);
     const char *end = body + len;
     *nparts = 0;
+    if (dl < 3 || (size_t)dl >= sizeof delim) {   /* api_multipart_boundary gives 1 to 70 characters */
+        snprintf(err, errlen, "the boundary must have 1 to 70 characters");
+        return -1;
+    }
     /* the first delimiter starts the body or a line after the preamble */
     const char *p = body;
     if (len < (size_t)dl || memcmp(body, delim, (size_t)dl) != 0) {

@@ -112,6 +112,13 @@ START_TEST(test_bodies_that_are_not_multipart_say_why) {
                            "--b\r\nContent-Disposition: form-data; name=y\r\n\r\n2\r\n"
                            "--b\r\nContent-Disposition: form-data; name=z\r\n\r\n3\r\n--b--", "b", parts, 2, err), -1);
     ck_assert_ptr_nonnull(strstr(err, "at most 2 parts"));
+    ck_assert_int_eq(parse("--\r\n", "", parts, 2, err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "1 to 70"));
+    char longest[100];
+    memset(longest, 'x', 90);
+    longest[90] = 0;
+    ck_assert_int_eq(parse("--xx", longest, parts, 2, err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "1 to 70"));
     ck_assert_int_eq(parse("", "b", parts, 2, err), -1);
     ck_assert_int_eq(parse("--b", "b", parts, 2, err), -1);
     /* a header block that never ends within 17 lines */
