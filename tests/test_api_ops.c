@@ -406,10 +406,10 @@ END_TEST
 
 /* ---- scheduling --------------------------------------------------------------------------- */
 
-/* The threads of proc.pid with this nice value and scheduling policy (fields 19 and 41 of
- * /proc/PID/task/TID/stat, counted after the parenthesised command name); nice -1 counts every
- * thread. */
-static int threads_at(int nice, int policy) {
+/* The threads of proc.pid named name (the parenthesised command name of /proc/PID/task/TID/stat;
+ * NULL: any) with this nice value and scheduling policy (fields 19 and 41, counted after the
+ * name); nice -1: any. */
+static int threads_where(const char *name, int nice, int policy) {
     char dir[64];
     snprintf(dir, sizeof dir, "/proc/%d/task", (int)proc.pid);
     DIR *d = opendir(dir);
@@ -425,8 +425,9 @@ static int threads_at(int nice, int policy) {
         size_t n = fread(line, 1, sizeof line - 1, f);
         fclose(f);
         line[n] = 0;
-        const char *p = strrchr(line, ')');
-        ck_assert_ptr_nonnull(p);
+        const char *open = strchr(line, '('), *p = strrchr(line, ')');
+        ck_assert(open && p && open < p);
+        if (name && (strlen(name) != (size_t)(p - open - 1) || strncmp(open + 1, name, strlen(name)) != 0)) continue;
         long field[48] = {0};
         int k = 3;                          /* p + 2 is field 3, the state */
         for (p += 2; *p && k < 48; k++) {
@@ -440,6 +441,8 @@ static int threads_at(int nice, int policy) {
     closedir(d);
     return found;
 }
+
+static int threads_at(int nice, int policy) { return threads_where(NULL, nice, policy); }
 
 START_TEST(test_training_threads_yield_to_requests) {
     const char *extra[] = {"--workers", "1", "--train-nice", "7", NULL};
@@ -877,36 +880,15 @@ START_TEST(test_health_checks_answer_while_an_upload_is_parsed) {
 }
 END_TEST
 
-/* The daemon's threads named name (/proc/PID/task/TID/comm). */
-static int threads_named(const char *name) {
-    char dir[64];
-    snprintf(dir, sizeof dir, "/proc/%d/task", (int)proc.pid);
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int found = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[384], comm[32] = "";
-        snprintf(path, sizeof path, "%s/%s/comm", dir, e->d_name);
-        FILE *f = e->d_name[0] == '.' ? NULL : fopen(path, "r");
-        if (!f) continue;
-        if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = 0;
-        fclose(f);
-        found += strcmp(comm, name) == 0;
-    }
-    closedir(d);
-    return found;
-}
-
 /* Long requests get as many threads as the HTTP threads, and at least two. */
 START_TEST(test_long_request_threads_follow_the_http_threads) {
     const char *one[] = {"--http-threads", "1", NULL};
     start(one);
-    ck_assert_int_eq(threads_named("oigd-long"), 2);
+    ck_assert_int_eq(threads_where("oigd-long", -1, 0), 2);
     ck_assert_int_eq(oigd_stop(&proc, SIGTERM, 30000), 0);
     const char *three[] = {"--http-threads", "3", NULL};
     start(three);
-    ck_assert_int_eq(threads_named("oigd-long"), 3);
+    ck_assert_int_eq(threads_where("oigd-long", -1, 0), 3);
 }
 END_TEST
 
