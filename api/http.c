@@ -173,10 +173,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         const char *coding = has_body ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Encoding") : NULL;
         /* an upload's SHA-256 is summed on arrival: the dataset handler stores it (a form's
          * is its file's, summed by the handler) */
-        char ct[64];
-        api_content_type(rq, ct, sizeof ct);
-        int rc = api_body_begin(rq, coding, rq->route == API_R_DATASETS && strcmp(method, "POST") == 0 &&
-                                                strcmp(ct, "multipart/form-data") != 0);
+        int hash = rq->route == API_R_DATASETS && strcmp(method, "POST") == 0;
+        if (hash) {
+            char ct[64];
+            api_content_type(rq, ct, sizeof ct);
+            hash = strcmp(ct, "multipart/form-data") != 0;
+        }
+        int rc = api_body_begin(rq, coding, hash);
         if (rc == -2) return MHD_NO;
         if (rc == -1) {
             char msg[160];
