@@ -9,9 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+OIG_VECTOR_CLONES
 void oig_sigmoid_inplace(double *v, size_t n) {
     const double log2e = 1.4426950408889634;
     const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;

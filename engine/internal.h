@@ -9,6 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Elementwise loops are compiled for AVX-512, AVX2 and plain x86-64 with GCC, and the loader
+ * picks one by the CPU (an ifunc). ThreadSanitizer instruments the picker, which the loader runs
+ * before the sanitizer's runtime exists, so its builds keep the plain version only, as other
+ * compilers and CPUs do. */
+#if defined(__SANITIZE_THREAD__) || !defined(__x86_64__) || !defined(__GNUC__) || defined(__clang__)
+#define OIG_VECTOR_CLONES
+#else
+#define OIG_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+
 /* ---- strings ---- */
 char **oig_strings_dup(char *const *src, int n);
 void oig_strings_free(char **s, int n);

@@ -93,7 +93,7 @@ static inline void lm_times(const double *restrict a, const double *restrict c, 
 
 /* Rows u_k (n rows of len values, row-major) to out: u_k u_j elementwise for k <= j, in tri()'s
  * order; in single precision to outf instead when outf is not NULL. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void lm_pair_products(const double *u, size_t n, size_t len, double *out, float *outf) {
     size_t r = 0;
     for (size_t k = 0; k < n; k++)
@@ -103,7 +103,7 @@ static void lm_pair_products(const double *u, size_t n, size_t len, double *out,
 
 /* Rows u_k (nu_rows rows) and v_c (nv_rows rows), len values each, to out: u_k v_c elementwise,
  * row k nv_rows + c; in single precision to outf instead when outf is not NULL. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void lm_row_products(const double *u, size_t nu_rows, const double *v, size_t nv_rows, size_t len,
                             double *out, float *outf) {
     for (size_t k = 0; k < nu_rows; k++)
@@ -114,7 +114,7 @@ static void lm_row_products(const double *u, size_t nu_rows, const double *v, si
 }
 
 /* out[j] = (float)a[j], j < n */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void lm_to_single(const double *restrict a, size_t n, float *restrict out) {
     size_t j = 0;
     for (; j + 8 <= n; j += 8)
@@ -123,7 +123,7 @@ static void lm_to_single(const double *restrict a, size_t n, float *restrict out
 }
 
 /* s[j] += f[j], then f[j] = 0, j < n: single-precision sums join the double ones */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void lm_add_single(double *restrict s, float *restrict f, size_t n) {
     size_t j = 0;
     for (; j + 8 <= n; j += 8)

@@ -109,7 +109,7 @@ static void block_errors(trainer *t, const oig_data *d, size_t p0, size_t b, con
 
 /* trn_times_slope's loop, cloned per ISA (a function declared in a header and used before its
  * definition cannot be made multiversioned: clang refuses it). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void times_slope(double *restrict r, const double *restrict o, size_t rows, int nh, size_t ldo) {
     for (size_t p = 0; p < rows; p++) {
         const double *op = o + p * ldo;
@@ -286,7 +286,7 @@ int trn_olf_e2(trainer *t, double *e2) {
  * two loops took about a tenth of the pass at Nv=1e5, N=Nh=100, M=10. */
 
 /* f'(n) = o (1 - o) for rows x Nh outputs o (leading dimension ldo) into fp (rows x Nh). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void sigmoid_slopes(double *restrict fp, const double *restrict o, size_t rows, int nh,
                            size_t ldo) {
     for (size_t p = 0; p < rows; p++) {
@@ -301,7 +301,7 @@ static void sigmoid_slopes(double *restrict fp, const double *restrict o, size_t
 
 /* Z(p*M+i, j) *= x(p, j) for j < n, the rows of Z (leading dimension ldz) taken M per row of x
  * (leading dimension ldx). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+OIG_VECTOR_CLONES
 static void scale_by_inputs(double *restrict z, size_t ldz, const double *restrict x, size_t ldx,
                             size_t rows, int m, int n) {
     for (size_t p = 0; p < rows; p++) {
