@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "support_http.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 #define MAX_BODY 65536
@@ -453,9 +454,5 @@ int main(void) {
     tcase_add_test(tc, test_table_has_at_least_fifty_rows);
     tcase_add_loop_test(tc, test_bad_request_is_refused_and_changes_nothing, 0, NROWS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(s, CK_FORK_GETENV);
 }

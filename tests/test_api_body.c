@@ -11,6 +11,7 @@
 #include "api.h"
 #include "body.h"
 #include "support_api.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 static config cfg;
@@ -203,9 +204,5 @@ static Suite *body_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(body_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(body_suite(), CK_FORK_GETENV);
 }

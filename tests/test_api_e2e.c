@@ -21,6 +21,7 @@
 #include "sha256.h"
 #include "support_api.h"
 #include "support_http.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 static char tdir[256], dbpath[320];
@@ -1289,9 +1290,5 @@ static Suite *e2e_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(e2e_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(e2e_suite(), CK_FORK_GETENV);
 }

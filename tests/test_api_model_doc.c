@@ -14,6 +14,7 @@
 
 #include "model_doc.h"
 #include "oig.h"
+#include "support_suite.h"
 
 /* ---- fixtures ---------------------------------------------------------------------------- */
 
@@ -568,10 +569,5 @@ static Suite *model_doc_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(model_doc_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(model_doc_suite(), CK_NOFORK);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "support_suite.h"
 
 static int parse(const char *body, const char *boundary, api_form_part *parts, int max, char *err) {
     int n = -1;
@@ -161,9 +162,5 @@ int main(void) {
     tcase_add_test(tc, test_bodies_that_are_not_multipart_say_why);
     tcase_add_test(tc, test_every_cut_of_a_body_is_handled);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(s, CK_FORK_GETENV);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "support_suite.h"
 
 static cJSON *doc;
 
@@ -149,9 +150,5 @@ int main(void) {
     tcase_add_test(tc, test_v1_operations_declare_bearer_auth);
     tcase_add_test(tc, test_every_ref_resolves);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(s, CK_FORK_GETENV);
 }

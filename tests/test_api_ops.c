@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "support_http.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 static char tdir[256], dbpath[320];
@@ -1160,9 +1161,5 @@ int main(void) {
     tcase_add_checked_fixture(cleanup, setup, teardown);
     tcase_add_test(cleanup, test_start_removes_job_directories_of_dead_daemons);
     suite_add_tcase(s, cleanup);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(s, CK_FORK_GETENV);
 }

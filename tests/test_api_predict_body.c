@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "support_suite.h"
 
 static int read_body(const char *body, size_t n, int exits, double **x, size_t *rows, int *exit_k) {
     return api_predict_body_read(body, strlen(body), n, exits, x, rows, exit_k);
@@ -146,9 +147,5 @@ int main(void) {
     tcase_add_test(tc, test_exit_and_member_order_and_whitespace);
     tcase_add_test(tc, test_everything_else_is_declined);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(s, CK_FORK_GETENV);
 }

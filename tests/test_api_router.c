@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "support_suite.h"
 
 static int route(const char *method, const char *path, api_match *m, char *allow) {
     return api_route(method, path, m, allow, 64);
@@ -111,9 +112,5 @@ static Suite *router_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(router_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(router_suite(), CK_FORK_GETENV);
 }

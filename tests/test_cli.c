@@ -28,6 +28,7 @@
 #include "oig.h"
 #include "store.h"
 #include "support_model.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 static char tdir[256];
@@ -986,9 +987,5 @@ static Suite *cli_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(cli_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(cli_suite(), CK_FORK_GETENV);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "oig.h"
+#include "support_suite.h"
 
 /* Parse a NUL-terminated buffer with opts (NULL = defaults). */
 static oig_status parse(const char *s, const oig_parse_opts *o, oig_data **d, oig_error *e) {
@@ -888,9 +889,5 @@ static Suite *data_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(data_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(data_suite(), CK_FORK_GETENV);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support_suite.h"
 #include "trainer.h"
 
 enum { NV = 300, NI = 5, NH = 7, NO = 3, N1 = NI + 1 };
@@ -1031,9 +1032,5 @@ static Suite *numerics_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(numerics_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(numerics_suite(), CK_FORK_GETENV);
 }

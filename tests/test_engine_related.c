@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "related.h"
+#include "support_suite.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
@@ -1664,10 +1665,5 @@ static Suite *related_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(related_suite());
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(related_suite(), CK_NOFORK);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "oig.h"
+#include "support_suite.h"
 
 #define ROWS 120
 
@@ -374,9 +375,5 @@ int main(void) {
     tcase_add_test(c, test_conform_recodes_a_subset_of_the_classes);
     tcase_add_test(c, test_conform_refuses_unknown_class_and_other_task);
     suite_add_tcase(s, c);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return suite_run(s, CK_FORK_GETENV);
 }

@@ -23,6 +23,7 @@
 #include "support_api.h"
 #include "support_http.h"
 #include "support_model.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 static char tdir[256], dbpath[320], jobtmp[320];
@@ -507,9 +508,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(suite(), CK_FORK_GETENV);
 }

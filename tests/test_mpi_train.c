@@ -19,6 +19,7 @@
 #include "model_doc.h"
 #include "oig.h"
 #include "support_model.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 #define AGREE 1e-10         /* relative agreement required between process counts */
@@ -267,9 +268,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(suite(), CK_FORK_GETENV);
 }

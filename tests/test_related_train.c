@@ -17,6 +17,7 @@
 #include "job.h"
 #include "model_doc.h"
 #include "oig.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 /* ---- fixtures ---- */
@@ -598,9 +599,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(suite(), CK_FORK_GETENV);
 }

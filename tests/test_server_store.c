@@ -16,6 +16,7 @@
 
 #include "model_doc.h"
 #include "store.h"
+#include "support_suite.h"
 #include "support_tmp.h"
 
 static char tdir[256], dbpath[300];
@@ -739,9 +740,5 @@ static Suite *store_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(store_suite(), CK_FORK_GETENV);
 }

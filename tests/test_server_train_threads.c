@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "support_model.h"
+#include "support_suite.h"
 #include "train_threads.h"
 
 enum { NI = 6, NH = 8, NO = 2 };
@@ -374,9 +375,5 @@ int main(void) {
     tcase_add_test(tc, test_shared_error_is_reported);
     tcase_add_test(tc, test_one_member_failure_stops_the_team);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite_run(s, CK_FORK_GETENV);
 }
