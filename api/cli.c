@@ -30,6 +30,7 @@
 #include "oig.h"
 #include "predict_text.h"
 #include "score_doc.h"
+#include "suggest.h"
 #include "train_threads.h"
 #ifdef OIGD_MPI
 #include "mpi_train.h"
@@ -311,6 +312,12 @@ static int scan_next(argscan *a, const flagdef *defs, const flagdef **def, const
         return 0;
     }
     snprintf(bad, badcap, "unknown option '%.*s'", (int)(nl > 64 ? 64 : nl), arg);
+    const char *names[128];
+    size_t n = 0;
+    char word[64];
+    for (const flagdef *d = defs; d->name && n < sizeof names / sizeof names[0]; d++) names[n++] = d->name;
+    snprintf(word, sizeof word, "%.*s", (int)(nl < sizeof word ? nl : sizeof word - 1), arg);
+    suggest_append(bad, badcap, word, names, n, "");
     return -1;
 }
 

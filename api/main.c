@@ -13,6 +13,7 @@
 #include "oig.h"
 #include "serve.h"
 #include "store_cli.h"
+#include "suggest.h"
 
 #ifndef OIGD_VERSION
 #define OIGD_VERSION "unknown"
@@ -53,16 +54,21 @@ int main(int argc, char **argv) {
         printf("oigd %s\nBLAS: %s\n", OIGD_VERSION, oig_blas_config());
         return CLI_EXIT_OK;
     }
-    if (strcmp(cmd, "train") == 0) return cli_train_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "predict") == 0) return cli_predict_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "evaluate") == 0) return cli_evaluate_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "project") == 0) return cli_project_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) return serve_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "key") == 0) return api_key_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "healthcheck") == 0) return healthcheck_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "backup") == 0) return backup_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "vacuum") == 0) return vacuum_main(argc - 1, argv + 1);
-    fprintf(stderr, "oigd: unknown command '%s'\n\n", cmd);
+    static const struct { const char *name; int (*run)(int, char **); } commands[] = {
+        { "train", cli_train_main },    { "predict", cli_predict_main }, { "evaluate", cli_evaluate_main },
+        { "project", cli_project_main }, { "serve", serve_main },         { "key", api_key_main },
+        { "healthcheck", healthcheck_main }, { "backup", backup_main },  { "vacuum", vacuum_main },
+    };
+    enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(cmd, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+        names[i] = commands[i].name;
+    }
+    char msg[160];
+    snprintf(msg, sizeof msg, "oigd: unknown command '%.64s'", cmd);
+    suggest_append(msg, sizeof msg, cmd, names, NCOMMANDS, "");
+    fprintf(stderr, "%s\n\n", msg);
     usage(stderr);
     return CLI_EXIT_USAGE;
 }

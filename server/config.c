@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "suggest.h"
+
 int config_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
@@ -97,6 +99,20 @@ bad:
     return -1;
 }
 
+/* Every setting: its environment variable and its flag (without the dashes). */
+static const struct { const char *env, *name; } envs[] = {
+    {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
+    {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_TRAIN_THREADS", "train-threads"},
+    {"OIGD_TRAIN_NICE", "train-nice"},
+    {"OIGD_TRAIN_SCHED", "train-sched"}, {"OIGD_MAX_BODY", "max-body"},
+    {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
+    {"OIGD_MAX_CONNECTIONS_PER_CLIENT", "max-connections-per-client"},
+    {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
+    {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},
+    {"OIGD_MAX_QUEUED_JOBS", "max-queued-jobs"}, {"OIGD_RETRY_AFTER", "retry-after"},
+    {"OIGD_API_KEY_FILE", "api-key-file"}, {"OIGD_MPI_LAUNCHER", "mpi-launcher"},
+    {"OIGD_ACCESS_LOG", "access-log"}};
+
 /* Apply one setting by its flag name (without the dashes). */
 static int apply(config *c, const char *name, const char *v, char *err, size_t errlen) {
     long n;
@@ -140,6 +156,9 @@ static int apply(config *c, const char *name, const char *v, char *err, size_t e
         return 0;
     }
     snprintf(err, errlen, "unknown option --%s", name);
+    const char *names[sizeof envs / sizeof envs[0]];
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) names[i] = envs[i].name;
+    suggest_append(err, errlen, name, names, sizeof envs / sizeof envs[0], "--");
     return -1;
 bad:
     snprintf(err, errlen, "invalid value '%s' for --%s", v, name);
@@ -165,18 +184,6 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen) {
     c->retry_after = 5;
     c->access_log = 1;
 
-    static const struct { const char *env, *name; } envs[] = {
-        {"OIGD_LISTEN", "listen"}, {"OIGD_DB", "db"}, {"OIGD_WORKERS", "workers"},
-        {"OIGD_BLAS_THREADS", "blas-threads"}, {"OIGD_TRAIN_THREADS", "train-threads"},
-        {"OIGD_TRAIN_NICE", "train-nice"},
-        {"OIGD_TRAIN_SCHED", "train-sched"}, {"OIGD_MAX_BODY", "max-body"},
-        {"OIGD_HTTP_THREADS", "http-threads"}, {"OIGD_MAX_CONNECTIONS", "max-connections"},
-        {"OIGD_MAX_CONNECTIONS_PER_CLIENT", "max-connections-per-client"},
-        {"OIGD_CHECKPOINT_SECONDS", "checkpoint-seconds"}, {"OIGD_HEARTBEAT_SECONDS", "heartbeat-seconds"},
-        {"OIGD_MAX_STREAMS", "max-streams"}, {"OIGD_MAX_ROWS", "max-rows"}, {"OIGD_MAX_COLUMNS", "max-columns"},
-        {"OIGD_MAX_QUEUED_JOBS", "max-queued-jobs"}, {"OIGD_RETRY_AFTER", "retry-after"},
-        {"OIGD_API_KEY_FILE", "api-key-file"}, {"OIGD_MPI_LAUNCHER", "mpi-launcher"},
-        {"OIGD_ACCESS_LOG", "access-log"}};
     for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
         const char *v = getenv(envs[i].env);
         if (v && *v && apply(c, envs[i].name, v, err, errlen) != 0) {

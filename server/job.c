@@ -21,6 +21,7 @@
 #include "history.h"
 #include "model_doc.h"
 #include "mpi_launch.h"
+#include "suggest.h"
 #include "train_threads.h"
 
 /* ---- the request schema ----------------------------------------------------------------- */
@@ -181,6 +182,66 @@ static long lm_choice_index(const char *k) {
     return -1;
 }
 
+/* The request as the job stores it: every field and every option of the job's algorithm, the
+ * defaults filled in. NULL when out of memory. */
+static cJSON *spec_json(const job_spec *spec) {
+    const oig_config *c = &spec->cfg;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) return NULL;
+    cJSON_AddStringToObject(o, "dataset_id", spec->dataset_id);
+    cJSON_AddStringToObject(o, "algorithm", oig_algorithm_name(c->algorithm));
+    cJSON_AddNumberToObject(o, "hidden_units", c->nh);
+    cJSON_AddNumberToObject(o, "max_iterations", c->max_iterations);
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(o, "validation_fraction", spec->validation_fraction);
+    if (c->target_mse > 0) cJSON_AddNumberToObject(o, "target_mse", c->target_mse);
+    else cJSON_AddNullToObject(o, "target_mse");
+    if (c->max_seconds > 0) cJSON_AddNumberToObject(o, "max_seconds", c->max_seconds);
+    else cJSON_AddNullToObject(o, "max_seconds");
+    if (spec->distributed) cJSON_AddTrueToObject(o, "distributed");   /* absent: false */
+    if (spec->init_model_id[0]) cJSON_AddStringToObject(o, "init_model_id", spec->init_model_id);
+    cJSON *op = cJSON_AddObjectToObject(o, "options");
+    cJSON_AddBoolToObject(op, "standardize", c->standardize);
+    cJSON_AddBoolToObject(op, "bypass", c->bypass);
+    cJSON_AddNumberToObject(op, "md", c->md);
+    cJSON_AddNumberToObject(op, "sigmad", c->sigmad);
+    cJSON_AddNumberToObject(op, "ols_eps", c->ols_eps);
+    cJSON_AddBoolToObject(op, "bias_gain", c->bias_gain);
+    cJSON_AddBoolToObject(op, "clamp_gains", c->clamp_gains);
+    cJSON_AddNumberToObject(op, "oig_ridge", c->oig_ridge);
+    cJSON_AddNumberToObject(op, "max_halvings", c->max_halvings);
+    cJSON_AddNumberToObject(op, "lm_lambda0", c->lm_lambda0);
+    cJSON_AddNumberToObject(op, "lm_max_retries", c->lm_max_retries);
+    for (int i = 0; i < OIG_LM_CHOICES; i++)
+        cJSON_AddStringToObject(op, oig_lm_choice_option(i), oig_lm_choice_get(c, i));
+    cJSON_AddNumberToObject(op, "patience", c->patience);
+    related_normalized(op, c);
+    return o;
+}
+
+/* Append to err's message the field (options = 0) or option (options = 1) that an unknown key
+ * most likely meant: the names are those spec_json writes for any algorithm, so they are the
+ * names the request accepts. */
+static void suggest_key(oig_error *err, const char *key, int options) {
+    const char *names[256];
+    size_t n = 0;
+    cJSON *docs[OIG_ALG_COUNT] = { NULL };
+    for (int a = 0; a < OIG_ALG_COUNT; a++) {
+        job_spec spec;
+        memset(&spec, 0, sizeof spec);
+        oig_config_init(&spec.cfg);
+        spec.cfg.algorithm = (oig_algorithm)a;
+        spec.distributed = 1;
+        snprintf(spec.init_model_id, sizeof spec.init_model_id, "m");
+        docs[a] = spec_json(&spec);
+        const cJSON *from = options ? cJSON_GetObjectItemCaseSensitive(docs[a], "options") : docs[a], *e;
+        cJSON_ArrayForEach(e, from)
+            if (n < sizeof names / sizeof names[0]) names[n++] = e->string;
+    }
+    suggest_append(err->message, sizeof err->message, key, names, n, "");
+    for (int a = 0; a < OIG_ALG_COUNT; a++) cJSON_Delete(docs[a]);
+}
+
 static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err) {
     const cJSON *e;
     char field[64];
@@ -211,7 +272,11 @@ static oig_status parse_options(const cJSON *opts, oig_config *c, oig_error *err
                 return fail(err, field, msg);
             }
         }
-        else return fail(err, field, "unknown option");
+        else {
+            fail(err, field, "unknown option");
+            suggest_key(err, k, 1);
+            return OIG_EINVAL;
+        }
     }
     return OIG_OK;
 }
@@ -265,7 +330,9 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
                 return fail(err, k, "expected a model id");
             snprintf(spec->init_model_id, sizeof spec->init_model_id, "%s", e->valuestring);
         } else {
-            return fail(err, k, "unknown field");
+            fail(err, k, "unknown field");
+            suggest_key(err, k, 0);
+            return OIG_EINVAL;
         }
     }
     if (!have_ds) return fail(err, "dataset_id", "required");
@@ -286,35 +353,7 @@ oig_status job_spec_parse(const cJSON *req, job_spec *spec, char **normalized, o
         return OIG_EINVAL;
     }
     if (!normalized) return OIG_OK;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "dataset_id", spec->dataset_id);
-    cJSON_AddStringToObject(o, "algorithm", oig_algorithm_name(c->algorithm));
-    cJSON_AddNumberToObject(o, "hidden_units", c->nh);
-    cJSON_AddNumberToObject(o, "max_iterations", c->max_iterations);
-    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-    cJSON_AddNumberToObject(o, "validation_fraction", spec->validation_fraction);
-    if (c->target_mse > 0) cJSON_AddNumberToObject(o, "target_mse", c->target_mse);
-    else cJSON_AddNullToObject(o, "target_mse");
-    if (c->max_seconds > 0) cJSON_AddNumberToObject(o, "max_seconds", c->max_seconds);
-    else cJSON_AddNullToObject(o, "max_seconds");
-    if (spec->distributed) cJSON_AddTrueToObject(o, "distributed");   /* absent: false */
-    if (spec->init_model_id[0]) cJSON_AddStringToObject(o, "init_model_id", spec->init_model_id);
-    cJSON *op = cJSON_AddObjectToObject(o, "options");
-    cJSON_AddBoolToObject(op, "standardize", c->standardize);
-    cJSON_AddBoolToObject(op, "bypass", c->bypass);
-    cJSON_AddNumberToObject(op, "md", c->md);
-    cJSON_AddNumberToObject(op, "sigmad", c->sigmad);
-    cJSON_AddNumberToObject(op, "ols_eps", c->ols_eps);
-    cJSON_AddBoolToObject(op, "bias_gain", c->bias_gain);
-    cJSON_AddBoolToObject(op, "clamp_gains", c->clamp_gains);
-    cJSON_AddNumberToObject(op, "oig_ridge", c->oig_ridge);
-    cJSON_AddNumberToObject(op, "max_halvings", c->max_halvings);
-    cJSON_AddNumberToObject(op, "lm_lambda0", c->lm_lambda0);
-    cJSON_AddNumberToObject(op, "lm_max_retries", c->lm_max_retries);
-    for (int i = 0; i < OIG_LM_CHOICES; i++)
-        cJSON_AddStringToObject(op, oig_lm_choice_option(i), oig_lm_choice_get(c, i));
-    cJSON_AddNumberToObject(op, "patience", c->patience);
-    related_normalized(op, c);
+    cJSON *o = spec_json(spec);
     *normalized = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!*normalized) { snprintf(err->message, sizeof err->message, "out of memory"); return OIG_ENOMEM; }

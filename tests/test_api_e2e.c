@@ -404,6 +404,25 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"options\":{\"warp\":9}}", ds);
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
+    /* a misspelt field or option: the detail and the error name what it most likely meant */
+    static const char *const misspelt[][2] = {
+        { "\"iterations\":5", "iterations: unknown field (did you mean 'max_iterations'?)" },
+        { "\"options\":{\"sigma_d\":2}", "options.sigma_d: unknown option (did you mean 'sigmad'?)" },
+        { "\"options\":{\"momentun\":0.5}", "options.momentun: unknown option (did you mean 'momentum'?)" },
+    };
+    for (size_t i = 0; i < sizeof misspelt / sizeof misspelt[0]; i++) {
+        snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",%s}", ds, misspelt[i][0]);
+        http_resp mr;
+        ck_assert_int_eq(http_request(proc.port, "POST", "/v1/jobs", json, body, strlen(body), 30000, &mr), 0);
+        ck_assert_int_eq(mr.status, 422);
+        cJSON *p = cJSON_Parse(mr.body);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_str_eq(cJSON_GetObjectItem(p, "detail")->valuestring, misspelt[i][1]);
+        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "errors"), 0), "message")->valuestring,
+                         misspelt[i][1]);
+        cJSON_Delete(p);
+        http_resp_free(&mr);
+    }
     expect_error("POST", "/v1/jobs", json, "{\"dataset_id\":\"ds_nope\"}", 24, 422);
     /* 422: a distributed job on a daemon without --mpi-launcher, and a non-boolean flag */
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"distributed\":true}", ds);

@@ -229,6 +229,29 @@ START_TEST(test_unknown_command_and_flag_exit_2) {
     free(out); free(err);
     rc = oigd(&out, &err, "evaluate", "--model", "m.json", "--data", "x.csv", "--bogus", NULL);
     assert_usage_error("unknown evaluate flag", rc, err, "--bogus");
+    ck_assert_msg(strstr(err, "did you mean") == NULL, "a suggestion for --bogus: %s", err);
+    free(out); free(err);
+}
+END_TEST
+
+/* A misspelt command or flag is still exit 2, and the message names what it most likely meant. */
+START_TEST(test_misspelt_command_and_flags_say_what_they_meant) {
+    char *out, *err;
+    int rc = oigd(&out, &err, "trian", NULL);
+    assert_usage_error("trian", rc, err, "unknown command 'trian' (did you mean 'train'?)");
+    free(out); free(err);
+    rc = oigd(&out, &err, "train", "--data", "x.csv", "--hiden", "5", NULL);
+    assert_usage_error("--hiden", rc, err, "unknown option '--hiden' (did you mean '--hidden'?)");
+    free(out); free(err);
+    rc = oigd(&out, &err, "predict", "--modle", "m.json", NULL);
+    assert_usage_error("--modle", rc, err, "(did you mean '--model'?)");
+    free(out); free(err);
+    rc = oigd(&out, &err, "serve", "--wokers", "2", NULL);
+    ck_assert_msg(rc == 2 && strstr(err, "unknown option --wokers (did you mean '--workers'?)"),
+                  "serve --wokers: exit %d: %s", rc, err);
+    free(out); free(err);
+    rc = oigd(&out, &err, "serve", "--max_body=2048", NULL);
+    ck_assert_msg(rc == 2 && strstr(err, "(did you mean '--max-body'?)"), "serve --max_body: exit %d: %s", rc, err);
     free(out); free(err);
 }
 END_TEST
@@ -953,6 +976,7 @@ static Suite *cli_suite(void) {
     tcase_add_test(tc, test_help_prints_usage_on_stdout_and_exits_0);
     tcase_add_test(tc, test_version_exits_0);
     tcase_add_test(tc, test_unknown_command_and_flag_exit_2);
+    tcase_add_test(tc, test_misspelt_command_and_flags_say_what_they_meant);
     tcase_add_test(tc, test_negative_hidden_exits_2_naming_the_flag);
     tcase_add_loop_test(tc, test_bad_number_exits_2_naming_the_flag, 0,
                         (int)(sizeof bad_values / sizeof bad_values[0]));
