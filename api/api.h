@@ -176,6 +176,11 @@ enum MHD_Result api_problem_hdr(api_req *rq, api_error e, const char *detail, co
 enum MHD_Result api_problem_retry(api_req *rq, api_error e, const char *detail);
 /* {"line","column","field","message"} item for a problem's errors array (0 / "" omitted). */
 cJSON *api_error_item(int line, int column, const char *field, const char *message);
+/* 422 invalid_parameters: detail "FIELD: MESSAGE" and one errors[] item for the field. */
+enum MHD_Result api_invalid(api_req *rq, const char *field, const char *message);
+/* 422 for a member key that is none of names[0..n-1]: "unknown field", and the name it most
+ * likely meant when one is near (server/suggest.h). */
+enum MHD_Result api_unknown_field(api_req *rq, const char *key, const char *const *names, size_t n);
 
 /* The request's store connection (the calling thread's). */
 store *api_store(api_req *rq);

@@ -25,14 +25,6 @@ static const char *query(api_req *rq, const char *key) {
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static enum MHD_Result invalid(api_req *rq, const char *field, const char *message) {
-    char detail[320];
-    snprintf(detail, sizeof detail, "%.100s: %.210s", field, message);
-    cJSON *errs = cJSON_CreateArray();
-    cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
-    return api_problem(rq, API_E_INVALID, detail, errs, NULL);
-}
-
 enum MHD_Result api_store_failure(api_req *rq, store *st) {
     fprintf(stderr, "oigd: %s %s: store: %s\n", rq->method, rq->path, st ? store_errmsg(st) : "unavailable");
     return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
@@ -76,7 +68,7 @@ static enum MHD_Result reply_store(api_req *rq, store *st, store_status rc, cJSO
         snprintf(msg, sizeof msg, "no %s with that id", what);
         return api_problem(rq, API_E_NOT_FOUND, msg, NULL, NULL);
     }
-    case STORE_EINVAL: return invalid(rq, "after", "names no item of this list");
+    case STORE_EINVAL: return api_invalid(rq, "after", "names no item of this list");
     default: return api_store_failure(rq, st);
     }
 }
@@ -128,12 +120,12 @@ static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targ
     *targets = NULL;
     cJSON_ArrayForEach(e, j) {
         if (strcmp(e->string, "name") == 0) {
-            if (!cJSON_IsString(e)) { free(*targets); *targets = NULL; *ret = invalid(rq, "name", "expected a string"); return NULL; }
+            if (!cJSON_IsString(e)) { free(*targets); *targets = NULL; *ret = api_invalid(rq, "name", "expected a string"); return NULL; }
             *name = e->valuestring;
         } else if (strcmp(e->string, "columns") == 0) cols = (cJSON *)e;
         else if (strcmp(e->string, "rows") == 0) rows = (cJSON *)e;
         else if (strcmp(e->string, "task") == 0) {
-            if (!cJSON_IsString(e)) { free(*targets); *targets = NULL; *ret = invalid(rq, "task", "expected a string"); return NULL; }
+            if (!cJSON_IsString(e)) { free(*targets); *targets = NULL; *ret = api_invalid(rq, "task", "expected a string"); return NULL; }
             *task = e->valuestring;
         } else if (strcmp(e->string, "targets") == 0) {
             char t[1024] = "";
@@ -144,21 +136,22 @@ static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targ
                 cJSON_ArrayForEach(x, e) {
                     if (!cJSON_IsString(x) || tl + strlen(x->valuestring) + 2 >= sizeof t) {
                         free(*targets); *targets = NULL;
-                        *ret = invalid(rq, "targets", "expected column names");
+                        *ret = api_invalid(rq, "targets", "expected column names");
                         return NULL;
                     }
                     tl += (size_t)snprintf(t + tl, sizeof t - tl, "%s%s", tl ? "," : "", x->valuestring);
                 }
             } else {
                 free(*targets); *targets = NULL;
-                *ret = invalid(rq, "targets", "expected a column name or an array of names");
+                *ret = api_invalid(rq, "targets", "expected a column name or an array of names");
                 return NULL;
             }
             free(*targets);
             *targets = strdup(t);
         } else {
             free(*targets); *targets = NULL;
-            *ret = invalid(rq, e->string, "unknown field");
+            static const char *const known[] = { "name", "columns", "rows", "task", "targets" };
+            *ret = api_unknown_field(rq, e->string, known, sizeof known / sizeof known[0]);
             return NULL;
         }
     }
@@ -167,7 +160,7 @@ static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targ
     int ncols = cols ? cJSON_GetArraySize(cols) : 0;
     if (!cJSON_IsArray(cols) || ncols < 2) { bad = "columns"; why = "expected an array of at least two names"; }
     else if (!cJSON_IsArray(rows) || cJSON_GetArraySize(rows) < 1) { bad = "rows"; why = "expected a non-empty array of rows"; }
-    if (bad) { free(*targets); *targets = NULL; *ret = invalid(rq, bad, why); return NULL; }
+    if (bad) { free(*targets); *targets = NULL; *ret = api_invalid(rq, bad, why); return NULL; }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int i = 0;
@@ -209,7 +202,7 @@ static char *json_dataset_csv(api_req *rq, cJSON *j, size_t *outlen, char **targ
     return buf;
 fail:
     free(buf); free(*targets); *targets = NULL;
-    *ret = invalid(rq, field, why);
+    *ret = api_invalid(rq, field, why);
     return NULL;
 nomem:
     free(buf); free(*targets); *targets = NULL;
@@ -260,7 +253,7 @@ static int params_read_form(api_req *rq, params *pa, enum MHD_Result *ret) {
     for (int i = 0; i < n; i++) {
         const api_form_part *p = &parts[i];
         if (p->filename[0] || strcmp(p->name, "file") == 0) {
-            if (file) { *ret = invalid(rq, p->name, "one file per request"); return -1; }
+            if (file) { *ret = api_invalid(rq, p->name, "one file per request"); return -1; }
             file = p;
             continue;
         }
@@ -273,17 +266,17 @@ static int params_read_form(api_req *rq, params *pa, enum MHD_Result *ret) {
             for (int j = 0; j < pa->nkeys && m > 0 && (size_t)m < sizeof msg; j++)
                 m += snprintf(msg + m, sizeof msg - (size_t)m, "%s%s", j == 0 ? " " : j + 1 == pa->nkeys ? " and " : ", ",
                               pa->keys[j]);
-            *ret = invalid(rq, p->name, msg);
+            *ret = api_invalid(rq, p->name, msg);
             return -1;
         }
-        if (pa->v[k]) { *ret = invalid(rq, p->name, "given both in the query string and in the form"); return -1; }
-        if (p->len > 200) { *ret = invalid(rq, p->name, "at most 200 characters"); return -1; }
+        if (pa->v[k]) { *ret = api_invalid(rq, p->name, "given both in the query string and in the form"); return -1; }
+        if (p->len > 200) { *ret = api_invalid(rq, p->name, "at most 200 characters"); return -1; }
         memcpy(pa->form[k], p->data, p->len);
         pa->form[k][p->len] = 0;
         pa->v[k] = pa->form[k];
     }
     if (!file) {
-        *ret = invalid(rq, "file", "the form has no file: send the data as a part with a filename (curl -F file=@data.csv)");
+        *ret = api_invalid(rq, "file", "the form has no file: send the data as a part with a filename (curl -F file=@data.csv)");
         return -1;
     }
     if (strcmp(file->ctype, "application/json") == 0) {
@@ -291,7 +284,7 @@ static int params_read_form(api_req *rq, params *pa, enum MHD_Result *ret) {
                            "as the body with Content-Type: application/json", NULL, NULL);
         return -1;
     }
-    if (file->len == 0) { *ret = invalid(rq, "file", "the file is empty"); return -1; }
+    if (file->len == 0) { *ret = api_invalid(rq, "file", "the file is empty"); return -1; }
     const char *base = strrchr(file->filename, '/');           /* a browser may send a path */
     if (!base) base = strrchr(file->filename, '\\');
     snprintf(pa->filename, sizeof pa->filename, "%s", base ? base + 1 : file->filename);
@@ -333,20 +326,20 @@ static enum MHD_Result dataset_upload(api_req *rq) {
             if (!is_json) return api_problem(rq, API_E_MEDIA_TYPE, "format=json needs Content-Type: application/json", NULL, NULL);
         } else if (strcmp(format, "csv") == 0) opts.format = OIG_FORMAT_CSV;
         else if (strcmp(format, "ws") == 0) opts.format = OIG_FORMAT_WS;
-        else if (strcmp(format, "auto") != 0) return invalid(rq, "format", "expected csv, ws or json");
+        else if (strcmp(format, "auto") != 0) return api_invalid(rq, "format", "expected csv, ws or json");
         if (is_json && strcmp(format, "json") != 0 && strcmp(format, "auto") != 0)
             return api_problem(rq, API_E_MEDIA_TYPE, "a csv or ws body needs Content-Type text/csv or text/plain", NULL, NULL);
     }
-    if (int_value(up.v[UP_OUTPUTS], 1, 100000, 0, &outputs) != 0) return invalid(rq, "outputs", "expected an integer >= 1");
+    if (int_value(up.v[UP_OUTPUTS], 1, 100000, 0, &outputs) != 0) return api_invalid(rq, "outputs", "expected an integer >= 1");
     opts.outputs = (int)outputs;
-    if (name && strlen(name) > 200) return invalid(rq, "name", "at most 200 characters");
+    if (name && strlen(name) > 200) return api_invalid(rq, "name", "at most 200 characters");
     if (!name && up.filename[0]) name = up.filename;
 
     char *csv = NULL, *jtargets = NULL;
     cJSON *j = NULL;
     if (is_json) {
         if (!(j = api_parse_json(rq, &ret))) return ret;
-        if (!cJSON_IsObject(j)) { cJSON_Delete(j); return invalid(rq, "body", "expected a JSON object"); }
+        if (!cJSON_IsObject(j)) { cJSON_Delete(j); return api_invalid(rq, "body", "expected a JSON object"); }
         const char *jname = NULL, *jtask = NULL;
         csv = json_dataset_csv(rq, j, &tlen, &jtargets, &jtask, &jname, &ret);
         if (!csv) { cJSON_Delete(j); return ret; }
@@ -361,9 +354,9 @@ static enum MHD_Result dataset_upload(api_req *rq) {
     if (task && *task) {
         if (strcmp(task, "regression") == 0) opts.task = OIG_REGRESSION;
         else if (strcmp(task, "classification") == 0) opts.task = OIG_CLASSIFICATION;
-        else { ret = invalid(rq, "task", "expected regression or classification"); goto out; }
+        else { ret = api_invalid(rq, "task", "expected regression or classification"); goto out; }
     }
-    if (name && strlen(name) > 200) { ret = invalid(rq, "name", "at most 200 characters"); goto out; }
+    if (name && strlen(name) > 200) { ret = api_invalid(rq, "name", "at most 200 characters"); goto out; }
     opts.targets = targets && *targets ? targets : NULL;
 
     oig_data *d = NULL;
@@ -411,7 +404,7 @@ static enum MHD_Result datasets(api_req *rq, const api_match *m) {
     long limit;
     if (m->route == API_R_DATASETS) {
         if (strcmp(rq->method, "POST") == 0) return dataset_upload(rq);
-        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return api_invalid(rq, "limit", "expected an integer 1..1000");
         store_status rc = store_dataset_list(st, query(rq, "after"), (int)limit, &res);
         return reply_store(rq, st, rc, res, "dataset");
     }
@@ -447,7 +440,7 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
     }
     if (spec.distributed && !rq->srv->cfg->mpi_launcher[0]) {
         free(norm);
-        return invalid(rq, "distributed",
+        return api_invalid(rq, "distributed",
                        "the daemon was started without --mpi-launcher (OIGD_MPI_LAUNCHER), so it "
                        "cannot start MPI ranks; leave out \"distributed\" to train in the daemon, or "
                        "restart it with e.g. --mpi-launcher 'mpirun -np 4 --hostfile FILE'");
@@ -470,7 +463,7 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
             cJSON_Delete(ds);
             if (regression) {
                 free(norm);
-                return invalid(rq, "algorithm", "ngmnn trains classifiers only; the dataset is a regression task");
+                return api_invalid(rq, "algorithm", "ngmnn trains classifiers only; the dataset is a regression task");
             }
         }
     }
@@ -479,14 +472,14 @@ static enum MHD_Result job_create(api_req *rq, store *st) {
         const char *why = api_init_model_check(st, spec.init_model_id, spec.dataset_id, &spec.cfg);
         if (why) {
             free(norm);
-            return invalid(rq, "init_model_id", why);
+            return api_invalid(rq, "init_model_id", why);
         }
     }
     cJSON *res = NULL;
     store_status rc = store_job_insert(st, spec.dataset_id, norm, oig_algorithm_name(spec.cfg.algorithm),
                                        spec.cfg.nh, spec.cfg.max_iterations, &res);
     free(norm);
-    if (rc == STORE_NOTFOUND) return invalid(rq, "dataset_id", "no dataset with that id");
+    if (rc == STORE_NOTFOUND) return api_invalid(rq, "dataset_id", "no dataset with that id");
     if (rc != STORE_OK) return api_store_failure(rq, st);
     cJSON *id = cJSON_GetObjectItemCaseSensitive(res, "id");
     fprintf(stderr, "oigd: job %s queued\n", cJSON_IsString(id) ? id->valuestring : "?");
@@ -528,8 +521,8 @@ static enum MHD_Result jobs(api_req *rq, const api_match *m) {
         const char *status = query(rq, "status");
         if (status && *status && strcmp(status, "queued") && strcmp(status, "running") &&
             strcmp(status, "succeeded") && strcmp(status, "failed") && strcmp(status, "cancelled"))
-            return invalid(rq, "status", "expected queued, running, succeeded, failed or cancelled");
-        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+            return api_invalid(rq, "status", "expected queued, running, succeeded, failed or cancelled");
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return api_invalid(rq, "limit", "expected an integer 1..1000");
         rc = store_job_list(st, status, query(rq, "after"), (int)limit, &res);
         return reply_store(rq, st, rc, res, "job");
     }
@@ -547,10 +540,10 @@ static enum MHD_Result jobs(api_req *rq, const api_match *m) {
         return job_cancel(rq, st, m->id);
     case API_R_JOB_METRICS: {
         long after;
-        if (query_int(rq, "after", -1, 1000000000L, -1, &after)) return invalid(rq, "after", "expected an iteration number");
-        if (query_int(rq, "limit", 1, 10000, 1000, &limit)) return invalid(rq, "limit", "expected an integer 1..10000");
+        if (query_int(rq, "after", -1, 1000000000L, -1, &after)) return api_invalid(rq, "after", "expected an iteration number");
+        if (query_int(rq, "limit", 1, 10000, 1000, &limit)) return api_invalid(rq, "limit", "expected an integer 1..10000");
         long every;
-        if (query_int(rq, "every", 1, 1000000000L, 1, &every)) return invalid(rq, "every", "expected an integer 1..1000000000");
+        if (query_int(rq, "every", 1, 1000000000L, 1, &every)) return api_invalid(rq, "every", "expected an integer 1..1000000000");
         rc = store_metrics_list(st, m->id, (int)after, (int)limit, (int)every, &res);
         return reply_store(rq, st, rc, res, "job");
     }
@@ -611,7 +604,7 @@ static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl, const char
     size_t blen = pa.tlen;
     if (int_value(pa.v[0], 1, oig_model_exit_count(mdl), 0, &exit_k)) {
         snprintf(msg, sizeof msg, "expected an exit number from 1 to %d", oig_model_exit_count(mdl));
-        return invalid(rq, "exit", msg);
+        return api_invalid(rq, "exit", msg);
     }
     if (blen == 0 || text_record_read(body, blen, OIG_FORMAT_CSV, 1, &fr) != 0)
         return api_problem(rq, API_E_BAD_REQUEST, "expected CSV: a header row, then one row per prediction", NULL, NULL);
@@ -619,7 +612,7 @@ static enum MHD_Result predict_csv(api_req *rq, const oig_model *mdl, const char
     if (!(cols = malloc((size_t)mdl->n * sizeof *cols))) {
         ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     } else if (text_input_columns(mdl, &fr, NULL, -1, "the CSV", cols, msg, sizeof msg) != 0) {
-        ret = invalid(rq, "columns", msg);
+        ret = api_invalid(rq, "columns", msg);
     } else if ((os = text_read_inputs(mdl, body, blen, &opts, &fr, cols, &x, &nrows, &err)) != OIG_OK) {
         ret = data_error(rq, os, &err, 1);
     } else if (!(y = malloc(nrows * (size_t)mdl->m * sizeof *y + 1)) || !(cls = malloc(nrows * sizeof *cls + 1)) ||
@@ -679,25 +672,29 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
     free(x);
     x = NULL;
     if (!(j = api_parse_json(rq, &ret))) goto out;
-    if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+    if (!cJSON_IsObject(j)) { ret = api_invalid(rq, "body", "expected a JSON object"); goto out; }
     cJSON *inputs = cJSON_GetObjectItemCaseSensitive(j, "inputs");
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
-        if (strcmp(e->string, "inputs") != 0 && strcmp(e->string, "exit") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+        if (strcmp(e->string, "inputs") != 0 && strcmp(e->string, "exit") != 0) {
+            static const char *const known[] = { "inputs", "exit" };
+            ret = api_unknown_field(rq, e->string, known, sizeof known / sizeof known[0]);
+            goto out;
+        }
     const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "exit");
     if (ex) {
         if (!cJSON_IsNumber(ex) || ex->valuedouble != floor(ex->valuedouble) || ex->valuedouble < 1 ||
             ex->valuedouble > oig_model_exit_count(mdl)) {
             char msg[96];
             snprintf(msg, sizeof msg, "expected an exit number from 1 to %d", oig_model_exit_count(mdl));
-            ret = invalid(rq, "exit", msg);
+            ret = api_invalid(rq, "exit", msg);
             goto out;
         }
         exit_k = (int)ex->valuedouble;
     }
     nrows = cJSON_GetArraySize(inputs);
     if (!cJSON_IsObject(j) || !cJSON_IsArray(inputs) || nrows < 1) {
-        ret = invalid(rq, "inputs", "expected a non-empty array of rows");
+        ret = api_invalid(rq, "inputs", "expected a non-empty array of rows");
         goto out;
     }
     x = malloc((size_t)nrows * n * sizeof *x + 1);
@@ -709,14 +706,14 @@ static enum MHD_Result model_predict(api_req *rq, store *st, const char *id) {
         if (!cJSON_IsArray(row) || (size_t)cJSON_GetArraySize(row) != n) {
             snprintf(field, sizeof field, "inputs[%d]", r);
             snprintf(msg, sizeof msg, "expected %zu numbers (the model's inputs)", n);
-            ret = invalid(rq, field, msg);
+            ret = api_invalid(rq, field, msg);
             goto out;
         }
         size_t c = 0;
         cJSON_ArrayForEach(e, row) {
             if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) {
                 snprintf(field, sizeof field, "inputs[%d][%zu]", r, c);
-                ret = invalid(rq, field, "expected a finite number");
+                ret = api_invalid(rq, field, "expected a finite number");
                 goto out;
             }
             x[(size_t)r * n + c++] = e->valuedouble;
@@ -766,9 +763,9 @@ int api_dataset_for_model(api_req *rq, store *st, const char *dataset_id, const 
     memset(&err, 0, sizeof err);
     oig_status os = rc == STORE_OK ? oig_data_conform(*d, mdl, by_name, &err) : OIG_OK;
     if (rc == STORE_OK && os == OIG_OK) return 0;
-    if (rc == STORE_NOTFOUND) *ret = invalid(rq, "dataset_id", "no dataset with that id");
+    if (rc == STORE_NOTFOUND) *ret = api_invalid(rq, "dataset_id", "no dataset with that id");
     else if (rc != STORE_OK) *ret = api_store_failure(rq, st);
-    else if (os == OIG_EINVAL) *ret = invalid(rq, "dataset_id", err.message);
+    else if (os == OIG_EINVAL) *ret = api_invalid(rq, "dataset_id", err.message);
     else *ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     oig_data_free(*d);
     *d = NULL;
@@ -788,12 +785,16 @@ static enum MHD_Result model_evaluate(api_req *rq, store *st, const char *id) {
     memset(&sc, 0, sizeof sc);
     if (require_json(rq) != MHD_YES || rq->replied) goto out;
     if (!(j = api_parse_json(rq, &ret))) goto out;
-    if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+    if (!cJSON_IsObject(j)) { ret = api_invalid(rq, "body", "expected a JSON object"); goto out; }
     const cJSON *e;
     cJSON_ArrayForEach(e, j)
-        if (strcmp(e->string, "dataset_id") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
+        if (strcmp(e->string, "dataset_id") != 0) {
+            static const char *const known[] = { "dataset_id" };
+            ret = api_unknown_field(rq, e->string, known, sizeof known / sizeof known[0]);
+            goto out;
+        }
     const cJSON *dsid = cJSON_GetObjectItemCaseSensitive(j, "dataset_id");
-    if (!cJSON_IsString(dsid) || !*dsid->valuestring) { ret = invalid(rq, "dataset_id", "expected a dataset id"); goto out; }
+    if (!cJSON_IsString(dsid) || !*dsid->valuestring) { ret = api_invalid(rq, "dataset_id", "expected a dataset id"); goto out; }
     int by_name = 0;
     if (api_dataset_for_model(rq, st, dsid->valuestring, mdl, &d, &by_name, &ret) != 0) goto out;
     if (oig_model_score(mdl, d, &sc) != OIG_OK) {
@@ -835,7 +836,7 @@ static enum MHD_Result models(api_req *rq, const api_match *m) {
     store_status rc;
     if (m->route == API_R_MODELS) {
         if (strcmp(rq->method, "POST") == 0) return model_import(rq, st);
-        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return api_invalid(rq, "limit", "expected an integer 1..1000");
         rc = store_model_list(st, query(rq, "after"), (int)limit, &res);
         return reply_store(rq, st, rc, res, "model");
     }
@@ -877,21 +878,25 @@ static enum MHD_Result models(api_req *rq, const api_match *m) {
 /* PUT body: {"model_id": id}. 201 when the alias is new, 200 when it moved. */
 static enum MHD_Result alias_put(api_req *rq, store *st, const char *name) {
     if (!store_alias_name_ok(name))
-        return invalid(rq, "name", "expected 1-63 letters, digits, '_', '-' or '.', starting with a letter or "
+        return api_invalid(rq, "name", "expected 1-63 letters, digits, '_', '-' or '.', starting with a letter or "
                                    "digit and not with mdl_");
     enum MHD_Result ret = MHD_YES;
     if (require_json(rq) != MHD_YES || rq->replied) return MHD_YES;
     cJSON *j = api_parse_json(rq, &ret), *res = NULL;
     if (!j) return ret;
     const cJSON *e, *mid = cJSON_GetObjectItemCaseSensitive(j, "model_id");
-    if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+    if (!cJSON_IsObject(j)) { ret = api_invalid(rq, "body", "expected a JSON object"); goto out; }
     cJSON_ArrayForEach(e, j)
-        if (strcmp(e->string, "model_id") != 0) { ret = invalid(rq, e->string, "unknown field"); goto out; }
-    if (!cJSON_IsString(mid) || !*mid->valuestring) { ret = invalid(rq, "model_id", "expected a model id"); goto out; }
+        if (strcmp(e->string, "model_id") != 0) {
+            static const char *const known[] = { "model_id" };
+            ret = api_unknown_field(rq, e->string, known, sizeof known / sizeof known[0]);
+            goto out;
+        }
+    if (!cJSON_IsString(mid) || !*mid->valuestring) { ret = api_invalid(rq, "model_id", "expected a model id"); goto out; }
     int created = 0;
     store_status rc = store_alias_set(st, name, mid->valuestring, &created, &res);
     if (rc == STORE_NOTFOUND) {
-        ret = invalid(rq, "model_id", "no model with that id");
+        ret = api_invalid(rq, "model_id", "no model with that id");
     } else if (rc != STORE_OK) {
         ret = api_store_failure(rq, st);
     } else {
@@ -913,7 +918,7 @@ static enum MHD_Result aliases(api_req *rq, const api_match *m) {
     store_status rc;
     if (m->route == API_R_ALIASES) {
         long limit;
-        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return invalid(rq, "limit", "expected an integer 1..1000");
+        if (query_int(rq, "limit", 1, STORE_LIST_MAX, 50, &limit)) return api_invalid(rq, "limit", "expected an integer 1..1000");
         rc = store_alias_list(st, query(rq, "after"), (int)limit, &res);
         return reply_store(rq, st, rc, res, "alias");
     }

@@ -12,14 +12,6 @@
 
 #include "model_doc.h"
 
-static enum MHD_Result invalid(api_req *rq, const char *field, const char *message) {
-    char detail[256];
-    snprintf(detail, sizeof detail, "%.63s: %.180s", field, message);
-    cJSON *errs = cJSON_CreateArray();
-    cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
-    return api_problem(rq, API_E_INVALID, detail, errs, NULL);
-}
-
 const char *api_init_model_check(store *st, const char *model_id, const char *dataset_id,
                                  const oig_config *cfg) {
     char *doc = NULL;
@@ -88,43 +80,48 @@ enum MHD_Result api_model_project(api_req *rq, store *st, const char *id) {
             goto out;
         }
         if (!(j = api_parse_json(rq, &ret))) goto out;
-        if (!cJSON_IsObject(j)) { ret = invalid(rq, "body", "expected a JSON object"); goto out; }
+        if (!cJSON_IsObject(j)) { ret = api_invalid(rq, "body", "expected a JSON object"); goto out; }
         const cJSON *e;
         cJSON_ArrayForEach(e, j) {
             const char *k = e->string;
             if (strcmp(k, "method") == 0) {
                 if (cJSON_IsString(e) && strcmp(e->valuestring, "polar") == 0) po.method = OIG_PROJECT_POLAR;
                 else if (cJSON_IsString(e) && strcmp(e->valuestring, "lie") == 0) po.method = OIG_PROJECT_LIE;
-                else { ret = invalid(rq, k, "expected \"polar\" or \"lie\""); goto out; }
+                else { ret = api_invalid(rq, k, "expected \"polar\" or \"lie\""); goto out; }
             } else if (strcmp(k, "layers") == 0) {
                 if (cJSON_IsString(e) && strcmp(e->valuestring, "hidden") == 0) po.layers_all = 0;
                 else if (cJSON_IsString(e) && strcmp(e->valuestring, "all") == 0) po.layers_all = 1;
-                else { ret = invalid(rq, k, "expected \"hidden\" or \"all\""); goto out; }
+                else { ret = api_invalid(rq, k, "expected \"hidden\" or \"all\""); goto out; }
             } else if (strcmp(k, "lie_opt") == 0) {
                 if (cJSON_IsString(e) && strcmp(e->valuestring, "gd") == 0) po.lie_adam = 0;
                 else if (cJSON_IsString(e) && strcmp(e->valuestring, "adam") == 0) po.lie_adam = 1;
-                else { ret = invalid(rq, k, "expected \"gd\" or \"adam\""); goto out; }
+                else { ret = api_invalid(rq, k, "expected \"gd\" or \"adam\""); goto out; }
             } else if (strcmp(k, "reowo") == 0 || strcmp(k, "reflect") == 0) {
-                if (!cJSON_IsBool(e)) { ret = invalid(rq, k, "expected a boolean"); goto out; }
+                if (!cJSON_IsBool(e)) { ret = api_invalid(rq, k, "expected a boolean"); goto out; }
                 if (k[1] == 'e' && k[2] == 'o') po.reowo = cJSON_IsTrue(e);
                 else po.reflect = cJSON_IsTrue(e);
             } else if (strcmp(k, "lie_tol") == 0) {
                 if (!cJSON_IsNumber(e) || !(e->valuedouble > 0) || !isfinite(e->valuedouble)) {
-                    ret = invalid(rq, k, "expected a number > 0");
+                    ret = api_invalid(rq, k, "expected a number > 0");
                     goto out;
                 }
                 po.lie_tol = e->valuedouble;
             } else if (strcmp(k, "lie_max_iter") == 0) {
                 if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 1 ||
                     e->valuedouble > 1000000) {
-                    ret = invalid(rq, k, "expected an integer 1..1000000");
+                    ret = api_invalid(rq, k, "expected an integer 1..1000000");
                     goto out;
                 }
                 po.lie_max_iter = (int)e->valuedouble;
             } else if (strcmp(k, "dataset_id") == 0) {
-                if (!cJSON_IsString(e) || !*e->valuestring) { ret = invalid(rq, k, "expected a dataset id"); goto out; }
+                if (!cJSON_IsString(e) || !*e->valuestring) { ret = api_invalid(rq, k, "expected a dataset id"); goto out; }
                 dsid = e->valuestring;
-            } else { ret = invalid(rq, k, "unknown field"); goto out; }
+            } else {
+                static const char *const known[] = { "method", "layers", "lie_opt", "reowo", "reflect",
+                                                     "lie_tol", "lie_max_iter", "dataset_id" };
+                ret = api_unknown_field(rq, k, known, sizeof known / sizeof known[0]);
+                goto out;
+            }
         }
     }
     oig_error err;
@@ -137,7 +134,7 @@ enum MHD_Result api_model_project(api_req *rq, store *st, const char *id) {
     oig_project_report rep;
     oig_status os = oig_model_project(mdl, &po, d, &p, &rep, &err);
     if (os == OIG_EINVAL) {
-        ret = invalid(rq, err.field[0] ? err.field : "model", err.message[0] ? err.message : "cannot project");
+        ret = api_invalid(rq, err.field[0] ? err.field : "model", err.message[0] ? err.message : "cannot project");
         goto out;
     }
     if (os != OIG_OK) { ret = api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL); goto out; }

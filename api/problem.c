@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "suggest.h"
 
 static const struct {
     int status;
@@ -74,4 +75,18 @@ enum MHD_Result api_problem_retry(api_req *rq, api_error e, const char *detail) 
     char secs[16];
     snprintf(secs, sizeof secs, "%d", rq->srv->cfg->retry_after > 0 ? rq->srv->cfg->retry_after : 1);
     return problem(rq, e, detail, NULL, "Retry-After", secs);
+}
+
+enum MHD_Result api_invalid(api_req *rq, const char *field, const char *message) {
+    char detail[320];
+    snprintf(detail, sizeof detail, "%.100s: %.210s", field, message);
+    cJSON *errs = cJSON_CreateArray();
+    cJSON_AddItemToArray(errs, api_error_item(0, 0, field, message));
+    return api_problem(rq, API_E_INVALID, detail, errs, NULL);
+}
+
+enum MHD_Result api_unknown_field(api_req *rq, const char *key, const char *const *names, size_t n) {
+    char message[128] = "unknown field";
+    suggest_append(message, sizeof message, key, names, n, "");
+    return api_invalid(rq, key, message);
 }

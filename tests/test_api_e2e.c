@@ -360,6 +360,21 @@ static void expect_error_snap(const char *method, const char *path, const char *
     free(after);
 }
 
+/* POST body (JSON) to path: 422 whose detail is exactly detail and whose error names field. */
+static void expect_invalid_detail(const char *path, const char *body, const char *field, const char *detail) {
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "POST", path, "Content-Type: application/json\r\n", body, strlen(body),
+                                  30000, &r), 0);
+    ck_assert_msg(r.status == 422, "%s %s: status %d", path, body, r.status);
+    cJSON *p = cJSON_Parse(r.body);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(cJSON_GetObjectItem(p, "detail")->valuestring, detail);
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "errors"), 0), "field")->valuestring,
+                     field);
+    cJSON_Delete(p);
+    http_resp_free(&r);
+}
+
 static void expect_error(const char *method, const char *path, const char *headers, const char *body,
                          size_t len, int status) {
     expect_error_snap(method, path, headers, body, len, status, 1);
@@ -404,24 +419,16 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
     snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",\"options\":{\"warp\":9}}", ds);
     expect_error("POST", "/v1/jobs", json, body, strlen(body), 422);
-    /* a misspelt field or option: the detail and the error name what it most likely meant */
-    static const char *const misspelt[][2] = {
-        { "\"iterations\":5", "iterations: unknown field (did you mean 'max_iterations'?)" },
-        { "\"options\":{\"sigma_d\":2}", "options.sigma_d: unknown option (did you mean 'sigmad'?)" },
-        { "\"options\":{\"momentun\":0.5}", "options.momentun: unknown option (did you mean 'momentum'?)" },
+    /* a misspelt field or option: the detail names what it most likely meant */
+    static const char *const misspelt[][3] = {
+        { "\"iterations\":5", "iterations", "iterations: unknown field (did you mean 'max_iterations'?)" },
+        { "\"options\":{\"sigma_d\":2}", "options.sigma_d", "options.sigma_d: unknown option (did you mean 'sigmad'?)" },
+        { "\"options\":{\"momentun\":0.5}", "options.momentun",
+          "options.momentun: unknown option (did you mean 'momentum'?)" },
     };
     for (size_t i = 0; i < sizeof misspelt / sizeof misspelt[0]; i++) {
         snprintf(body, sizeof body, "{\"dataset_id\":\"%s\",%s}", ds, misspelt[i][0]);
-        http_resp mr;
-        ck_assert_int_eq(http_request(proc.port, "POST", "/v1/jobs", json, body, strlen(body), 30000, &mr), 0);
-        ck_assert_int_eq(mr.status, 422);
-        cJSON *p = cJSON_Parse(mr.body);
-        ck_assert_ptr_nonnull(p);
-        ck_assert_str_eq(cJSON_GetObjectItem(p, "detail")->valuestring, misspelt[i][1]);
-        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "errors"), 0), "message")->valuestring,
-                         misspelt[i][1]);
-        cJSON_Delete(p);
-        http_resp_free(&mr);
+        expect_invalid_detail("/v1/jobs", body, misspelt[i][1], misspelt[i][2]);
     }
     expect_error("POST", "/v1/jobs", json, "{\"dataset_id\":\"ds_nope\"}", 24, 422);
     /* 422: a distributed job on a daemon without --mpi-launcher, and a non-boolean flag */
@@ -474,6 +481,7 @@ START_TEST(test_every_error_status_is_problem_json_and_changes_nothing) {
     cJSON_Delete(request_json("POST", path, "application/json", "{\"inputs\":[[1,2,3]]}", 200));
     expect_error("POST", path, json, "{\"inputs\":[[1,2]]}", 18, 422);
     expect_error("POST", path, json, "{\"inputs\":[[1,2,\"x\"]]}", 22, 422);
+    expect_invalid_detail(path, "{\"input\":[[1,2,3]]}", "input", "input: unknown field (did you mean 'inputs'?)");
     expect_error("POST", "/v1/models/mdl_nope/predict", json, "{\"inputs\":[[1,2,3]]}", 20, 404);
     expect_error("POST", "/v1/models", json, "{\"format\":\"nope\"}", 17, 422);
 
