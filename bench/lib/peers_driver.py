@@ -320,6 +320,31 @@ def fmt(v, p=4):
     return "%.*g" % (p, v)
 
 
+def equal_time_summary(sets):
+    """Markdown lines: per set and per time T, oigd's best entry against the best peer at equal
+    training time. sets: [(name, classification, [T, ...], {tool: [median test value at each T,
+    None when no trace point yet]})], values as the equal-time tables print them (test RMSE, or
+    test error %). Lower is better; the ratio is the best peer's value over oigd's."""
+    L = ["| set | T s | oigd's best entry | best peer | peer / oigd | lower |", "|---|---|---|---|---|---|"]
+    leads = total = 0
+    for name, cls, Ts, vals in sets:
+        for i, T in enumerate(Ts):
+            o = {t: v[i] for t, v in vals.items() if t.startswith("oigd") and v[i] is not None}
+            p = {t: v[i] for t, v in vals.items() if not t.startswith("oigd") and v[i] is not None}
+            if not o or not p:
+                continue
+            bo, bp = min(o, key=o.get), min(p, key=p.get)
+            ratio = p[bp] / o[bo] if o[bo] > 0 else None
+            lower = "oigd" if o[bo] < p[bp] else "peer" if p[bp] < o[bo] else "tie"
+            leads += lower == "oigd"
+            total += 1
+            L.append("| %s | %.3g | %s %s | %s %s | %s | %s |" % (
+                name, T, bo, fmt(o[bo]) + ("%" if cls else ""), bp, fmt(p[bp]) + ("%" if cls else ""),
+                "%.2f" % ratio if ratio else "n/a", lower))
+    L += ["", "oigd is lower at %d of %d (set, T) points." % (leads, total)]
+    return L
+
+
 def plot(ctx, recs, key, target, png):
     curves = []
     for tool, rr in recs.items():
@@ -412,6 +437,7 @@ def main():
     if not have_oigd:
         L += ["**oigd binary not found at %s: only the peers ran; no ratios.**" % a.oigd, ""]
     digest = {}
+    equal_time = []
     for name in a.sets.split():
         s = uci.load(name, 0)
         ctx = Ctx(a, s)
@@ -484,12 +510,15 @@ def main():
         L += ["", "Test %s at equal training time (median over runs; n/a = no trace point yet):" % (
             "error %" if cls else "RMSE (original scale)"), "",
               "| tool | " + " | ".join("T=%gs" % T for T in Ts) + " |", "|---|" + "---|" * len(Ts)]
+        at_T = {}
         for tool in tools:
             vals = []
             for T in Ts:
                 v = median([at_time(r["rows"], key, T) for r in recs[tool] if r["rc"] == 0])
-                vals.append(fmt(v if cls or v is None else math.sqrt(v)))
-            L.append("| %s | %s |" % (tool, " | ".join(vals)))
+                vals.append(v if cls or v is None else math.sqrt(v))
+            at_T[tool] = vals
+            L.append("| %s | %s |" % (tool, " | ".join(fmt(v) for v in vals)))
+        equal_time.append((name, cls, Ts, at_T))
         png = "tta_%s.png" % name
         if plot(ctx, recs, key, target if target is not None else 1.0, os.path.join(a.out, png)):
             L += ["", "![%s](%s)" % (png, png)]
@@ -507,8 +536,11 @@ def main():
                         "median_best": best_med, "budget": budget,
                         "threads": {t: c[0] for t, c in chosen.items()},
                         "tuned": {t: v[0] for t, v in tuned.items()}}
+        summary = ["## At equal training time: oigd's best entry against the best peer", "",
+                   "Read off the equal-time tables above (test RMSE, classification: test error %; "
+                   "medians over runs).", ""] + equal_time_summary(equal_time) + [""]
         with open(os.path.join(a.out, "time_to_accuracy.md"), "w") as f:
-            f.write("\n".join(L) + "\n")
+            f.write("\n".join(L + summary) + "\n")
     with open(os.path.join(a.out, "time_to_accuracy.json"), "w") as f:
         json.dump(digest, f, indent=1, default=lambda x: None)
     log("wrote %s" % os.path.join(a.out, "time_to_accuracy.md"))
