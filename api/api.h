@@ -124,12 +124,16 @@ typedef struct {
     _Atomic int accepting;  /* cleared to stop the acceptor */
     _Atomic long open_connections;        /* started and not yet closed, by libmicrohttpd's */
     _Atomic unsigned long started_connections;   /* notifications; started ever */
+    uint64_t request_id_key;              /* random at start: request ids are not guessable */
+    _Atomic uint64_t request_ids;         /* ids made so far */
 } api_server;
 
 /* ---- one request ---- */
+#define API_REQUEST_ID_MAX 64
 struct api_req {
     api_server *srv;
     struct MHD_Connection *conn;
+    char request_id[API_REQUEST_ID_MAX + 1];   /* the client's X-Request-Id, or one made here */
     char method[16];
     char path[512];
     char *body;             /* the body (body.h): NUL-terminated, at most cfg->max_body decoded;

@@ -26,7 +26,8 @@ static const char *query(api_req *rq, const char *key) {
 }
 
 enum MHD_Result api_store_failure(api_req *rq, store *st) {
-    fprintf(stderr, "oigd: %s %s: store: %s\n", rq->method, rq->path, st ? store_errmsg(st) : "unavailable");
+    fprintf(stderr, "oigd: %s %s id=%s: store: %s\n", rq->method, rq->path, rq->request_id,
+            st ? store_errmsg(st) : "unavailable");
     return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
 }
 

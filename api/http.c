@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ store *api_store(api_req *rq) { return store_set_get(rq->srv->stores); }
 
 enum MHD_Result api_queue_response(api_req *rq, unsigned status, struct MHD_Response *r, uint64_t bytes) {
     if (!r) return MHD_NO;
+    MHD_add_response_header(r, "X-Request-Id", rq->request_id);
     rq->status = status;
     rq->bytes = bytes;
     rq->replied = 1;
@@ -116,13 +118,31 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     api_req *rq = *con_cls;
     if (!rq) return;
     api_metrics_request(rq->srv->metrics, rq->route, rq->method, rq->status, (long long)elapsed_us(&rq->t0));
-    api_access_log_line(rq->srv->access_log, "oigd: %s %s %u %llub %lldus%s\n", rq->method, rq->path, rq->status,
-            (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0),
+    api_access_log_line(rq->srv->access_log, "oigd: %s %s %u %llub %lldus id=%s%s\n", rq->method, rq->path,
+            rq->status, (unsigned long long)rq->bytes, (long long)elapsed_us(&rq->t0), rq->request_id,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     if (rq->offload_held) MHD_destroy_response(rq->offload_held);   /* its client left before it was queued */
     api_body_free(rq);
     free(rq);
     *con_cls = NULL;
+}
+
+/* rq's id: the client's X-Request-Id when it is 1 to API_REQUEST_ID_MAX characters of letters,
+ * digits and "-_.:" (so that it can go into headers, JSON and log lines as it is), else 16 hex
+ * digits of its own. A made id is a bijective mix (splitmix64's finalizer) of a count and a key
+ * drawn at start: no two requests of one process share one, and the next is not guessable. */
+static void request_id_set(api_req *rq) {
+    const char *given = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "X-Request-Id");
+    size_t n = given ? strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:") : 0;
+    if (given && n > 0 && n <= API_REQUEST_ID_MAX && given[n] == '\0') {
+        memcpy(rq->request_id, given, n + 1);
+        return;
+    }
+    uint64_t z = rq->srv->request_id_key + 0x9e3779b97f4a7c15ull * (rq->srv->request_ids++ + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    snprintf(rq->request_id, sizeof rq->request_id, "%016llx", (unsigned long long)z);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -137,6 +157,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         rq->spool_fd = -1;
         rq->srv = srv;
         rq->conn = conn;
+        request_id_set(rq);
         clock_gettime(CLOCK_MONOTONIC, &rq->t0);
         snprintf(rq->method, sizeof rq->method, "%s", method);
         snprintf(rq->path, sizeof rq->path, "%s", url);
@@ -208,7 +229,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     case API_BODY_CORRUPT:
         return api_problem(rq, API_E_BAD_REQUEST, rq->body_error, NULL, NULL);
     case API_BODY_SPOOL_FAILED:
-        fprintf(stderr, "oigd: %s %s: spooling the body: %s\n", rq->method, rq->path, strerror(rq->spool_errno));
+        fprintf(stderr, "oigd: %s %s id=%s: spooling the body: %s\n", rq->method, rq->path, rq->request_id,
+                strerror(rq->spool_errno));
         return api_problem(rq, API_E_INTERNAL, NULL, NULL, NULL);
     }
     if (rq->mapped) api_metrics_spooled(srv->metrics, rq->len);
@@ -343,6 +365,11 @@ int api_start(api_server *srv, char *err, size_t errlen) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG | MHD_USE_POLL;
     if (!pooled) flags |= MHD_USE_NO_LISTEN_SOCKET;
+    if (getrandom(&srv->request_id_key, sizeof srv->request_id_key, GRND_NONBLOCK) != sizeof srv->request_id_key) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        srv->request_id_key = (uint64_t)now.tv_nsec << 32 ^ (uint64_t)now.tv_sec ^ (uint64_t)getpid();
+    }
     srv->offload = api_offload_create(c->http_threads);
     if (!srv->offload) {
         snprintf(err, errlen, "cannot start the threads that run long requests");

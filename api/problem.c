@@ -51,6 +51,7 @@ static enum MHD_Result problem(api_req *rq, api_error e, const char *detail, cJS
                                                               : (detail ? detail : problems[e].title));
     cJSON_AddStringToObject(o, "instance", rq->path);
     cJSON_AddStringToObject(o, "code", problems[e].code);
+    cJSON_AddStringToObject(o, "request_id", rq->request_id);
     if (errors) cJSON_AddItemToObject(o, "errors", errors);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

@@ -1164,6 +1164,62 @@ START_TEST(test_datasets_export_as_csv_that_uploads_back) {
 }
 END_TEST
 
+/* 1 when s is 16 lower-case hex digits */
+static int is_made_id(const char *s) {
+    return strlen(s) == 16 && strspn(s, "0123456789abcdef") == 16;
+}
+
+/* Every reply carries X-Request-Id: the client's own when it is 1-64 letters, digits and "-_.:",
+ * else one made by the daemon (16 hex digits, a new one each request). A problem body carries it
+ * as request_id, and the request's log line as id=. */
+START_TEST(test_every_reply_carries_a_request_id) {
+    start(NULL);
+    char id1[80], id2[80];
+    http_resp r;
+    ck_assert_int_eq(http_request(proc.port, "GET", "/healthz", NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(http_header(&r, "X-Request-Id", id1, sizeof id1), 0);
+    http_resp_free(&r);
+    ck_assert_int_eq(http_request(proc.port, "GET", "/healthz", NULL, NULL, 0, 30000, &r), 0);
+    ck_assert_int_eq(http_header(&r, "X-Request-Id", id2, sizeof id2), 0);
+    http_resp_free(&r);
+    ck_assert_msg(is_made_id(id1) && is_made_id(id2) && strcmp(id1, id2) != 0, "ids %s and %s", id1, id2);
+
+    /* the client's id comes back in the header, the problem body and the log */
+    const char *given = "trace-7f.a:b_9";
+    ck_assert_int_eq(http_request(proc.port, "GET", "/v1/jobs/job_nope", "X-Request-Id: trace-7f.a:b_9\r\n", NULL, 0,
+                                  30000, &r), 0);
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_int_eq(http_header(&r, "X-Request-Id", id1, sizeof id1), 0);
+    ck_assert_str_eq(id1, given);
+    cJSON *p = cJSON_Parse(r.body);
+    ck_assert_str_eq(jstr(p, "request_id"), given);
+    cJSON_Delete(p);
+    http_resp_free(&r);
+    long long deadline = support_now_ms() + 5000;   /* the log is written in batches */
+    const char *line = "oigd: GET /v1/jobs/job_nope 404 ";
+    while (!strstr(oigd_log(&proc), "id=trace-7f.a:b_9") && support_now_ms() < deadline) usleep(20000);
+    const char *at = strstr(oigd_log(&proc), line);
+    ck_assert_msg(at != NULL, "no log line for the request: %s", oigd_log(&proc));
+    size_t n = strcspn(at, "\n");
+    const char *tail = " id=trace-7f.a:b_9";
+    ck_assert_msg(n > strlen(tail) && strncmp(at + n - strlen(tail), tail, strlen(tail)) == 0,
+                  "the request's log line does not end with its id: %.*s", (int)n, at);
+
+    /* ids that could break a header, a JSON string or a log line are replaced, not echoed */
+    char longid[100] = "X-Request-Id: ";
+    memset(longid + strlen(longid), 'a', 65);
+    strcpy(longid + strlen("X-Request-Id: ") + 65, "\r\n");
+    const char *bad[] = { "X-Request-Id: has space\r\n", "X-Request-Id: quote\"d\r\n", "X-Request-Id: \r\n", longid };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(http_request(proc.port, "GET", "/v1/version", bad[i], NULL, 0, 30000, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_int_eq(http_header(&r, "X-Request-Id", id1, sizeof id1), 0);
+        ck_assert_msg(is_made_id(id1), "%s gave id %s", bad[i], id1);
+        http_resp_free(&r);
+    }
+}
+END_TEST
+
 /* A form of parts separated by "--B" lines (multipart/form-data): each part a name, an optional
  * filename, and its content; malloc'd, *len bytes. */
 static char *form_body(const char *const *names, const char *const *filenames, const char *const *contents, int n,
@@ -1305,6 +1361,7 @@ static Suite *e2e_suite(void) {
     tcase_add_test(tc, test_aliases_route_to_the_model_they_name);
     tcase_add_test(tc, test_predict_reads_and_writes_csv);
     tcase_add_test(tc, test_datasets_export_as_csv_that_uploads_back);
+    tcase_add_test(tc, test_every_reply_carries_a_request_id);
     tcase_add_test(tc, test_forms_upload_and_predict_as_text_does);
     tcase_add_test(tc, test_long_runs_keep_a_thinned_history);
     tcase_add_test(tc, test_evaluate_scores_stored_datasets);
