@@ -124,7 +124,7 @@ typedef struct {
     _Atomic int accepting;  /* cleared to stop the acceptor */
     _Atomic long open_connections;        /* started and not yet closed, by libmicrohttpd's */
     _Atomic unsigned long started_connections;   /* notifications; started ever */
-    uint64_t request_id_key;              /* random at start: request ids are not guessable */
+    uint64_t request_id_key;              /* random at start: each run makes other request ids */
     _Atomic uint64_t request_ids;         /* ids made so far */
 } api_server;
 

@@ -130,7 +130,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 /* rq's id: the client's X-Request-Id when it is 1 to API_REQUEST_ID_MAX characters of letters,
  * digits and "-_.:" (so that it can go into headers, JSON and log lines as it is), else 16 hex
  * digits of its own. A made id is a bijective mix (splitmix64's finalizer) of a count and a key
- * drawn at start: no two requests of one process share one, and the next is not guessable. */
+ * drawn at start: no two requests of one process share one, and another run of the daemon makes
+ * other ids. Ids name requests in logs; they are not secrets. */
 static void request_id_set(api_req *rq) {
     const char *given = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "X-Request-Id");
     size_t n = given ? strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:") : 0;
