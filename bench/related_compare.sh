@@ -16,6 +16,7 @@
 # About 4 minutes on 2 cores with one BLAS thread per run.
 #
 #   bash bench/related_compare.sh [--peer-budget SECONDS]   (default 8)
+#   bash bench/related_compare.sh --smoke                     (1 s peer budgets, output in bench/work/smoke)
 #   OIGD_BUILD=build-dir bash bench/related_compare.sh        (use an existing Release build)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +28,7 @@ PEER_BUDGET=8
 while [ $# -gt 0 ]; do
   case $1 in
     --peer-budget) PEER_BUDGET=$2; shift 2 ;;
+    --smoke) PEER_BUDGET=1; OUT=$ROOT/bench/work/smoke; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done

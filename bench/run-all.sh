@@ -2,8 +2,10 @@
 # run-all.sh -- runs every benchmark and writes bench/results/*.md (+ PNGs): machine.md, then
 # paper_compare (issue 2 claims on the UCI sets), time_to_accuracy (peers), growth, gflops and
 # serve_load (issue 4 measures 1-4), upload_memory (peak RSS of a large upload and of a job's
-# start), and long_requests (health checks while long requests run). Each step runs under its own time cap and a failing step is recorded in
-# bench/results/index.md without stopping the others. Needs an idle machine (hours).
+# start), long_requests (health checks while long requests run), lm_iteration (LM's seconds per
+# iteration) and related_compare (the related methods). Each step runs under its own time cap and
+# a failing step is recorded in bench/results/index.md without stopping the others. Needs an
+# idle machine (hours).
 #
 #   bash bench/run-all.sh                  # everything, full budgets
 #   bash bench/run-all.sh --smoke          # every script on tiny budgets, output in bench/work/smoke
@@ -15,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 export OIGD=${OIGD:-$root/build/oigd}
 SMOKE=() OUT=$here/results
-STEPS="paper peers growth gflops serve upload long"
+STEPS="paper peers growth gflops serve upload long lm related"
 while (($#)); do
     case "$1" in
         --smoke) SMOKE=(--smoke); OUT=$here/work/smoke; shift ;;
@@ -24,9 +26,9 @@ while (($#)); do
     esac
 done
 for step in $STEPS; do
-    case " paper peers growth gflops serve upload long " in
+    case " paper peers growth gflops serve upload long lm related " in
         *" $step "*) ;;
-        *) echo "unknown step '$step' (steps: paper peers growth gflops serve upload long)" >&2; exit 2 ;;
+        *) echo "unknown step '$step' (steps: paper peers growth gflops serve upload long lm related)" >&2; exit 2 ;;
     esac
 done
 mkdir -p "$OUT"
@@ -39,13 +41,14 @@ fi
   update-alternatives --display libblas.so.3-x86_64-linux-gnu 2>&1 | sed 's/^/    /'
   echo '```'; } > "$OUT/machine.md"
 
-declare -A CAP=([paper]=10800 [peers]=14400 [growth]=3600 [gflops]=1800 [serve]=900 [upload]=600 [long]=600)
+declare -A CAP=([paper]=10800 [peers]=14400 [growth]=3600 [gflops]=1800 [serve]=900 [upload]=600 [long]=600
+                [lm]=900 [related]=3600)
 declare -A CMD=([paper]=paper_compare.sh [peers]=peers_compare.sh [growth]=growth.sh
                 [gflops]=gflops.sh [serve]=serve_load.sh [upload]=upload_memory.sh
-                [long]=long_requests.sh)
+                [long]=long_requests.sh [lm]=lm_iteration.sh [related]=related_compare.sh)
 declare -A MD=([paper]=paper_compare.md [peers]=time_to_accuracy.md [growth]=growth.md
                [gflops]=gflops.md [serve]=serve_load.md [upload]=upload_memory.md
-               [long]=long_requests.md)
+               [long]=long_requests.md [lm]=lm_iteration.md [related]=related_compare.md)
 { echo "# Benchmark results"; echo; echo "Run $(date -u +%Y-%m-%dT%H:%MZ); machine: [machine.md](machine.md)"; echo
   echo "| step | script | exit | seconds | report |"; echo "|---|---|---|---|---|"; } > "$OUT/index.md.tmp"
 for step in $STEPS; do
