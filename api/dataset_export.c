@@ -1,6 +1,9 @@
 /* dataset_export.c -- GET /v1/datasets/{id}/data: a stored dataset streamed back as CSV
  * (fmt_dataset_csv_*: the inputs, then the targets, numbers that read back bit for bit), a
- * chunk of rows at a time, so that the answer never sits whole in memory beside the dataset. */
+ * chunk of rows at a time, so that the answer never sits whole in memory beside the dataset.
+ * libmicrohttpd calls the reader on an HTTP thread, so each call formats at most one chunk of
+ * about CELLS_PER_CHUNK numbers (about half a millisecond), however wide the rows: the other
+ * requests on that thread wait no longer than that. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +11,7 @@
 #include "api.h"
 #include "textfmt.h"
 
-enum { ROWS_PER_CHUNK = 512 };
+enum { CELLS_PER_CHUNK = 2048 };
 
 typedef struct {
     oig_data *d;
@@ -26,8 +29,8 @@ static void export_free(void *cls) {
     free(e);
 }
 
-/* Format the next chunk (the header, or up to ROWS_PER_CHUNK rows). 0 when none is left, -1 out
- * of memory. */
+/* Format the next chunk (the header, or the rows of up to CELLS_PER_CHUNK numbers, at least one
+ * row). 0 when none is left, -1 out of memory. */
 static int next_chunk(export_stream *e) {
     if (e->header && e->next >= e->d->nrows) return 0;
     free(e->chunk);
@@ -39,7 +42,8 @@ static int next_chunk(export_stream *e) {
         fmt_dataset_csv_header(f, e->d);
         e->header = 1;
     } else {
-        size_t end = e->next + ROWS_PER_CHUNK;
+        size_t width = (size_t)e->d->n + (size_t)e->d->m;
+        size_t end = e->next + (width < CELLS_PER_CHUNK ? CELLS_PER_CHUNK / width : 1);
         fmt_dataset_csv_rows(f, e->d, e->next, end);
         e->next = end < e->d->nrows ? end : e->d->nrows;
     }
@@ -52,6 +56,7 @@ static ssize_t export_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     size_t n = 0;
     while (n < max) {
         if (e->off == e->len) {
+            if (n > 0) break;     /* one chunk per call: the HTTP thread has other requests */
             int r = next_chunk(e);
             if (r < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
             if (r == 0) break;
