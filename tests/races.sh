@@ -3,10 +3,10 @@
 # the daemon's HTTP, long-request, worker and event-stream threads, training teams, the store's
 # connections, all as the suites drive them, including every oigd process they start; then the
 # wrk load of tests/reliability/load.sh (10 s at 64 connections while two jobs train) on the same
-# build. A report from any process fails the run, and is printed. Reports inside OpenBLAS, which is not
-# instrumented, are suppressed (tests/tsan.supp). A canary with a known race runs first, to show
-# that reports reach the log. OIGD_SRC=DIR builds the sources found there; TSAN_BUILD=DIR builds
-# into DIR.
+# build. A report from any process fails the run, and is printed. Reports inside OpenBLAS, which
+# is not instrumented, are suppressed (tests/tsan.supp). A canary with a known race runs first, to
+# show that reports reach the log. OIGD_SRC=DIR builds the sources found there; TSAN_BUILD=DIR
+# builds into DIR.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
