@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "model_doc.h"
+#include "suggest.h"
 
 /* ---- training flags ------------------------------------------------------------------- */
 
@@ -381,7 +382,15 @@ int cli_project_main(int argc, char **argv) {
             else if (strcmp(v, "yes") == 0) popts.header = 1;
             else if (strcmp(v, "no") == 0) popts.header = 0;
             else return pusage("bad value '%s' for --header: auto, yes or no", v);
-        } else return pusage("unknown option '%s'", name);
+        } else {
+            static const char *const flags[] = { "--help", "--no-reowo", "--reflect", "--quiet", "--model",
+                                                 "--model-out", "--data", "--targets", "--method", "--layers",
+                                                 "--lie-opt", "--lie-tol", "--lie-max-iter", "--format", "--header" };
+            char msg[160];
+            snprintf(msg, sizeof msg, "unknown option '%s'", name);
+            suggest_append(msg, sizeof msg, name, flags, sizeof flags / sizeof flags[0], "");
+            return pusage("%s", msg);
+        }
     }
     if (!in || !out || !*in || !*out) return pusage("--model IN and --model-out OUT are required");
 

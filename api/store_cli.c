@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "store.h"
 #include "store_cli.h"
+#include "suggest.h"
 
 static const char *const backup_usage =
     "usage: oigd backup [--db PATH] OUT\n"
@@ -57,8 +58,12 @@ static int open_db(const char *cmd, const char *usage, int argc, char **argv, in
         }
         if (strcmp(a, "--db") == 0 && i + 1 < argc) { *path = argv[++i]; continue; }
         if (a[0] != '-' && have < want) { operand[have++] = a; continue; }
-        fprintf(stderr, "oigd %s: %s '%s'\n\n", cmd,
-                strcmp(a, "--db") == 0 ? "missing value for" : a[0] == '-' ? "unknown option" : "unexpected argument", a);
+        static const char *const flags[] = { "--db", "--help" };
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s '%.64s'",
+                 strcmp(a, "--db") == 0 ? "missing value for" : a[0] == '-' ? "unknown option" : "unexpected argument", a);
+        if (a[0] == '-' && strcmp(a, "--db") != 0) suggest_append(msg, sizeof msg, a, flags, sizeof flags / sizeof flags[0], "");
+        fprintf(stderr, "oigd %s: %s\n\n", cmd, msg);
         fputs(usage, stderr);
         return CLI_EXIT_USAGE;
     }

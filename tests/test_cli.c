@@ -246,6 +246,12 @@ START_TEST(test_misspelt_command_and_flags_say_what_they_meant) {
     rc = oigd(&out, &err, "predict", "--modle", "m.json", NULL);
     assert_usage_error("--modle", rc, err, "(did you mean '--model'?)");
     free(out); free(err);
+    rc = oigd(&out, &err, "project", "--modle", "m.json", NULL);
+    assert_usage_error("project --modle", rc, err, "unknown option '--modle' (did you mean '--model'?)");
+    free(out); free(err);
+    rc = oigd(&out, &err, "backup", "--bd", "x.db", "out.db", NULL);
+    assert_usage_error("backup --bd", rc, err, "unknown option '--bd' (did you mean '--db'?)");
+    free(out); free(err);
     rc = oigd(&out, &err, "serve", "--wokers", "2", NULL);
     ck_assert_msg(rc == 2 && strstr(err, "unknown option --wokers (did you mean '--workers'?)"),
                   "serve --wokers: exit %d: %s", rc, err);
