@@ -270,21 +270,8 @@ static int parse_index_list(const char *s, int **out, int *count) {
 
 /* ---- argument scanning -------------------------------------------------------------------- */
 
-/* One "--name[=value]" or "--name value" from argv; positional arguments come back with
- * name NULL. Returns 0, or -1 with *bad set to the offending text. */
-typedef struct {
-    int argc, i;
-    char **argv;
-} argscan;
-
-typedef struct {
-    const char *name;
-    int has_arg;
-    int id;
-} flagdef;
-
-static int scan_next(argscan *a, const flagdef *defs, const flagdef **def, const char **value,
-                     const char **positional, char *bad, size_t badcap) {
+int cli_scan_next(cli_argscan *a, const cli_flagdef *defs, const cli_flagdef **def, const char **value,
+                  const char **positional, char *bad, size_t badcap) {
     *def = NULL;
     *value = NULL;
     *positional = NULL;
@@ -299,7 +286,7 @@ static int scan_next(argscan *a, const flagdef *defs, const flagdef **def, const
     }
     const char *eq = strchr(arg, '=');
     size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
-    for (const flagdef *d = defs; d->name; d++) {
+    for (const cli_flagdef *d = defs; d->name; d++) {
         if (strlen(d->name) != nl || strncmp(d->name, arg, nl) != 0) continue;
         *def = d;
         if (!d->has_arg) {
@@ -315,7 +302,7 @@ static int scan_next(argscan *a, const flagdef *defs, const flagdef **def, const
     const char *names[128];
     size_t n = 0;
     char word[64];
-    for (const flagdef *d = defs; d->name && n < sizeof names / sizeof names[0]; d++) names[n++] = d->name;
+    for (const cli_flagdef *d = defs; d->name && n < sizeof names / sizeof names[0]; d++) names[n++] = d->name;
     snprintf(word, sizeof word, "%.*s", (int)(nl < sizeof word ? nl : sizeof word - 1), arg);
     suggest_append(bad, badcap, word, names, n, "");
     return -1;
@@ -365,7 +352,7 @@ enum {
     T_NO_CACHE_HIDDEN, T_BLAS_THREADS, T_THREADS, T_PROGRESS_FD, T_CHECKPOINT_DIR, T_CHECKPOINT_SECONDS, T_RESUME
 };
 
-static const flagdef train_flags[] = {
+static const cli_flagdef train_flags[] = {
     { "--help", 0, T_HELP }, { "--data", 1, T_DATA }, { "--format", 1, T_FORMAT },
     { "--header", 1, T_HEADER }, { "--targets", 1, T_TARGETS }, { "--outputs", 1, T_OUTPUTS },
     { "--target-columns", 1, T_TARGET_COLUMNS }, { "--input-columns", 1, T_INPUT_COLUMNS },
@@ -518,17 +505,17 @@ static int train_parse_args(int argc, char **argv, train_args *ta) {
     ta->progress_fd = -1;
     ta->checkpoint_seconds = 5.0;
     int ntargetsel = 0;
-    argscan a = { argc, 1, argv };
+    cli_argscan a = { argc, 1, argv };
     char bad[160];
 #define BAD_VALUE(flag, what) \
     return usage_error(cli_train_usage, "train", "bad value '%s' for %s: %s", v, flag, what)
     while (a.i < argc) {
-        const flagdef *d;
+        const cli_flagdef *d;
         const char *v, *pos;
         int rel = cli_related_train_arg(&a.i, argc, argv, &ta->cfg, bad, sizeof bad);
         if (rel < 0) return usage_error(cli_train_usage, "train", "%s", bad);
         if (rel > 0) continue;
-        if (scan_next(&a, train_flags, &d, &v, &pos, bad, sizeof bad) != 0)
+        if (cli_scan_next(&a, train_flags, &d, &v, &pos, bad, sizeof bad) != 0)
             return usage_error(cli_train_usage, "train", "%s", bad);
         if (pos) {
             if (ta->data) return usage_error(cli_train_usage, "train", "unexpected argument '%s'", pos);
@@ -1064,7 +1051,7 @@ out:
 
 enum { P_HELP = 1, P_MODEL, P_DATA, P_FORMAT, P_HEADER, P_INPUT_COLUMNS, P_OUT, P_BLAS_THREADS, P_EXIT };
 
-static const flagdef predict_flags[] = {
+static const cli_flagdef predict_flags[] = {
     { "--help", 0, P_HELP }, { "--model", 1, P_MODEL }, { "--data", 1, P_DATA },
     { "--format", 1, P_FORMAT }, { "--header", 1, P_HEADER },
     { "--input-columns", 1, P_INPUT_COLUMNS }, { "--out", 1, P_OUT },
@@ -1100,17 +1087,17 @@ int cli_predict_main(int argc, char **argv) {
     oig_parse_opts popts;
     oig_parse_opts_init(&popts);
     int *icols = NULL, nicols = 0, blas_threads = default_blas_threads(), exit_k = 0;
-    argscan a = { argc, 1, argv };
+    cli_argscan a = { argc, 1, argv };
     char bad[160];
     int rc = CLI_EXIT_USAGE;
 #define BAD_VALUE(flag, what) do { \
         usage_error(cli_predict_usage, "predict", "bad value '%s' for %s: %s", v, flag, what); \
         goto done; } while (0)
     while (a.i < argc) {
-        const flagdef *d;
+        const cli_flagdef *d;
         const char *v, *pos;
         long l;
-        if (scan_next(&a, predict_flags, &d, &v, &pos, bad, sizeof bad) != 0) {
+        if (cli_scan_next(&a, predict_flags, &d, &v, &pos, bad, sizeof bad) != 0) {
             usage_error(cli_predict_usage, "predict", "%s", bad);
             goto done;
         }
@@ -1226,7 +1213,7 @@ done:
 
 enum { E_HELP = 1, E_MODEL, E_DATA, E_FORMAT, E_HEADER, E_INPUT_COLUMNS, E_TARGET_COLUMNS, E_OUT, E_BLAS_THREADS };
 
-static const flagdef evaluate_flags[] = {
+static const cli_flagdef evaluate_flags[] = {
     { "--help", 0, E_HELP }, { "--model", 1, E_MODEL }, { "--data", 1, E_DATA },
     { "--format", 1, E_FORMAT }, { "--header", 1, E_HEADER },
     { "--input-columns", 1, E_INPUT_COLUMNS }, { "--target-columns", 1, E_TARGET_COLUMNS },
@@ -1304,17 +1291,17 @@ int cli_evaluate_main(int argc, char **argv) {
     oig_parse_opts popts;
     oig_parse_opts_init(&popts);
     int *icols = NULL, nicols = 0, *given_t = NULL, ngiven_t = 0, blas_threads = default_blas_threads();
-    argscan a = { argc, 1, argv };
+    cli_argscan a = { argc, 1, argv };
     char bad[160];
     int rc = CLI_EXIT_USAGE;
 #define BAD_VALUE(flag, what) do { \
         usage_error(cli_evaluate_usage, "evaluate", "bad value '%s' for %s: %s", v, flag, what); \
         goto done; } while (0)
     while (a.i < argc) {
-        const flagdef *d;
+        const cli_flagdef *d;
         const char *v, *pos;
         long l;
-        if (scan_next(&a, evaluate_flags, &d, &v, &pos, bad, sizeof bad) != 0) {
+        if (cli_scan_next(&a, evaluate_flags, &d, &v, &pos, bad, sizeof bad) != 0) {
             usage_error(cli_evaluate_usage, "evaluate", "%s", bad);
             goto done;
         }

@@ -17,7 +17,6 @@
 
 #include "cli.h"
 #include "model_doc.h"
-#include "suggest.h"
 
 /* ---- training flags ------------------------------------------------------------------- */
 
@@ -327,69 +326,69 @@ int cli_project_main(int argc, char **argv) {
     oig_parse_opts popts;
     oig_parse_opts_init(&popts);
     int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        char name[40];
-        const char *eq = strchr(a, '=');
-        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-        if (nl >= sizeof name) return pusage("unknown option '%.40s'", a);
-        memcpy(name, a, nl);
-        name[nl] = '\0';
-        static const char *const noarg[] = { "--help", "--no-reowo", "--reflect", "--quiet" };
-        int flag_only = 0;
-        for (size_t k = 0; k < 4; k++) if (strcmp(name, noarg[k]) == 0) flag_only = 1;
-        if (strncmp(name, "--", 2) != 0) return pusage("unexpected argument '%s'", a);
-        if (flag_only) {
-            if (eq) return pusage("%s takes no value", name);
-        } else if (eq) v = eq + 1;
-        else if (i + 1 < argc) v = argv[++i];
-        else return pusage("%s needs a value", name);
+    enum { J_HELP = 1, J_NO_REOWO, J_REFLECT, J_QUIET, J_MODEL, J_MODEL_OUT, J_DATA, J_TARGETS, J_METHOD, J_LAYERS,
+           J_LIE_OPT, J_LIE_TOL, J_LIE_MAX_ITER, J_FORMAT, J_HEADER };
+    static const cli_flagdef flags[] = {
+        { "--help", 0, J_HELP }, { "--no-reowo", 0, J_NO_REOWO }, { "--reflect", 0, J_REFLECT },
+        { "--quiet", 0, J_QUIET }, { "--model", 1, J_MODEL }, { "--model-out", 1, J_MODEL_OUT },
+        { "--data", 1, J_DATA }, { "--targets", 1, J_TARGETS }, { "--method", 1, J_METHOD },
+        { "--layers", 1, J_LAYERS }, { "--lie-opt", 1, J_LIE_OPT }, { "--lie-tol", 1, J_LIE_TOL },
+        { "--lie-max-iter", 1, J_LIE_MAX_ITER }, { "--format", 1, J_FORMAT }, { "--header", 1, J_HEADER },
+        { NULL, 0, 0 }
+    };
+    cli_argscan a = { argc, 1, argv };
+    char bad[160];
+    while (a.i < argc) {
+        const cli_flagdef *d;
+        const char *v, *pos;
         long l;
         double x;
-        if (strcmp(name, "--help") == 0) { cli_project_usage(stdout); return CLI_EXIT_OK; }
-        else if (strcmp(name, "--no-reowo") == 0) po.reowo = 0;
-        else if (strcmp(name, "--reflect") == 0) po.reflect = 1;
-        else if (strcmp(name, "--quiet") == 0) quiet = 1;
-        else if (strcmp(name, "--model") == 0) in = v;
-        else if (strcmp(name, "--model-out") == 0) out = v;
-        else if (strcmp(name, "--data") == 0) data = v;
-        else if (strcmp(name, "--targets") == 0) targets = v;
-        else if (strcmp(name, "--method") == 0) {
+        if (cli_scan_next(&a, flags, &d, &v, &pos, bad, sizeof bad) != 0) return pusage("%s", bad);
+        if (pos) return pusage("unexpected argument '%s'", pos);
+        switch (d->id) {
+        case J_HELP: cli_project_usage(stdout); return CLI_EXIT_OK;
+        case J_NO_REOWO: po.reowo = 0; break;
+        case J_REFLECT: po.reflect = 1; break;
+        case J_QUIET: quiet = 1; break;
+        case J_MODEL: in = v; break;
+        case J_MODEL_OUT: out = v; break;
+        case J_DATA: data = v; break;
+        case J_TARGETS: targets = v; break;
+        case J_METHOD:
             if (strcmp(v, "polar") == 0) po.method = OIG_PROJECT_POLAR;
             else if (strcmp(v, "lie") == 0) po.method = OIG_PROJECT_LIE;
             else return pusage("bad value '%s' for --method: polar or lie", v);
-        } else if (strcmp(name, "--layers") == 0) {
+            break;
+        case J_LAYERS:
             if (strcmp(v, "hidden") == 0) po.layers_all = 0;
             else if (strcmp(v, "all") == 0) po.layers_all = 1;
             else return pusage("bad value '%s' for --layers: hidden or all", v);
-        } else if (strcmp(name, "--lie-opt") == 0) {
+            break;
+        case J_LIE_OPT:
             if (strcmp(v, "gd") == 0) po.lie_adam = 0;
             else if (strcmp(v, "adam") == 0) po.lie_adam = 1;
             else return pusage("bad value '%s' for --lie-opt: gd or adam", v);
-        } else if (strcmp(name, "--lie-tol") == 0) {
+            break;
+        case J_LIE_TOL:
             if (num(v, &x) || !(x > 0)) return pusage("bad value '%s' for --lie-tol: a number > 0", v);
             po.lie_tol = x;
-        } else if (strcmp(name, "--lie-max-iter") == 0) {
+            break;
+        case J_LIE_MAX_ITER:
             if (integer(v, 1, 100000000, &l)) return pusage("bad value '%s' for --lie-max-iter: an integer >= 1", v);
             po.lie_max_iter = (int)l;
-        } else if (strcmp(name, "--format") == 0) {
+            break;
+        case J_FORMAT:
             if (strcmp(v, "auto") == 0) popts.format = OIG_FORMAT_AUTO;
             else if (strcmp(v, "csv") == 0) popts.format = OIG_FORMAT_CSV;
             else if (strcmp(v, "ws") == 0) popts.format = OIG_FORMAT_WS;
             else return pusage("bad value '%s' for --format: auto, csv or ws", v);
-        } else if (strcmp(name, "--header") == 0) {
+            break;
+        case J_HEADER:
             if (strcmp(v, "auto") == 0) popts.header = -1;
             else if (strcmp(v, "yes") == 0) popts.header = 1;
             else if (strcmp(v, "no") == 0) popts.header = 0;
             else return pusage("bad value '%s' for --header: auto, yes or no", v);
-        } else {
-            static const char *const flags[] = { "--help", "--no-reowo", "--reflect", "--quiet", "--model",
-                                                 "--model-out", "--data", "--targets", "--method", "--layers",
-                                                 "--lie-opt", "--lie-tol", "--lie-max-iter", "--format", "--header" };
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown option '%s'", name);
-            suggest_append(msg, sizeof msg, name, flags, sizeof flags / sizeof flags[0], "");
-            return pusage("%s", msg);
+            break;
         }
     }
     if (!in || !out || !*in || !*out) return pusage("--model IN and --model-out OUT are required");

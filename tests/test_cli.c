@@ -236,29 +236,27 @@ END_TEST
 
 /* A misspelt command or flag is still exit 2, and the message names what it most likely meant. */
 START_TEST(test_misspelt_command_and_flags_say_what_they_meant) {
-    char *out, *err;
-    int rc = oigd(&out, &err, "trian", NULL);
-    assert_usage_error("trian", rc, err, "unknown command 'trian' (did you mean 'train'?)");
-    free(out); free(err);
-    rc = oigd(&out, &err, "train", "--data", "x.csv", "--hiden", "5", NULL);
-    assert_usage_error("--hiden", rc, err, "unknown option '--hiden' (did you mean '--hidden'?)");
-    free(out); free(err);
-    rc = oigd(&out, &err, "predict", "--modle", "m.json", NULL);
-    assert_usage_error("--modle", rc, err, "(did you mean '--model'?)");
-    free(out); free(err);
-    rc = oigd(&out, &err, "project", "--modle", "m.json", NULL);
-    assert_usage_error("project --modle", rc, err, "unknown option '--modle' (did you mean '--model'?)");
-    free(out); free(err);
-    rc = oigd(&out, &err, "backup", "--bd", "x.db", "out.db", NULL);
-    assert_usage_error("backup --bd", rc, err, "unknown option '--bd' (did you mean '--db'?)");
-    free(out); free(err);
-    rc = oigd(&out, &err, "serve", "--wokers", "2", NULL);
-    ck_assert_msg(rc == 2 && strstr(err, "unknown option --wokers (did you mean '--workers'?)"),
-                  "serve --wokers: exit %d: %s", rc, err);
-    free(out); free(err);
-    rc = oigd(&out, &err, "serve", "--max_body=2048", NULL);
-    ck_assert_msg(rc == 2 && strstr(err, "(did you mean '--max-body'?)"), "serve --max_body: exit %d: %s", rc, err);
-    free(out); free(err);
+    static const struct {
+        const char *args[5];    /* the command line, NULL-padded */
+        int usage;              /* the usage text follows (serve prints the message alone) */
+        const char *message;
+    } cases[] = {
+        { { "trian" }, 1, "unknown command 'trian' (did you mean 'train'?)" },
+        { { "train", "--data", "x.csv", "--hiden", "5" }, 1, "unknown option '--hiden' (did you mean '--hidden'?)" },
+        { { "predict", "--modle", "m.json" }, 1, "unknown option '--modle' (did you mean '--model'?)" },
+        { { "project", "--modle", "m.json" }, 1, "unknown option '--modle' (did you mean '--model'?)" },
+        { { "backup", "--bd", "x.db", "out.db" }, 1, "unknown option '--bd' (did you mean '--db'?)" },
+        { { "serve", "--wokers", "2" }, 0, "unknown option --wokers (did you mean '--workers'?)" },
+        { { "serve", "--max_body=2048" }, 0, "unknown option --max_body (did you mean '--max-body'?)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const *a = cases[i].args;
+        char *out, *err;
+        int rc = oigd(&out, &err, a[0], a[1], a[2], a[3], a[4], NULL);
+        if (cases[i].usage) assert_usage_error(a[0], rc, err, cases[i].message);
+        else ck_assert_msg(rc == 2 && strstr(err, cases[i].message), "%s: exit %d: %s", a[0], rc, err);
+        free(out); free(err);
+    }
 }
 END_TEST
 
