@@ -22,6 +22,16 @@ static void content_is(const api_form_part *p, const char *want) {
     ck_assert_int_eq(memcmp(p->data, want, p->len), 0);
 }
 
+/* p is the part named name, with filename and media type ctype ("" when it has none), holding
+ * content. */
+static void part_is(const api_form_part *p, const char *name, const char *filename, const char *ctype,
+                    const char *content) {
+    ck_assert_str_eq(p->name, name);
+    ck_assert_str_eq(p->filename, filename);
+    ck_assert_str_eq(p->ctype, ctype);
+    content_is(p, content);
+}
+
 START_TEST(test_boundary_is_read_from_the_content_type) {
     char b[72];
     ck_assert_int_eq(api_multipart_boundary("multipart/form-data; boundary=------------------------abc123", b, sizeof b), 0);
@@ -56,15 +66,9 @@ START_TEST(test_curl_form_gives_its_file_and_fields) {
     api_form_part parts[4];
     char err[160];
     ck_assert_int_eq(parse(body, "XyZ", parts, 4, err), 2);
-    ck_assert_str_eq(parts[0].name, "file");
-    ck_assert_str_eq(parts[0].filename, "data.csv");
-    ck_assert_str_eq(parts[0].ctype, "text/csv");
-    content_is(&parts[0], "a,b,y\r\n1,2,3\r\n--XyZ-not-yet\r\n");
+    part_is(&parts[0], "file", "data.csv", "text/csv", "a,b,y\r\n1,2,3\r\n--XyZ-not-yet\r\n");
     ck_assert_ptr_eq(parts[0].data, strstr(body, "a,b,y"));   /* inside the body, not a copy */
-    ck_assert_str_eq(parts[1].name, "name");
-    ck_assert_str_eq(parts[1].filename, "");
-    ck_assert_str_eq(parts[1].ctype, "");
-    content_is(&parts[1], "houses");
+    part_is(&parts[1], "name", "", "", "houses");
 }
 END_TEST
 
@@ -85,11 +89,8 @@ START_TEST(test_lf_line_ends_a_preamble_and_empty_contents) {
     api_form_part parts[4];
     char err[160];
     ck_assert_int_eq(parse(body, "b", parts, 4, err), 2);
-    ck_assert_str_eq(parts[0].name, "empty");
-    content_is(&parts[0], "");
-    ck_assert_str_eq(parts[1].filename, "C:\\dir\\x.csv");
-    ck_assert_str_eq(parts[1].ctype, "application/vnd.ms-excel");
-    content_is(&parts[1], "1 2\n3 4");
+    part_is(&parts[0], "empty", "", "", "");
+    part_is(&parts[1], "f", "C:\\dir\\x.csv", "application/vnd.ms-excel", "1 2\n3 4");
     /* an empty content right before the close delimiter */
     ck_assert_int_eq(parse("--b\r\nContent-Disposition: form-data; name=x\r\n\r\n\r\n--b--", "b", parts, 4, err), 1);
     content_is(&parts[0], "");
